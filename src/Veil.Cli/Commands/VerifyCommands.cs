@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace Veil.Cli.Commands;
+
+/// <summary><c>veil verify &lt;tee&gt;</c>: one sub-verb per evidence kind, all with the same exit codes and JSON shape.</summary>
+internal static class VerifyCommands
+{
+    public static Command Create()
+    {
+        var verify = new Command("verify", "Verify attestation evidence offline against the vendors' roots.");
+        verify.Add(SnpVerifyCommand.Create());
+        return verify;
+    }
+}

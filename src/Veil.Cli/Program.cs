@@ -1,0 +1,3 @@
+using Veil.Cli;
+
+return VeilCli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Veil.Cli.Commands;
+
+namespace Veil.Cli;
+
+/// <summary>The <c>veil</c> command tree. Each verb group lives in its own file under Commands/.</summary>
+internal static class VeilCli
+{
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("Veil: attestation, key release and GPU placement for confidential AI inference.");
+        root.Add(VerifyCommands.Create());
+        return root;
+    }
+
+    /// <summary>Parses and runs; bad usage is exit code 2, as for unreadable input.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var parse = BuildRoot().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+            {
+                error.WriteLine($"veil: {e.Message}");
+            }
+
+            error.WriteLine("Run 'veil --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
+        return parse.Invoke(new InvocationConfiguration
+        {
+            Output = output,
+            Error = error,
+            // Our actions catch their own errors (CliErrors.Guard); never print a stack trace.
+            EnableDefaultExceptionHandler = false,
+        });
+    }
+}
