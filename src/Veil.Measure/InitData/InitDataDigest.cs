@@ -1,0 +1,99 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Veil.Measure.InitData;
+
+/// <summary>The digest of a Confidential Containers init-data document and the values it becomes in hardware.</summary>
+/// <param name="Algorithm">sha256, sha384 or sha512.</param>
+/// <param name="Digest">The digest over the raw TOML bytes.</param>
+/// <param name="SnpHostData">The 32-byte SNP HOST_DATA: the digest truncated or zero-padded to 32 bytes.</param>
+/// <param name="TdxMrConfigId">The 48-byte TDX MRCONFIGID: the digest truncated or zero-padded to 48 bytes.</param>
+public sealed record InitDataMeasurement(string Algorithm, byte[] Digest, byte[] SnpHostData, byte[] TdxMrConfigId);
+
+/// <summary>
+/// Init-data (kata-containers/kata-containers src/libs/kata-types initdata): the digest is taken with the
+/// algorithm the document names (top-level <c>algorithm = "..."</c>) over its exact bytes, then fitted to
+/// the platform field by truncation or zero padding. The text is hashed as is — never re-serialized — so a
+/// full TOML parser is not needed; only the top-level <c>algorithm</c> and <c>version</c> keys are read.
+/// </summary>
+public static partial class InitDataDigest
+{
+    public static readonly IReadOnlyList<string> Algorithms = ["sha256", "sha384", "sha512"];
+
+    /// <summary>Measures a document; <paramref name="algorithm"/> (if given) must agree with the document's own.</summary>
+    public static InitDataMeasurement Compute(byte[] toml, string? algorithm = null)
+    {
+        ArgumentNullException.ThrowIfNull(toml);
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, true).GetString(toml);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new MeasureException("initdata", "not UTF-8 text");
+        }
+
+        var declared = TopLevelString(text, "algorithm");
+        if (TopLevelString(text, "version") is null)
+        {
+            throw new MeasureException("initdata.version", "missing top-level 'version' key (e.g. version = \"0.1.0\")");
+        }
+
+        if (declared is not null && !Algorithms.Contains(declared))
+        {
+            throw new MeasureException("initdata.algorithm", $"'{declared}' is not one of {string.Join(", ", Algorithms)}");
+        }
+
+        if (algorithm is not null && !Algorithms.Contains(algorithm))
+        {
+            throw new MeasureException("--alg", $"'{algorithm}' is not one of {string.Join(", ", Algorithms)}");
+        }
+
+        if (algorithm is not null && declared is not null && algorithm != declared)
+        {
+            throw new MeasureException("--alg", $"the document declares algorithm '{declared}'; the guest will use that, not '{algorithm}'");
+        }
+
+        var alg = declared ?? algorithm ?? throw new MeasureException("initdata.algorithm", "missing top-level 'algorithm' key and no --alg given");
+        var digest = alg switch
+        {
+            "sha256" => SHA256.HashData(toml),
+            "sha384" => SHA384.HashData(toml),
+            _ => SHA512.HashData(toml),
+        };
+        return new InitDataMeasurement(alg, digest, Fit(digest, 32), Fit(digest, 48));
+    }
+
+    private static byte[] Fit(byte[] digest, int length)
+    {
+        var b = new byte[length];
+        digest.AsSpan(0, Math.Min(length, digest.Length)).CopyTo(b);
+        return b;
+    }
+
+    /// <summary>A top-level basic string value, i.e. one that appears before the first [table] header.</summary>
+    private static string? TopLevelString(string text, string key)
+    {
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.StartsWith('['))
+            {
+                return null;
+            }
+
+            var m = KeyValue().Match(line);
+            if (m.Success && m.Groups["key"].Value == key)
+            {
+                return m.Groups["value"].Value;
+            }
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex("""^(?<key>[A-Za-z0-9_-]+)\s*=\s*["'](?<value>[^"']*)["']\s*(#.*)?$""")]
+    private static partial Regex KeyValue();
+}
