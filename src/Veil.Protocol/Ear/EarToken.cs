@@ -1,0 +1,140 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Veil.Protocol.Jose;
+
+namespace Veil.Protocol.Ear;
+
+/// <summary>
+/// EAR attestation-result tokens (draft-ietf-rats-ear) as JWT signed with ES256, the format Trustee's
+/// attestation service issues and KBS clients parse. Signing and signature checks use
+/// Microsoft.IdentityModel.JsonWebTokens; time checks use the injected <see cref="TimeProvider"/>.
+/// </summary>
+public static class EarToken
+{
+    /// <summary>Trustee's EAR profile: tools that consume Trustee tokens read Veil's unchanged.</summary>
+    public const string Profile = "tag:github.com,2024:confidential-containers/Trustee";
+
+    public static string Issue(
+        ECDsa signingKey,
+        string keyId,
+        string issuer,
+        DateTimeOffset now,
+        TimeSpan lifetime,
+        IReadOnlyDictionary<string, EarSubmodule> submodules)
+    {
+        var submods = new JsonObject();
+        foreach (var (name, s) in submodules)
+        {
+            var vector = new JsonObject();
+            foreach (var (claim, value) in s.TrustVector)
+            {
+                vector[claim] = value;
+            }
+
+            var sub = new JsonObject
+            {
+                ["ear.status"] = s.Status,
+                ["ear.trustworthiness-vector"] = vector,
+                ["ear.appraisal-policy-id"] = s.PolicyId,
+                ["ear.veraison.annotated-evidence"] = s.AnnotatedEvidence.DeepClone(),
+                ["veil.explanations"] = new JsonArray(s.Explanations.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray()),
+            };
+            if (s.AnnotatedEvidence["veil.tee"] is { } tee)
+            {
+                sub["veil.tee"] = tee.DeepClone();
+            }
+
+            submods[name] = sub;
+        }
+
+        var payload = new JsonObject
+        {
+            ["eat_profile"] = Profile,
+            ["iat"] = now.ToUnixTimeSeconds(),
+            ["exp"] = (now + lifetime).ToUnixTimeSeconds(),
+            ["iss"] = issuer,
+            ["jti"] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+            ["ear.verifier-id"] = new JsonObject { ["developer"] = "https://veil.invalid/veil", ["build"] = "veil-broker" },
+            ["submods"] = submods,
+        };
+
+        var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
+        var key = new ECDsaSecurityKey(signingKey) { KeyId = keyId };
+        return handler.CreateToken(payload.ToJsonString(), new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256));
+    }
+
+    /// <summary>
+    /// Verifies signature (ES256 by a key of <paramref name="keys"/>, selected by <c>kid</c>), issuer and expiry.
+    /// Any failure is a <see cref="SecurityTokenException"/> whose message names the reason, never the token.
+    /// </summary>
+    public static async Task<EarClaims> VerifyAsync(string token, IReadOnlyList<Jwk> keys, string issuer, TimeProvider time)
+    {
+        var handler = new JsonWebTokenHandler();
+        var securityKeys = keys.Select(k => (SecurityKey)new ECDsaSecurityKey(k.CreateEcdsa()) { KeyId = k.Kid }).ToList();
+        var result = await handler.ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            IssuerSigningKeys = securityKeys,
+            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+            ValidIssuer = issuer,
+            ValidateAudience = false,
+            ValidateLifetime = false, // checked below against the injected clock
+            RequireExpirationTime = false,
+            TryAllIssuerSigningKeys = true,
+        }).ConfigureAwait(false);
+
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
+        {
+            throw new SecurityTokenException("attestation token rejected: " + Reason(result.Exception));
+        }
+
+        var payload = JsonNode.Parse(Encoding.UTF8.GetString(Base64UrlText.Decode(jwt.EncodedPayload, "token.payload")))!.AsObject();
+        var now = time.GetUtcNow();
+        var exp = ReadTime(payload, "exp");
+        var iat = ReadTime(payload, "iat");
+        if (now >= exp)
+        {
+            throw new SecurityTokenException($"attestation token rejected: expired at {exp:O}");
+        }
+
+        if (payload["eat_profile"]?.GetValue<string>() != Profile)
+        {
+            throw new SecurityTokenException("attestation token rejected: eat_profile is not " + Profile);
+        }
+
+        var statuses = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (payload["submods"] is JsonObject submods)
+        {
+            foreach (var (name, node) in submods)
+            {
+                statuses[name] = node?["ear.status"]?.GetValue<string>() ?? EarStatus.None;
+            }
+        }
+
+        return new EarClaims(issuer, iat, exp, statuses, payload);
+    }
+
+    private static DateTimeOffset ReadTime(JsonObject payload, string name)
+    {
+        if (payload[name] is JsonValue v && v.TryGetValue<long>(out var seconds))
+        {
+            return DateTimeOffset.FromUnixTimeSeconds(seconds);
+        }
+
+        throw new SecurityTokenException($"attestation token rejected: claim '{name}' missing or not a number");
+    }
+
+    private static string Reason(Exception? e) => e switch
+    {
+        SecurityTokenSignatureKeyNotFoundException => "signature key not found (unknown kid)",
+        SecurityTokenInvalidSignatureException => "invalid signature",
+        SecurityTokenInvalidIssuerException => "wrong issuer",
+        SecurityTokenInvalidAlgorithmException => "algorithm not allowed (ES256 only)",
+        SecurityTokenMalformedException => "malformed token",
+        null => "invalid",
+        _ => e.GetType().Name,
+    };
+}
