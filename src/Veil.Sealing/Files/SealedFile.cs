@@ -1,0 +1,152 @@
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+
+namespace Veil.Sealing;
+
+/// <summary>
+/// Seals and unseals single files: streaming through positional I/O, chunks in parallel, memory bounded by
+/// threads × chunk size. Output goes to a temporary name in the destination folder and is renamed only on
+/// success, so a failure never leaves a partial sealed file or partial plaintext behind.
+/// </summary>
+public static class SealedFile
+{
+    public static SealedHeader Seal(string source, string destination, KeyEncryptionKey kek, string keyId, SealOptions? options = null) =>
+        Seal(source, destination, kek, keyId, SealedKind.File, options ?? new SealOptions());
+
+    internal static SealedHeader Seal(string source, string destination, KeyEncryptionKey kek, string keyId, SealedKind kind, SealOptions options)
+    {
+        SealedHeader.ValidateKeyId(keyId);
+        if (options.ChunkSize is < SealedHeader.MinChunkSize or > SealedHeader.MaxChunkSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"chunk size must be within {SealedHeader.MinChunkSize}..{SealedHeader.MaxChunkSize}");
+        }
+
+        RefuseExisting(destination);
+        using var input = File.OpenHandle(source, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        var length = RandomAccess.GetLength(input);
+        var dataKey = new byte[SealedHeader.DataKeyLength];
+        RandomNumberGenerator.Fill(dataKey);
+        try
+        {
+            var draft = new SealedHeader
+            {
+                Kind = kind,
+                ChunkSize = options.ChunkSize,
+                PlaintextLength = length,
+                KeyId = keyId,
+                FileNonce = RandomNumberGenerator.GetBytes(SealedHeader.FileNonceLength),
+                WrappedDataKey = new byte[SealedHeader.WrappedKeyLength],
+            };
+            var header = draft with { WrappedDataKey = DataKeyWrap.Wrap(kek, draft.PrefixBytes(), dataKey) };
+            var headerBytes = header.ToBytes();
+            var digest = SHA256.HashData(headerBytes);
+            var name = Path.GetFileName(source);
+
+            WriteViaTemp(destination, header.SealedLength, output =>
+            {
+                RandomAccess.Write(output, headerBytes, 0);
+                ChunkWorkers.Run(
+                    header.ChunkCount,
+                    options.EffectiveThreads,
+                    () => new Worker(new ChunkCipher(dataKey, header, digest, name), header.ChunkSize),
+                    (i, w) =>
+                    {
+                        var n = header.ChunkPlaintextLength(i);
+                        PositionalIo.ReadExactly(input, w.In.AsSpan(0, n), i * header.ChunkSize, name);
+                        w.Cipher.Seal(i, w.In.AsSpan(0, n), w.Out.AsSpan(0, n + SealedHeader.TagLength));
+                        RandomAccess.Write(output, w.Out.AsSpan(0, n + SealedHeader.TagLength), header.ChunkOffset(i));
+                        options.Progress?.Invoke(n);
+                    });
+                if (RandomAccess.GetLength(input) != length)
+                {
+                    throw new IOException($"{name}: changed size while being sealed");
+                }
+            });
+            return header;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    /// <summary>Unseals <paramref name="source"/> to <paramref name="destination"/> (which must not exist).</summary>
+    public static SealedHeader Unseal(string source, string destination, KeyEncryptionKey kek, SealOptions? options = null) =>
+        Unseal(source, destination, kek, options ?? new SealOptions(), expectedKind: SealedKind.File);
+
+    internal static SealedHeader Unseal(string source, string destination, KeyEncryptionKey kek, SealOptions options, SealedKind expectedKind)
+    {
+        RefuseExisting(destination);
+        using var reader = SealedFileReader.Open(source, kek);
+        var header = reader.Header;
+        if (header.Kind != expectedKind)
+        {
+            throw new SealingException(SealingError.InvalidHeader, $"{reader.Name}: header.kind: is {header.Kind}, expected {expectedKind}");
+        }
+
+        WriteViaTemp(destination, header.PlaintextLength, output =>
+            ChunkWorkers.Run(
+                header.ChunkCount,
+                options.EffectiveThreads,
+                () => new Worker(reader.NewCipher(), header.ChunkSize),
+                (i, w) =>
+                {
+                    var n = reader.OpenChunk(i, w.Cipher, w.In, w.Out);
+                    RandomAccess.Write(output, w.Out.AsSpan(0, n), i * header.ChunkSize);
+                    options.Progress?.Invoke(n);
+                }));
+        return header;
+    }
+
+    /// <summary>Reads and validates only the header (no key needed).</summary>
+    public static SealedHeader ReadHeader(string path)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        return SealedHeader.Read(handle, Path.GetFileName(path));
+    }
+
+    private static void RefuseExisting(string destination)
+    {
+        if (File.Exists(destination) || Directory.Exists(destination))
+        {
+            throw new SealingException(SealingError.DestinationExists, $"{destination}: already exists; refusing to overwrite");
+        }
+    }
+
+    /// <summary>Writes through a temporary file next to the destination; renames on success, deletes on any failure.</summary>
+    private static void WriteViaTemp(string destination, long length, Action<SafeFileHandle> write)
+    {
+        var temp = PositionalIo.TempNameFor(destination);
+        try
+        {
+            using (var output = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.None, length))
+            {
+                RandomAccess.SetLength(output, length);
+                write(output);
+            }
+
+            File.Move(temp, destination, overwrite: false);
+        }
+        catch
+        {
+            PositionalIo.TryDelete(temp);
+            throw;
+        }
+    }
+
+    private sealed class Worker(ChunkCipher cipher, int chunkSize) : IDisposable
+    {
+        public ChunkCipher Cipher { get; } = cipher;
+
+        public byte[] In { get; } = GC.AllocateUninitializedArray<byte>(chunkSize + SealedHeader.TagLength);
+
+        public byte[] Out { get; } = GC.AllocateUninitializedArray<byte>(chunkSize + SealedHeader.TagLength);
+
+        public void Dispose()
+        {
+            Cipher.Dispose();
+            CryptographicOperations.ZeroMemory(In);
+            CryptographicOperations.ZeroMemory(Out);
+        }
+    }
+}
