@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Veil.Attestation.Snp;
+
+/// <summary>
+/// Remembers certificate chains whose signatures verified, so a second report from the same chip costs one
+/// ECDSA verification. Keyed by the SHA-256 of all three certificates; validity at the verification time is
+/// checked on every use, and only successful chains are stored.
+/// </summary>
+internal sealed class SnpChainCache
+{
+    private const int Capacity = 4096;
+    private readonly ConcurrentDictionary<string, VerifiedChain> entries = new(StringComparer.Ordinal);
+
+    public static string Key(X509Certificate2 leaf, X509Certificate2 intermediate, X509Certificate2 root)
+    {
+        Span<byte> digests = stackalloc byte[96];
+        SHA256.HashData(leaf.RawDataMemory.Span, digests[..32]);
+        SHA256.HashData(intermediate.RawDataMemory.Span, digests[32..64]);
+        SHA256.HashData(root.RawDataMemory.Span, digests[64..]);
+        return Convert.ToHexString(digests);
+    }
+
+    public bool TryGet(string key, out VerifiedChain chain) => entries.TryGetValue(key, out chain!);
+
+    public void Add(string key, VerifiedChain chain)
+    {
+        if (entries.Count >= Capacity)
+        {
+            // A simple bound: chips are few per fleet; clearing is cheaper than tracking recency.
+            entries.Clear();
+        }
+
+        entries.TryAdd(key, chain);
+    }
+}
+
+/// <summary>A leaf whose chain to the pinned ARK verified, with its public key ready for report signatures.</summary>
+internal sealed class VerifiedChain(SnpSigningCertificate leaf, ECDsa key)
+{
+    // .NET does not promise that one ECDsa instance is safe for concurrent use; verification is short.
+    private readonly Lock keyLock = new();
+
+    public SnpSigningCertificate Leaf { get; } = leaf;
+
+    public bool VerifyReport(ReadOnlySpan<byte> signed, ReadOnlySpan<byte> p1363Signature)
+    {
+        lock (keyLock)
+        {
+            return key.VerifyData(signed, p1363Signature, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+    }
+}

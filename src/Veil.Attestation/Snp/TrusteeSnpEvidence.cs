@@ -1,0 +1,196 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+
+namespace Veil.Attestation.Snp;
+
+/// <summary>
+/// Trustee's SNP evidence JSON (<c>{"attestation_report": {...}, "cert_chain": [{"cert_type", "data"}]}</c>, the
+/// KBS <c>primary_evidence</c> for tee "snp"). The report there is the field-by-field serde JSON of the Rust
+/// <c>sev</c> crate, so it is re-encoded to the 1184-byte layout: the signature covers those bytes, and
+/// reserved fields (absent from the JSON) must be zero anyway.
+/// </summary>
+public static class TrusteeSnpEvidence
+{
+    public static (byte[] Report, IReadOnlyList<X509Certificate2> Certificates) Parse(ReadOnlySpan<byte> json)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException e)
+        {
+            throw new EvidenceFormatException("evidence", "not valid JSON: " + e.Message, e);
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new EvidenceFormatException("evidence", "expected a JSON object");
+            }
+
+            if (!root.TryGetProperty("attestation_report", out var report) || report.ValueKind != JsonValueKind.Object)
+            {
+                throw new EvidenceFormatException("attestation_report", "missing or not an object");
+            }
+
+            var bytes = Encode(new Reader(report, "attestation_report"));
+            var certs = new List<X509Certificate2>();
+            if (root.TryGetProperty("cert_chain", out var chain) && chain.ValueKind != JsonValueKind.Null)
+            {
+                if (chain.ValueKind != JsonValueKind.Array)
+                {
+                    throw new EvidenceFormatException("cert_chain", "expected an array or null");
+                }
+
+                var i = 0;
+                foreach (var entry in chain.EnumerateArray())
+                {
+                    var field = $"cert_chain[{i++}]";
+                    var data = new Reader(entry, field).Bytes("data", null);
+                    certs.Add(Certificates.LoadOne(data, field + ".data"));
+                }
+            }
+
+            return (bytes, certs);
+        }
+    }
+
+    private static byte[] Encode(Reader r)
+    {
+        var b = new byte[SnpReport.Size];
+        var s = b.AsSpan();
+        var version = r.UInt("version", uint.MaxValue);
+        BinaryPrimitives.WriteUInt32LittleEndian(s, (uint)version);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[0x004..], (uint)r.UInt("guest_svn", uint.MaxValue));
+        BinaryPrimitives.WriteUInt64LittleEndian(s[0x008..], r.UInt("policy", ulong.MaxValue));
+        r.Bytes("family_id", 16).CopyTo(s[0x010..]);
+        r.Bytes("image_id", 16).CopyTo(s[0x020..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[0x030..], (uint)r.UInt("vmpl", uint.MaxValue));
+        BinaryPrimitives.WriteUInt32LittleEndian(s[0x034..], (uint)r.UInt("sig_algo", uint.MaxValue));
+        WriteTcb(r, "current_tcb", s[0x038..]);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[0x040..], r.UInt("plat_info", ulong.MaxValue));
+        BinaryPrimitives.WriteUInt32LittleEndian(s[0x048..], (uint)r.UInt("key_info", uint.MaxValue));
+        r.Bytes("report_data", 64).CopyTo(s[0x050..]);
+        r.Bytes("measurement", 48).CopyTo(s[0x090..]);
+        r.Bytes("host_data", 32).CopyTo(s[0x0C0..]);
+        r.Bytes("id_key_digest", 48).CopyTo(s[0x0E0..]);
+        r.Bytes("author_key_digest", 48).CopyTo(s[0x110..]);
+        r.Bytes("report_id", 32).CopyTo(s[0x140..]);
+        r.Bytes("report_id_ma", 32).CopyTo(s[0x160..]);
+        WriteTcb(r, "reported_tcb", s[0x180..]);
+        if (version >= 3)
+        {
+            s[0x188] = (byte)r.UInt("cpuid_fam_id", byte.MaxValue);
+            s[0x189] = (byte)r.UInt("cpuid_mod_id", byte.MaxValue);
+            s[0x18A] = (byte)r.UInt("cpuid_step", byte.MaxValue);
+        }
+
+        r.Bytes("chip_id", 64).CopyTo(s[0x1A0..]);
+        WriteTcb(r, "committed_tcb", s[0x1E0..]);
+        WriteVersion(r.Object("current"), s[0x1E8..]);
+        WriteVersion(r.Object("committed"), s[0x1EC..]);
+        WriteTcb(r, "launch_tcb", s[0x1F0..]);
+        if (version >= 5)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(s[0x1F8..], r.UInt("launch_mit_vector", ulong.MaxValue));
+            BinaryPrimitives.WriteUInt64LittleEndian(s[0x200..], r.UInt("current_mit_vector", ulong.MaxValue));
+        }
+
+        var sig = r.Object("signature");
+        sig.Bytes("r", SnpReport.SignatureComponentLength).CopyTo(s[0x2A0..]);
+        sig.Bytes("s", SnpReport.SignatureComponentLength).CopyTo(s[0x2E8..]);
+        return b;
+    }
+
+    /// <summary>A non-null <c>fmc</c> means the Turin layout, as the sev crate decides when it serializes.</summary>
+    private static void WriteTcb(Reader r, string name, Span<byte> dest)
+    {
+        var t = r.Object(name);
+        var fmc = t.OptionalUInt("fmc", byte.MaxValue);
+        var parts = new TcbParts(
+            fmc is null ? null : (byte)fmc,
+            (byte)t.UInt("bootloader", byte.MaxValue),
+            (byte)t.UInt("tee", byte.MaxValue),
+            (byte)t.UInt("snp", byte.MaxValue),
+            (byte)t.UInt("microcode", byte.MaxValue));
+        var tcb = TcbVersion.Encode(parts, fmc is null ? TcbLayout.MilanGenoa : TcbLayout.Turin);
+        BinaryPrimitives.WriteUInt64LittleEndian(dest, tcb.Raw);
+    }
+
+    private static void WriteVersion(Reader v, Span<byte> dest)
+    {
+        dest[0] = (byte)v.UInt("build", byte.MaxValue);
+        dest[1] = (byte)v.UInt("minor", byte.MaxValue);
+        dest[2] = (byte)v.UInt("major", byte.MaxValue);
+    }
+
+    /// <summary>Typed access to one JSON object; every error names the full field path.</summary>
+    private readonly struct Reader(JsonElement element, string path)
+    {
+        public Reader Object(string name)
+        {
+            var e = Get(name);
+            return e.ValueKind == JsonValueKind.Object
+                ? new Reader(e, $"{path}.{name}")
+                : throw new EvidenceFormatException($"{path}.{name}", "expected an object");
+        }
+
+        public ulong UInt(string name, ulong max)
+        {
+            _ = Get(name);
+            return OptionalUInt(name, max) ?? throw new EvidenceFormatException($"{path}.{name}", "must not be null");
+        }
+
+        /// <summary>Absent or null gives null (older serializations have no <c>fmc</c>).</summary>
+        public ulong? OptionalUInt(string name, ulong max)
+        {
+            if (!element.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetUInt64(out var v) || v > max)
+            {
+                throw new EvidenceFormatException($"{path}.{name}", $"expected an unsigned integer ≤ {max}");
+            }
+
+            return v;
+        }
+
+        public byte[] Bytes(string name, int? length)
+        {
+            var e = Get(name);
+            if (e.ValueKind != JsonValueKind.Array)
+            {
+                throw new EvidenceFormatException($"{path}.{name}", "expected an array of bytes");
+            }
+
+            var count = e.GetArrayLength();
+            if (length is { } n && count != n)
+            {
+                throw new EvidenceFormatException($"{path}.{name}", $"expected {n} bytes, found {count}");
+            }
+
+            var bytes = new byte[count];
+            var i = 0;
+            foreach (var item in e.EnumerateArray())
+            {
+                if (item.ValueKind != JsonValueKind.Number || !item.TryGetByte(out bytes[i]))
+                {
+                    throw new EvidenceFormatException($"{path}.{name}[{i}]", "expected a byte (0–255)");
+                }
+
+                i++;
+            }
+
+            return bytes;
+        }
+
+        private JsonElement Get(string name) =>
+            element.TryGetProperty(name, out var e) ? e : throw new EvidenceFormatException($"{path}.{name}", "missing");
+    }
+}
