@@ -24,6 +24,14 @@ internal static class Vectors
             return env;
         }
 
+        var repo = typeof(Vectors).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "VeilRepoRoot")?.Value;
+        if (repo is not null && File.Exists(System.IO.Path.Combine(repo, "..", "shared", "vectors", "README.md")))
+        {
+            return System.IO.Path.GetFullPath(System.IO.Path.Combine(repo, "..", "shared", "vectors"));
+        }
+
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             var candidate = System.IO.Path.Combine(dir.FullName, "..", "shared", "vectors");
