@@ -1,0 +1,269 @@
+using System.Globalization;
+using Veil.Topology.ConfigSpace;
+using Veil.Topology.Inventory;
+
+namespace Veil.Topology.Sysfs;
+
+/// <summary>
+/// Builds a <see cref="HostInventory"/> from a sysfs tree (default <c>/sys</c>). Reads only what the kernel
+/// documents in Documentation/ABI/testing/sysfs-bus-pci; a malformed device yields named warnings and as much
+/// of the function as could be read.
+/// </summary>
+public static class SysfsScanner
+{
+    public const string DefaultRoot = "/sys";
+
+    // Kernel IORESOURCE_* flags as printed in the resource file (include/linux/ioport.h).
+    private const ulong IoResourceIo = 0x100;
+    private const ulong IoResourcePrefetch = 0x2000;
+    private const ulong IoResourceMem64 = 0x100000;
+
+    public static HostInventory Scan(string? sysfsRoot = null)
+    {
+        var root = Path.GetFullPath(string.IsNullOrWhiteSpace(sysfsRoot) ? DefaultRoot : sysfsRoot);
+        var devicesDir = Path.Combine(root, "bus", "pci", "devices");
+        if (!Directory.Exists(devicesDir))
+        {
+            throw new TopologyInputException("--sysfs", $"{devicesDir} does not exist; not a sysfs tree with PCI devices");
+        }
+
+        var warnings = new List<ScanWarning>();
+        var functions = new List<PciFunction>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries(devicesDir).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(entry);
+            if (!PciAddress.TryParse(name, out var address))
+            {
+                warnings.Add(new ScanWarning("unparsable-name", name, "not a PCI address; skipped"));
+                continue;
+            }
+
+            functions.Add(ReadFunction(root, entry, address, warnings));
+        }
+
+        var groups = ReadIommuGroups(root, warnings);
+        return new HostInventory
+        {
+            SysfsRoot = root,
+            Functions = functions,
+            IommuGroups = groups,
+            IommufdAvailable = Path.Exists(Path.Combine(root, "class", "misc", "iommu")),
+            VfioCdevsAvailable = Directory.Exists(Path.Combine(root, "class", "vfio-dev"))
+                && Directory.EnumerateFileSystemEntries(Path.Combine(root, "class", "vfio-dev")).Any(),
+            Warnings = warnings,
+        };
+    }
+
+    private static PciFunction ReadFunction(string root, string entry, PciAddress address, List<ScanWarning> warnings)
+    {
+        var device = address.ToString();
+        var (realDir, devicePath, parent) = ResolveDevicePath(root, entry, device, warnings);
+        var fn = new PciFunction { Address = address, DevicePath = devicePath, Parent = parent };
+        if (realDir is null)
+        {
+            return fn;
+        }
+
+        var a = new SysfsAttributes(realDir, device, warnings);
+        var config = a.Bytes("config", 4096);
+        ConfigSpaceInfo? cfg = null;
+        if (config is not null)
+        {
+            if (config.Length is not (64 or 256 or 4096))
+            {
+                a.Warn("truncated-config", $"config is {config.Length} bytes (expected 256 or 4096); capabilities past the end are unknown");
+            }
+            else if (config.Length == 64)
+            {
+                a.Warn("config-header-only", "only the 64-byte header is readable (unprivileged read): no port type, ACS or ATS");
+            }
+
+            cfg = ConfigSpaceParser.Parse(config);
+            foreach (var p in cfg.Problems)
+            {
+                a.Warn("config-capability", p);
+            }
+        }
+
+        var numa = a.Int("numa_node", required: false);
+        var group = a.LinkName("iommu_group");
+        fn = fn with
+        {
+            VendorId = (ushort)(a.Hex("vendor", 0xFFFF) ?? 0),
+            DeviceId = (ushort)(a.Hex("device", 0xFFFF) ?? 0),
+            SubsystemVendorId = (ushort)(a.Hex("subsystem_vendor", 0xFFFF, required: false) ?? 0),
+            SubsystemDeviceId = (ushort)(a.Hex("subsystem_device", 0xFFFF, required: false) ?? 0),
+            ClassCode = a.Hex("class", 0xFFFFFF) ?? 0,
+            NumaNode = numa is >= 0 ? numa : null,
+            Driver = a.LinkName("driver"),
+            IommuGroup = group is null ? null : ParseGroup(group, a),
+            PhysicalFunction = ReadAddressLink(a, "physfn"),
+            VirtualFunctions = ReadVirtualFunctions(a),
+            Link = new PciLink(a.Text("current_link_speed", false), a.Int("current_link_width", false), a.Text("max_link_speed", false), a.Int("max_link_width", false)),
+            Bars = ReadBars(a),
+            Config = cfg,
+            VfioDevice = ReadVfioDevice(realDir),
+        };
+        return fn with { Kind = Classifier.Classify(fn) };
+    }
+
+    /// <summary>bus/pci/devices/X is a symlink into devices/pciDDDD:BB/…; the path's bridges are the device's ancestors.</summary>
+    private static (string? RealDir, string? DevicePath, PciAddress? Parent) ResolveDevicePath(string root, string entry, string device, List<ScanWarning> warnings)
+    {
+        string real;
+        try
+        {
+            var info = new DirectoryInfo(entry);
+            if (info.LinkTarget is null)
+            {
+                warnings.Add(new ScanWarning("not-a-link", device, "bus/pci/devices entry is not a symlink; parent unknown"));
+                return (entry, null, null);
+            }
+
+            var target = info.ResolveLinkTarget(returnFinalTarget: true);
+            if (target is null || !target.Exists)
+            {
+                warnings.Add(new ScanWarning("dangling-link", device, $"bus/pci/devices/{device} points to {info.LinkTarget}, which does not exist"));
+                return (null, null, null);
+            }
+
+            real = Path.GetFullPath(target.FullName);
+        }
+        catch (IOException e)
+        {
+            warnings.Add(new ScanWarning(SysfsAttributes.IsLoop(e) ? "link-loop" : "unreadable", device, $"bus/pci/devices/{device}: {e.Message}"));
+            return (null, null, null);
+        }
+
+        var relative = Path.GetRelativePath(root, real).Replace('\\', '/');
+        var parts = relative.Split('/');
+        if (parts.Length < 3 || parts[0] != "devices" || parts[^1] != device)
+        {
+            warnings.Add(new ScanWarning("odd-device-path", device, $"real path {relative} is not devices/pciDDDD:BB/…/{device}"));
+            return (real, relative, null);
+        }
+
+        PciAddress? parent = PciAddress.TryParse(parts[^2], out var p) ? p : null;
+        if (parts.Count(x => x == device) > 1)
+        {
+            warnings.Add(new ScanWarning("link-loop", device, $"real path {relative} contains the device twice"));
+            parent = null;
+        }
+
+        return (real, relative, parent);
+    }
+
+    private static int? ParseGroup(string text, SysfsAttributes a)
+    {
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var g))
+        {
+            return g;
+        }
+
+        a.Warn("bad-value", $"iommu_group points to '{text}', not a group number");
+        return null;
+    }
+
+    private static PciAddress? ReadAddressLink(SysfsAttributes a, string name)
+    {
+        if (!Path.Exists(Path.Combine(a.Directory, name)) && new FileInfo(Path.Combine(a.Directory, name)).LinkTarget is null)
+        {
+            return null;
+        }
+
+        var target = a.LinkName(name);
+        return PciAddress.TryParse(target, out var addr) ? addr : null;
+    }
+
+    private static List<PciAddress> ReadVirtualFunctions(SysfsAttributes a)
+    {
+        var vfs = new List<PciAddress>();
+        foreach (var link in Directory.EnumerateFileSystemEntries(a.Directory, "virtfn*"))
+        {
+            if (ReadAddressLink(a, Path.GetFileName(link)) is { } vf)
+            {
+                vfs.Add(vf);
+            }
+        }
+
+        vfs.Sort();
+        return vfs;
+    }
+
+    private static List<PciBar> ReadBars(SysfsAttributes a)
+    {
+        var bars = new List<PciBar>();
+        var text = a.Text("resource");
+        if (text is null)
+        {
+            return bars;
+        }
+
+        var lines = text.Split('\n');
+        for (var i = 0; i < Math.Min(6, lines.Length); i++)
+        {
+            var cols = lines[i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (cols.Length != 3 || !TryHex64(cols[0], out var start) || !TryHex64(cols[1], out var end) || !TryHex64(cols[2], out var flags))
+            {
+                a.Warn("bad-value", $"resource line {i + 1} is not 'start end flags'");
+                break;
+            }
+
+            if (end > start)
+            {
+                bars.Add(new PciBar(i, start, end - start + 1, (flags & IoResourceIo) != 0, (flags & IoResourceMem64) != 0, (flags & IoResourcePrefetch) != 0));
+            }
+        }
+
+        return bars;
+    }
+
+    private static string? ReadVfioDevice(string dir)
+    {
+        var vfioDev = Path.Combine(dir, "vfio-dev");
+        return Directory.Exists(vfioDev)
+            ? Directory.EnumerateFileSystemEntries(vfioDev, "vfio*").Select(Path.GetFileName).Order(StringComparer.Ordinal).FirstOrDefault()
+            : null;
+    }
+
+    private static List<IommuGroupInfo> ReadIommuGroups(string root, List<ScanWarning> warnings)
+    {
+        var dir = Path.Combine(root, "kernel", "iommu_groups");
+        var groups = new List<IommuGroupInfo>();
+        if (!Directory.Exists(dir))
+        {
+            warnings.Add(new ScanWarning("no-iommu-groups", null, "kernel/iommu_groups is missing: the IOMMU is off, no device can be passed through"));
+            return groups;
+        }
+
+        foreach (var g in Directory.EnumerateDirectories(dir))
+        {
+            if (!int.TryParse(Path.GetFileName(g), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                continue;
+            }
+
+            var members = new List<PciAddress>();
+            var devs = Path.Combine(g, "devices");
+            if (Directory.Exists(devs))
+            {
+                foreach (var m in Directory.EnumerateFileSystemEntries(devs))
+                {
+                    if (PciAddress.TryParse(Path.GetFileName(m), out var addr))
+                    {
+                        members.Add(addr);
+                    }
+                }
+            }
+
+            members.Sort();
+            groups.Add(new IommuGroupInfo(id, members));
+        }
+
+        groups.Sort((x, y) => x.Id.CompareTo(y.Id));
+        return groups;
+    }
+
+    private static bool TryHex64(string s, out ulong v) =>
+        ulong.TryParse(s.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? s[2..] : s, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out v);
+}
