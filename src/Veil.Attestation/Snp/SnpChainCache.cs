@@ -38,18 +38,38 @@ internal sealed class SnpChainCache
 }
 
 /// <summary>A leaf whose chain to the pinned ARK verified, with its public key ready for report signatures.</summary>
-internal sealed class VerifiedChain(SnpSigningCertificate leaf, ECDsa key)
+internal sealed class VerifiedChain(SnpSigningCertificate leaf, ECDsa key) : IDisposable
 {
-    // .NET does not promise that one ECDsa instance is safe for concurrent use; verification is short.
-    private readonly Lock keyLock = new();
+    // .NET does not promise that one ECDsa instance is safe for concurrent use, so concurrent verifications
+    // of the same chip each take their own instance from a small pool instead of queueing on a lock.
+    private readonly ConcurrentBag<ECDsa> pool = [key];
+    private readonly byte[] publicKey = key.ExportSubjectPublicKeyInfo();
 
     public SnpSigningCertificate Leaf { get; } = leaf;
 
     public bool VerifyReport(ReadOnlySpan<byte> signed, ReadOnlySpan<byte> p1363Signature)
     {
-        lock (keyLock)
+        if (!pool.TryTake(out var ec))
         {
-            return key.VerifyData(signed, p1363Signature, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            ec = ECDsa.Create();
+            ec.ImportSubjectPublicKeyInfo(publicKey, out _);
+        }
+
+        try
+        {
+            return ec.VerifyData(signed, p1363Signature, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+        finally
+        {
+            pool.Add(ec);
+        }
+    }
+
+    public void Dispose()
+    {
+        while (pool.TryTake(out var ec))
+        {
+            ec.Dispose();
         }
     }
 }
