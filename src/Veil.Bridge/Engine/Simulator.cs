@@ -1,0 +1,219 @@
+namespace Veil.Bridge.Engine;
+
+/// <summary>
+/// Discrete-event model of one GPU context. Host threads issue ops in time order (the thread with the
+/// earliest clock goes next, ties to the lower index), so every shared resource — a stream, the GPU's
+/// compute engine, the copy engines (CC off) or the single secure copy channel (CC on) — is granted
+/// first come, first served. Hand-written: no .NET library models CUDA stream and copy semantics.
+/// </summary>
+internal static class Simulator
+{
+    public static SimResult Run(SimProgram program, BridgeParameters p)
+    {
+        var threads = program.Threads;
+        var n = threads.Count;
+        var now = new double[n];
+        var pc = new int[n];
+        var drained = new bool[n];
+        var streamFree = new double[program.Streams];
+        var events = new double[program.Events];
+        Array.Fill(events, double.NaN);
+        var marks = new List<double>();
+        var acc = new SimAccumulator(n);
+        double computeFree = 0, channelFree = 0, h2dEngineFree = 0, d2hEngineFree = 0;
+        var numa = p.NumaFactor(program.Numa);
+        var cc = p.ConfidentialComputing;
+
+        while (true)
+        {
+            var t = Pick(threads, now, pc, events);
+            if (t < 0)
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    if (pc[i] < threads[i].Length)
+                    {
+                        throw new InvalidOperationException($"simulated program deadlocks: thread {i} waits at op {pc[i]} for an event nobody records");
+                    }
+                }
+
+                break;
+            }
+
+            var op = threads[t][pc[t]];
+            switch (op.Kind)
+            {
+                case OpKind.Cpu:
+                    now[t] += op.Micros;
+                    acc.Cpu[t] += op.Micros;
+                    break;
+
+                case OpKind.AllocInit:
+                    now[t] += p.AllocInitMicros;
+                    acc.Cpu[t] += p.AllocInitMicros;
+                    break;
+
+                case OpKind.Launch:
+                    {
+                        var cost = op.Index * p.LaunchMicros;
+                        now[t] += cost;
+                        acc.Launch[t] += cost;
+                        var start = Math.Max(now[t], Math.Max(streamFree[op.Stream], computeFree));
+                        var run = op.Micros * p.ComputeFactor;
+                        streamFree[op.Stream] = computeFree = start + run;
+                        acc.ComputeBusy += run;
+                        acc.Launches += op.Index;
+                        break;
+                    }
+
+                case OpKind.Copy:
+                    {
+                        var cost = p.Cost(op.Direction);
+                        if (cc && !drained[t])
+                        {
+                            // First half of a CC copy: the framework's own work, then the issuing call waits for
+                            // everything queued before it on the stream ("async" copies block). The thread comes
+                            // back for the channel at that time, so other threads' earlier requests go first.
+                            var begin = now[t];
+                            if (op.Level == CrossingLevel.Api)
+                            {
+                                now[t] += cost.ApiExtraMicros;
+                            }
+
+                            now[t] = Math.Max(now[t], streamFree[op.Stream]);
+                            acc.CopyBlocked[t] += now[t] - begin;
+                            drained[t] = true;
+                            continue;
+                        }
+
+                        drained[t] = false;
+                        var service = cost.ServiceMicros(op.Bytes, numa);
+                        acc.Crossings++;
+                        if (op.Direction == Direction.HostToDevice)
+                        {
+                            acc.BytesToDevice += op.Bytes;
+                        }
+                        else
+                        {
+                            acc.BytesToHost += op.Bytes;
+                        }
+
+                        if (cc)
+                        {
+                            var chunks = (op.Bytes + p.StagingBytes - 1) / p.StagingBytes;
+                            if (chunks > 1)
+                            {
+                                service += (chunks - 1) * p.ChunkTollMicros;
+                            }
+
+                            var start = Math.Max(now[t], channelFree);
+                            var end = start + service;
+                            acc.CopyBlocked[t] += end - now[t];
+                            acc.ChannelBusy += service;
+                            channelFree = streamFree[op.Stream] = now[t] = end;
+                        }
+                        else
+                        {
+                            if (op.Level == CrossingLevel.Api)
+                            {
+                                now[t] += cost.ApiExtraMicros;
+                                acc.Api[t] += cost.ApiExtraMicros;
+                            }
+
+                            ref var engine = ref op.Direction == Direction.HostToDevice ? ref h2dEngineFree : ref d2hEngineFree;
+                            var start = Math.Max(now[t], Math.Max(streamFree[op.Stream], engine));
+                            var end = start + service;
+                            acc.ChannelBusy += service;
+                            engine = streamFree[op.Stream] = end;
+                            if (op.Blocking)
+                            {
+                                acc.CopyBlocked[t] += end - now[t];
+                                now[t] = end;
+                            }
+                        }
+
+                        break;
+                    }
+
+                case OpKind.HostWaitStream:
+                    if (streamFree[op.Stream] > now[t])
+                    {
+                        acc.Wait[t] += streamFree[op.Stream] - now[t];
+                        now[t] = streamFree[op.Stream];
+                    }
+
+                    break;
+
+                case OpKind.RecordEvent:
+                    events[op.Index] = Math.Max(streamFree[op.Stream], now[t]);
+                    break;
+
+                case OpKind.HostWaitEvent:
+                    if (events[op.Index] > now[t])
+                    {
+                        acc.Wait[t] += events[op.Index] - now[t];
+                        now[t] = events[op.Index];
+                    }
+
+                    break;
+
+                case OpKind.StreamWaitEvent:
+                    streamFree[op.Stream] = Math.Max(streamFree[op.Stream], events[op.Index]);
+                    break;
+
+                case OpKind.Mark:
+                    if (t == 0)
+                    {
+                        marks.Add(now[t]);
+                    }
+
+                    break;
+
+                default:
+                    throw new InvalidOperationException($"unknown op kind {op.Kind}");
+            }
+
+            pc[t]++;
+        }
+
+        var makespan = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            makespan = Math.Max(makespan, now[i]);
+        }
+
+        foreach (var s in streamFree)
+        {
+            makespan = Math.Max(makespan, s);
+        }
+
+        return acc.ToResult(makespan, [.. marks]);
+    }
+
+    /// <summary>The runnable thread with the earliest clock; a thread waiting on an unrecorded event is not runnable.</summary>
+    private static int Pick(IReadOnlyList<Op[]> threads, double[] now, int[] pc, double[] events)
+    {
+        var best = -1;
+        for (var i = 0; i < threads.Count; i++)
+        {
+            var ops = threads[i];
+            if (pc[i] >= ops.Length)
+            {
+                continue;
+            }
+
+            var op = ops[pc[i]];
+            if ((op.Kind is OpKind.HostWaitEvent or OpKind.StreamWaitEvent) && double.IsNaN(events[op.Index]))
+            {
+                continue;
+            }
+
+            if (best < 0 || now[i] < now[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+}

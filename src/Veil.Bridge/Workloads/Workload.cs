@@ -1,0 +1,106 @@
+using Veil.Bridge.Engine;
+
+namespace Veil.Bridge.Workloads;
+
+/// <summary>Serving loops step by step; transfer moves one block of bytes (a KV restore, a model load).</summary>
+public enum WorkloadKind
+{
+    Serving,
+    Transfer,
+}
+
+/// <summary>Whether the engine prepares step N+1 while step N runs (vLLM's async scheduling) or strictly in turn.</summary>
+public enum Scheduling
+{
+    Async,
+    Sync,
+}
+
+/// <summary>Inputs are copied before the step's launch, outputs read back after it.</summary>
+public enum CrossingPhase
+{
+    Input,
+    Output,
+}
+
+/// <summary>A model, enough to turn batch and context into bytes read and FLOPs per step.</summary>
+/// <param name="Parameters">Number of parameters.</param>
+/// <param name="BytesPerParameter">2 for BF16, 0.5 for 4-bit.</param>
+/// <param name="KvBytesPerToken">KV-cache bytes per token over all layers.</param>
+public sealed record ModelSpec(string Name, double Parameters, double BytesPerParameter, double KvBytesPerToken)
+{
+    public double WeightBytes => Parameters * BytesPerParameter;
+}
+
+/// <summary>One host↔device copy an engine does per step.</summary>
+/// <param name="Bytes">Fixed bytes per copy.</param>
+/// <param name="BytesPerSequence">Bytes added per sequence in the batch.</param>
+/// <param name="AsyncOnly">Only present with async scheduling (bookkeeping the overlap needs).</param>
+public sealed record Crossing(string Name, Direction Direction, long Bytes, long BytesPerSequence, CrossingLevel Level, CrossingPhase Phase, bool AsyncOnly)
+{
+    public long SizeFor(int concurrency) => Bytes + (BytesPerSequence * concurrency);
+}
+
+/// <summary>A bulk transfer: total bytes in chunks, optionally gathered on the CPU first.</summary>
+/// <param name="HostGather">Each chunk is first gathered by the CPU into a pinned staging buffer.</param>
+/// <param name="Blocking">The engine's copy call is synchronous even with CC off (a pageable <c>.to(device)</c>).</param>
+/// <param name="AllocInit">Include the process's one-time CUDA allocation set-up.</param>
+/// <param name="MeasuredOffMicros">Wall time measured with CC off; the non-bridge remainder is held fixed.</param>
+public sealed record TransferSpec(Direction Direction, long TotalBytes, long ChunkBytes, CrossingLevel Level, bool Blocking, bool HostGather, bool AllocInit, double? MeasuredOffMicros);
+
+/// <summary>A workload: what an inference engine makes the bridge do.</summary>
+public sealed record Workload
+{
+    public required string Id { get; init; }
+
+    public required WorkloadKind Kind { get; init; }
+
+    public required string Description { get; init; }
+
+    /// <summary>Where the numbers of this workload come from (engine behaviour, measurements).</summary>
+    public string Source { get; init; } = string.Empty;
+
+    public ModelSpec? Model { get; init; }
+
+    /// <summary>GPU time per step when given directly instead of a model.</summary>
+    public double? StepComputeMicros { get; init; }
+
+    /// <summary>Step time measured with CC off; GPU time is solved so that the CC-off run reproduces it.</summary>
+    public double? MeasuredOffStepMicros { get; init; }
+
+    /// <summary>Prompt tokens per sequence when each step is a prefill; 0 for decode.</summary>
+    public int PrefillTokens { get; init; }
+
+    public int ContextTokens { get; init; }
+
+    public IReadOnlyList<int> Concurrency { get; init; } = [1];
+
+    public int Steps { get; init; } = 1;
+
+    public double CpuMicrosPerStep { get; init; }
+
+    public int LaunchesPerStep { get; init; } = 1;
+
+    public Scheduling Scheduling { get; init; } = Scheduling.Sync;
+
+    public IReadOnlyList<Crossing> Crossings { get; init; } = [];
+
+    /// <summary>Relative spread of per-step GPU time (uniform ±jitter), drawn from the run's seed.</summary>
+    public double Jitter { get; init; }
+
+    public NumaPlacement Numa { get; init; } = NumaPlacement.Local;
+
+    public TransferSpec? Transfer { get; init; }
+
+    /// <summary>Host time outside the bridge at the start of a transfer (solved from a CC-off measurement).</summary>
+    public double FixedHostMicros { get; init; }
+
+    /// <summary>D2H readbacks drained by a worker thread on its own stream; inputs copied on a side stream.</summary>
+    public bool DrainWorker { get; init; }
+
+    /// <summary>Per-step crossings coalesced into one persistent buffer per direction.</summary>
+    public bool Coalesced { get; init; }
+
+    /// <summary>Mitigations applied so far (ids), for reports.</summary>
+    public IReadOnlyList<string> Mitigations { get; init; } = [];
+}
