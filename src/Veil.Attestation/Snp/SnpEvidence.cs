@@ -18,7 +18,7 @@ public sealed record SnpEvidence(SnpReport Report, IReadOnlyList<X509Certificate
         }
 
         var trimmed = input.Trim(" \t\r\n"u8);
-        if (!trimmed.IsEmpty && trimmed[0] == (byte)'{')
+        if (!trimmed.IsEmpty && trimmed[0] is (byte)'{' or (byte)'[')
         {
             var (report, certs) = TrusteeSnpEvidence.Parse(trimmed);
             return new SnpEvidence(SnpReport.Parse(report), certs);
