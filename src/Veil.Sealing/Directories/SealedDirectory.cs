@@ -35,6 +35,7 @@ public static class SealedDirectory
                 var sealedRel = rel + SealedManifest.SealedSuffix;
                 var destination = Path.Combine(outDir, sealedRel);
                 Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+                options.FileStarted?.Invoke(rel, new FileInfo(source).Length);
                 var sha = HashFile(source);
                 var header = SealedFile.Seal(source, destination, kek, keyId, SealedKind.File, options);
                 entries.Add(new ManifestEntry(rel, sealedRel, header.PlaintextLength, sha, Convert.ToHexStringLower(header.Digest())));
@@ -119,6 +120,7 @@ public static class SealedDirectory
                     throw new SealingException(SealingError.FileNotInSet, $"{f.SealedPath}: is not the file this set's manifest lists (swapped, renamed, or from another sealed set)");
                 }
 
+                options.FileStarted?.Invoke(f.Path, f.Size);
                 var staged = Path.Combine(staging, f.Path);
                 Directory.CreateDirectory(Path.GetDirectoryName(staged)!);
                 SealedFile.Unseal(sealedPath, staged, kek, options, SealedKind.File);
@@ -175,7 +177,8 @@ public static class SealedDirectory
         }
     }
 
-    internal static IEnumerable<string> ListFiles(string dir) =>
+    /// <summary>Files under <paramref name="dir"/> as sorted relative paths with forward slashes: what a seal covers.</summary>
+    public static IEnumerable<string> ListFiles(string dir) =>
         Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
             .Select(p => Path.GetRelativePath(dir, p).Replace(Path.DirectorySeparatorChar, '/'))
             .Order(StringComparer.Ordinal);

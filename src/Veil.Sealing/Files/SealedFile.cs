@@ -52,9 +52,10 @@ public static class SealedFile
                     (i, w) =>
                     {
                         var n = header.ChunkPlaintextLength(i);
-                        PositionalIo.ReadExactly(input, w.In.AsSpan(0, n), i * header.ChunkSize, name);
-                        w.Cipher.Seal(i, w.In.AsSpan(0, n), w.Out.AsSpan(0, n + SealedHeader.TagLength));
-                        RandomAccess.Write(output, w.Out.AsSpan(0, n + SealedHeader.TagLength), header.ChunkOffset(i));
+                        var chunk = w.Buffer.AsSpan(0, n + SealedHeader.TagLength);
+                        PositionalIo.ReadExactly(input, chunk[..n], i * header.ChunkSize, name);
+                        w.Cipher.Seal(i, chunk[..n], chunk);
+                        RandomAccess.Write(output, chunk, header.ChunkOffset(i));
                         options.Progress?.Invoke(n);
                     });
                 if (RandomAccess.GetLength(input) != length)
@@ -91,8 +92,8 @@ public static class SealedFile
                 () => new Worker(reader.NewCipher(), header.ChunkSize),
                 (i, w) =>
                 {
-                    var n = reader.OpenChunk(i, w.Cipher, w.In, w.Out);
-                    RandomAccess.Write(output, w.Out.AsSpan(0, n), i * header.ChunkSize);
+                    var n = reader.OpenChunk(i, w.Cipher, w.Buffer);
+                    RandomAccess.Write(output, w.Buffer.AsSpan(0, n), i * header.ChunkSize);
                     options.Progress?.Invoke(n);
                 }));
         return header;
@@ -134,19 +135,17 @@ public static class SealedFile
         }
     }
 
+    /// <summary>One buffer per worker, encrypted and decrypted in place: half the memory and cache footprint of two.</summary>
     private sealed class Worker(ChunkCipher cipher, int chunkSize) : IDisposable
     {
         public ChunkCipher Cipher { get; } = cipher;
 
-        public byte[] In { get; } = GC.AllocateUninitializedArray<byte>(chunkSize + SealedHeader.TagLength);
-
-        public byte[] Out { get; } = GC.AllocateUninitializedArray<byte>(chunkSize + SealedHeader.TagLength);
+        public byte[] Buffer { get; } = GC.AllocateUninitializedArray<byte>(chunkSize + SealedHeader.TagLength);
 
         public void Dispose()
         {
             Cipher.Dispose();
-            CryptographicOperations.ZeroMemory(In);
-            CryptographicOperations.ZeroMemory(Out);
+            CryptographicOperations.ZeroMemory(Buffer);
         }
     }
 }

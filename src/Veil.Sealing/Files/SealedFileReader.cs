@@ -79,12 +79,13 @@ public sealed class SealedFileReader : IDisposable
 
     internal ChunkCipher NewCipher() => new(dataKey, Header, digest, Name);
 
-    /// <summary>For parallel workers: each brings its own cipher and buffers.</summary>
-    internal int OpenChunk(long index, ChunkCipher workerCipher, byte[] sealedBuffer, byte[] plaintext)
+    /// <summary>For parallel workers: each brings its own cipher and buffer; the chunk is decrypted in place.</summary>
+    internal int OpenChunk(long index, ChunkCipher workerCipher, byte[] buffer)
     {
         var n = Header.ChunkPlaintextLength(index);
-        PositionalIo.ReadExactly(handle, sealedBuffer.AsSpan(0, n + SealedHeader.TagLength), Header.ChunkOffset(index), Name);
-        workerCipher.Open(index, sealedBuffer.AsSpan(0, n + SealedHeader.TagLength), plaintext);
+        var chunk = buffer.AsSpan(0, n + SealedHeader.TagLength);
+        PositionalIo.ReadExactly(handle, chunk, Header.ChunkOffset(index), Name);
+        workerCipher.Open(index, chunk, chunk);
         return n;
     }
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# ./bench/run unseal: unseal of sealed files from page cache into tmpfs (the guest's memory medium).
+# Figures (issue 7): 1 thread GB/s ÷ `openssl speed -evp aes-256-gcm` at 16 KiB (goal ≥ 0.85); 2 threads ÷ 1 thread
+# (≥ 1.7); Veil unseal ÷ `age -d` wall time on the same data sealed by each tool (≥ 2.0); peak RSS unsealing 4 GiB (≤ 96 MiB).
+# Ends with "unseal ratio=<1 thread ÷ openssl> goal=0.85". Env: SIZE_MIB (default 2048), RSS_SIZE_MIB (default 4096), RUNS (3).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+size_mib="${SIZE_MIB:-2048}"
+rss_mib="${RSS_SIZE_MIB:-4096}"
+runs="${RUNS:-3}"
+for tool in openssl age age-keygen /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "unseal: '$tool' missing; run ./scripts/prereqs" >&2; exit 2; }
+done
+
+art="$PWD/bench/out/unseal-art"
+dotnet build src/Veil.Cli -c Release --artifacts-path "$art" -nologo -v:q >/dev/null
+veil="$art/bin/Veil.Cli/release/veil"
+
+work=$(mktemp -d /var/tmp/veil-bench-unseal.XXXXXX)   # sealed inputs: disk-backed, read from page cache
+shm=$(mktemp -d /dev/shm/veil-bench-unseal.XXXXXX)    # outputs: tmpfs, as inside the confidential VM
+trap 'rm -rf "$work" "$shm"' EXIT
+
+head -c 32 /dev/urandom > "$work/kek"
+head -c "$((size_mib << 20))" /dev/urandom > "$work/plain.bin"
+"$veil" seal "$work/plain.bin" --out "$work/plain.bin.veil" --key-id bench/model/kek --kek-file "$work/kek" >/dev/null
+age-keygen -o "$work/age.key" 2>/dev/null
+age -r "$(age-keygen -y "$work/age.key")" -o "$work/plain.bin.age" "$work/plain.bin"
+rm "$work/plain.bin"
+cat "$work/plain.bin.veil" "$work/plain.bin.age" > /dev/null   # warm the page cache
+
+# Best of $runs: the in-process GB/s the CLI prints (excludes process start, like openssl speed).
+veil_gbps() {
+  local threads=$1 best=0 line secs gbps
+  for _ in $(seq "$runs"); do
+    rm -rf "$shm/out"
+    line=$("$veil" unseal "$work/plain.bin.veil" --out "$shm/out" --kek-file "$work/kek" --threads "$threads" | grep '^unsealing: ')
+    secs=$(sed -E 's/.* in ([0-9.]+) s .*/\1/' <<<"$line")
+    gbps=$(awk -v b="$((size_mib << 20))" -v s="$secs" 'BEGIN { printf "%.3f", b / s / 1e9 }')
+    best=$(awk -v a="$best" -v b="$gbps" 'BEGIN { print (b > a) ? b : a }')
+  done
+  echo "$best"
+}
+
+# Best-of wall time of a whole command (process start included), in seconds.
+wall() {
+  local best=999999 t
+  for _ in $(seq "$runs"); do
+    rm -rf "$shm/out" "$shm/age.out"; mkdir -p "$shm/out"
+    /usr/bin/time -f '%e' -o "$work/time" "$@" >/dev/null
+    t=$(tail -n1 "$work/time")
+    best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (b < a) ? b : a }')
+  done
+  echo "$best"
+}
+
+openssl_kbps=$(openssl speed -evp aes-256-gcm -bytes 16384 -seconds 3 2>/dev/null | awk '/^AES-256-GCM/ { sub(/k$/, "", $2); print $2 }')
+openssl_gbps=$(awk -v k="$openssl_kbps" 'BEGIN { printf "%.3f", k * 1000 / 1e9 }')
+one=$(veil_gbps 1)
+two=$(veil_gbps 2)
+
+rm -rf "$shm/out"
+veil_wall=$(wall "$veil" unseal "$work/plain.bin.veil" --out "$shm/out/v" --kek-file "$work/kek")
+age_wall=$(wall age -d -i "$work/age.key" -o "$shm/age.out" "$work/plain.bin.age")
+rm -rf "$shm/out" "$shm/age.out" "$work/plain.bin.veil" "$work/plain.bin.age"
+
+truncate -s "$((rss_mib << 20))" "$work/big.bin"
+"$veil" seal "$work/big.bin" --out "$work/big.bin.veil" --key-id bench/model/kek --kek-file "$work/kek" >/dev/null
+rm "$work/big.bin"
+rss_kib=$( { /usr/bin/time -v "$veil" unseal "$work/big.bin.veil" --out "$shm/big" --kek-file "$work/kek" >/dev/null; } 2>&1 | awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }')
+
+r1=$(awk -v a="$one" -v b="$openssl_gbps" 'BEGIN { printf "%.2f", a / b }')
+r2=$(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.2f", a / b }')
+r3=$(awk -v a="$age_wall" -v b="$veil_wall" 'BEGIN { printf "%.2f", a / b }')
+rss_mib_peak=$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f", k / 1024 }')
+
+echo "machine: $(nproc) cores, $(lscpu | grep 'Model name' | sed 's/ \+/ /g')"
+echo "data: ${size_mib} MiB random, sealed with 1 MiB chunks; outputs to tmpfs; best of $runs"
+echo "openssl speed -evp aes-256-gcm 16 KiB: ${openssl_gbps} GB/s"
+echo "veil unseal 1 thread: ${one} GB/s -> ÷ openssl = ${r1} (goal >= 0.85)"
+echo "veil unseal 2 threads: ${two} GB/s -> ÷ 1 thread = ${r2} (goal >= 1.7)"
+echo "wall: veil unseal ${veil_wall} s, age -d ${age_wall} s -> veil ÷ age = ${r3}x (goal >= 2.0)"
+echo "peak RSS unsealing ${rss_mib} MiB: ${rss_mib_peak} MiB (goal <= 96)"
+echo "unseal ratio=${r1} goal=0.85"

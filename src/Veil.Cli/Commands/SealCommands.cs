@@ -1,0 +1,155 @@
+using System.CommandLine;
+using Veil.Sealing;
+
+namespace Veil.Cli.Commands;
+
+/// <summary><c>veil seal</c> and <c>veil unseal</c>: sealed model files and folders (format: docs/sealed-format.md).</summary>
+internal static class SealCommands
+{
+    public static Command Create()
+    {
+        var group = new Command("seal", "Seal a model file or folder with envelope encryption (AES-256-GCM chunks, wrapped data keys).");
+        var path = new Argument<string>("path") { Description = "File or folder to seal" };
+        var output = new Option<string>("--out") { Description = "Sealed file (for a file) or folder (for a folder) to create", Required = true };
+        var keyId = new Option<string>("--key-id") { Description = "Broker resource path of the key-encryption key: repo/type/tag", Required = true };
+        var kekFile = KekFileOption();
+        var newKek = new Option<bool>("--new-kek") { Description = "Create --kek-file with a fresh random 32-byte key (refuses to overwrite)" };
+        var threads = ThreadsOption();
+        var chunk = new Option<int>("--chunk-size") { Description = "Chunk size in bytes (4096 … 67108864)", DefaultValueFactory = _ => SealedHeader.DefaultChunkSize };
+        group.Add(path);
+        group.Add(output);
+        group.Add(keyId);
+        group.Add(kekFile);
+        group.Add(newKek);
+        group.Add(threads);
+        group.Add(chunk);
+        group.SetAction(parse => CliErrors.Guard(parse, () => Refusals(parse, () =>
+        {
+            var source = parse.GetValue(path)!;
+            var id = parse.GetValue(keyId)!;
+            var chunkSize = parse.GetValue(chunk);
+            if (chunkSize is < SealedHeader.MinChunkSize or > SealedHeader.MaxChunkSize)
+            {
+                throw new CliUsageException($"--chunk-size: {chunkSize} is outside {SealedHeader.MinChunkSize}..{SealedHeader.MaxChunkSize}");
+            }
+
+            try
+            {
+                SealedHeader.ValidateKeyId(id);
+            }
+            catch (SealingException e)
+            {
+                throw new CliUsageException("--key-id: " + e.Message, e);
+            }
+            using var kek = LoadKek(parse.GetValue(kekFile)!, parse.GetValue(newKek));
+            var options = new SealOptions { Threads = Threads(parse.GetValue(threads)), ChunkSize = chunkSize };
+            var o = parse.InvocationConfiguration.Output;
+            var dest = parse.GetValue(output)!;
+            if (Directory.Exists(source))
+            {
+                var total = SealedDirectory.ListFiles(source).Sum(f => new FileInfo(Path.Combine(source, f)).Length);
+                var m = SealProgress.Run(o, "sealing", total, options, opt => SealedDirectory.Seal(source, dest, kek, id, opt));
+                o.WriteLine($"sealed {m.Files.Count} files into {dest} (key id {id}, set {m.SetId})");
+            }
+            else if (File.Exists(source))
+            {
+                var h = SealProgress.Run(o, "sealing", new FileInfo(source).Length, options, opt => SealedFile.Seal(source, dest, kek, id, opt));
+                o.WriteLine($"sealed {source} into {dest} ({h.ChunkCount} chunks, key id {id})");
+            }
+            else
+            {
+                throw new CliUsageException($"path: '{source}' is not a file or folder");
+            }
+
+            return ExitCodes.Ok;
+        })));
+        return group;
+    }
+
+    public static Command CreateUnseal()
+    {
+        var cmd = new Command("unseal", "Restore a sealed file or folder; nothing is left behind unless every chunk and the manifest verify.");
+        var path = new Argument<string>("path") { Description = "Sealed file or sealed folder" };
+        var output = new Option<string>("--out") { Description = "Folder to restore into (created; must be empty)", Required = true };
+        var kekFile = KekFileOption();
+        var threads = ThreadsOption();
+        cmd.Add(path);
+        cmd.Add(output);
+        cmd.Add(kekFile);
+        cmd.Add(threads);
+        cmd.SetAction(parse => CliErrors.Guard(parse, () => Refusals(parse, () =>
+        {
+            var source = parse.GetValue(path)!;
+            var target = parse.GetValue(output)!;
+            using var kek = LoadKek(parse.GetValue(kekFile)!, create: false);
+            var options = new SealOptions { Threads = Threads(parse.GetValue(threads)) };
+            var o = parse.InvocationConfiguration.Output;
+            if (Directory.Exists(source))
+            {
+                var total = SealedDirectory.ReadManifest(source, kek).Files.Sum(f => f.Size);
+                var m = SealProgress.Run(o, "unsealing", total, options, opt => SealedDirectory.Unseal(source, target, kek, opt));
+                o.WriteLine($"restored {m.Files.Count} files into {target} (manifest verified, set {m.SetId})");
+            }
+            else if (File.Exists(source))
+            {
+                Directory.CreateDirectory(target);
+                var name = Path.GetFileName(source);
+                var dest = Path.Combine(target, name.EndsWith(SealedManifest.SealedSuffix, StringComparison.Ordinal) ? name[..^SealedManifest.SealedSuffix.Length] : name);
+                var h = SealProgress.Run(o, "unsealing", SealedFile.ReadHeader(source).PlaintextLength, options, opt => SealedFile.Unseal(source, dest, kek, opt));
+                o.WriteLine($"restored {dest} ({h.PlaintextLength} bytes, {h.ChunkCount} chunks verified)");
+            }
+            else
+            {
+                throw new CliUsageException($"path: '{source}' is not a sealed file or folder");
+            }
+
+            return ExitCodes.Ok;
+        })));
+        return cmd;
+    }
+
+    private static Option<string> KekFileOption() =>
+        new("--kek-file") { Description = "File holding the 32 raw bytes of the key-encryption key", Required = true };
+
+    private static Option<int> ThreadsOption() =>
+        new("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => 0 };
+
+    private static int Threads(int requested) => requested switch
+    {
+        0 => Environment.ProcessorCount,
+        < 0 or > 256 => throw new CliUsageException($"--threads: {requested} is outside 1..256"),
+        _ => requested,
+    };
+
+    private static KeyEncryptionKey LoadKek(string file, bool create)
+    {
+        if (!create)
+        {
+            return KeyEncryptionKey.FromFile(file);
+        }
+
+        if (File.Exists(file))
+        {
+            throw new CliUsageException($"--new-kek: '{file}' already exists; refusing to overwrite a key");
+        }
+
+        var kek = KeyEncryptionKey.Generate();
+        kek.WriteToFile(file);
+        return kek;
+    }
+
+    /// <summary>Sealing refusals are answers, not crashes: exit 1 for a refused file or set, 2 for bad key files or destinations.</summary>
+    private static int Refusals(ParseResult parse, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (SealingException e)
+        {
+            var usage = e.Error is SealingError.InvalidKeyFile or SealingError.DestinationExists;
+            parse.InvocationConfiguration.Error.WriteLine(usage ? $"veil: {e.Message}" : $"veil: refused ({e.Error}): {e.Message}");
+            return usage ? ExitCodes.Usage : ExitCodes.Failed;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Security.Cryptography;
+
+namespace Veil.Cli.Tests;
+
+public sealed class SealCommandTests : IDisposable
+{
+    private readonly string root = Path.Combine(Path.GetTempPath(), "veil-cli-seal-" + Guid.NewGuid().ToString("N"));
+
+    public SealCommandTests()
+    {
+        Directory.CreateDirectory(Path.Combine(root, "model", "tokenizer"));
+        File.WriteAllBytes(Path.Combine(root, "model", "weights.safetensors"), RandomNumberGenerator.GetBytes(300_000));
+        File.WriteAllText(Path.Combine(root, "model", "tokenizer", "tokenizer.json"), "{\"v\":1}");
+    }
+
+    private string P(string name) => Path.Combine(root, name);
+
+    [Fact]
+    public void Seal_and_unseal_folder_round_trip_with_plain_progress()
+    {
+        var (exit, output, err) = CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "models/demo/weights", "--kek-file", P("kek"), "--new-kek", "--chunk-size", "65536");
+        Assert.True(exit == 0, err);
+        Assert.Contains("sealing weights.safetensors (300000 bytes)", output);
+        Assert.Equal(32, new FileInfo(P("kek")).Length);
+
+        (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("restored"), "--kek-file", P("kek"), "--threads", "2");
+        Assert.True(exit == 0, err);
+        Assert.Contains("manifest verified", output);
+        Assert.Matches(@"unsealing: 300007 bytes in [0-9.]+ s \(", output);
+        Assert.Equal(File.ReadAllBytes(P("model/weights.safetensors")), File.ReadAllBytes(P("restored/weights.safetensors")));
+        Assert.Equal("{\"v\":1}", File.ReadAllText(P("restored/tokenizer/tokenizer.json")));
+    }
+
+    [Fact]
+    public void Seal_and_unseal_single_file()
+    {
+        Assert.Equal(0, CliRunner.Run("seal", P("model/weights.safetensors"), "--out", P("w.safetensors.veil"), "--key-id", "a/b/c", "--kek-file", P("kek"), "--new-kek").Exit);
+        var (exit, output, err) = CliRunner.Run("unseal", P("w.safetensors.veil"), "--out", P("out"), "--kek-file", P("kek"));
+        Assert.True(exit == 0, err);
+        Assert.Contains("chunks verified", output);
+        Assert.Equal(File.ReadAllBytes(P("model/weights.safetensors")), File.ReadAllBytes(P("out/w.safetensors")));
+    }
+
+    [Fact]
+    public void Tampered_file_is_refused_with_exit_1_and_no_plaintext()
+    {
+        CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "models/demo/weights", "--kek-file", P("kek"), "--new-kek");
+        var victim = P("sealed/weights.safetensors.veil");
+        var bytes = File.ReadAllBytes(victim);
+        bytes[^100] ^= 1;
+        File.WriteAllBytes(victim, bytes);
+
+        var (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("restored"), "--kek-file", P("kek"));
+        Assert.Equal(1, exit);
+        Assert.Contains("ChunkAuthenticationFailed", err);
+        Assert.DoesNotContain("restored 2 files", output);
+        Assert.Empty(Directory.GetFiles(P("restored"), "*", SearchOption.AllDirectories));
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Wrong_key_is_refused_and_key_bytes_never_printed()
+    {
+        CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "models/demo/weights", "--kek-file", P("kek"), "--new-kek");
+        var other = RandomNumberGenerator.GetBytes(32);
+        File.WriteAllBytes(P("other"), other);
+        var (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("restored"), "--kek-file", P("other"));
+        Assert.Equal(1, exit);
+        Assert.Contains("KeyUnwrapFailed", err);
+        foreach (var key in new[] { other, File.ReadAllBytes(P("kek")) })
+        {
+            Assert.DoesNotContain(Convert.ToHexString(key), output + err, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(Convert.ToBase64String(key), output + err);
+        }
+    }
+
+    [Theory]
+    [InlineData("--key-id", "not-a-path")]
+    [InlineData("--chunk-size", "100")]
+    [InlineData("--threads", "-3")]
+    public void Bad_options_are_usage_errors(string option, string value)
+    {
+        var args = new List<string> { "seal", P("model"), "--out", P("sealed"), "--key-id", "a/b/c", "--kek-file", P("kek"), "--new-kek" };
+        var i = args.IndexOf(option);
+        if (i >= 0)
+        {
+            args[i + 1] = value;
+        }
+        else
+        {
+            args.AddRange([option, value]);
+        }
+
+        var (exit, _, err) = CliRunner.Run([.. args]);
+        Assert.Equal(2, exit);
+        Assert.Contains(option == "--key-id" ? "key id" : option, err);
+        Assert.False(Directory.Exists(P("sealed")));
+    }
+
+    [Fact]
+    public void Short_key_file_and_existing_key_are_usage_errors()
+    {
+        File.WriteAllBytes(P("short"), new byte[16]);
+        var (exit, _, err) = CliRunner.Run("unseal", P("model"), "--out", P("x"), "--kek-file", P("short"));
+        Assert.Equal(2, exit);
+        Assert.Contains("32 raw bytes", err);
+
+        (exit, _, err) = CliRunner.Run("seal", P("model"), "--out", P("s"), "--key-id", "a/b/c", "--kek-file", P("short"), "--new-kek");
+        Assert.Equal(2, exit);
+        Assert.Contains("refusing to overwrite", err);
+        Assert.Equal(16, new FileInfo(P("short")).Length);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
