@@ -1,0 +1,164 @@
+namespace Veil.Policy.Claims;
+
+/// <summary>The JSON shape of a claim value (what verifiers put in <c>VerificationResult.Claims</c>).</summary>
+public enum ClaimType
+{
+    /// <summary>Free text (compared exactly).</summary>
+    Text,
+
+    /// <summary>Hex text of bytes (compared case-insensitively).</summary>
+    Hex,
+
+    /// <summary>A 64-bit integer.</summary>
+    Number,
+
+    /// <summary>true or false.</summary>
+    Boolean,
+
+    /// <summary>A dotted version string such as <c>535.86.09</c> or <c>96.00.9F.00.01</c>.</summary>
+    Version,
+
+    /// <summary>A list of strings.</summary>
+    StringList,
+}
+
+/// <summary>One documented claim: its name (or a prefix ending in <c>.*</c>), type, the TEE that produces it, and what it means.</summary>
+public sealed record ClaimDefinition(string Name, ClaimType Type, string Tee, string Description)
+{
+    public bool IsPattern => Name.EndsWith(".*", StringComparison.Ordinal);
+}
+
+/// <summary>
+/// Every claim name a policy may use. This is the single place where the catalogue grows: a name that is
+/// not here is rejected when a policy is loaded, so typos cannot silently turn a rule into a no-op.
+/// Names and types follow the verifiers (issues 2, 3 and 4); <c>veil.*</c> are set-level claims that
+/// the appraiser derives, <c>init_data.*</c> are keys of the verified init-data document.
+/// </summary>
+public static class ClaimCatalogue
+{
+    private static readonly ClaimDefinition[] Definitions =
+    [
+        // AMD SEV-SNP (Veil.Attestation.Snp.SnpClaims)
+        new("snp.version", ClaimType.Number, "snp", "ATTESTATION_REPORT version (2, 3 or 5)"),
+        new("snp.guest_svn", ClaimType.Number, "snp", "guest security version number from the ID block"),
+        new("snp.policy", ClaimType.Hex, "snp", "raw GUEST_POLICY (0x-prefixed hex)"),
+        new("snp.policy.abi_major", ClaimType.Number, "snp", "minimum firmware ABI major"),
+        new("snp.policy.abi_minor", ClaimType.Number, "snp", "minimum firmware ABI minor"),
+        new("snp.policy.smt", ClaimType.Boolean, "snp", "SMT allowed"),
+        new("snp.policy.migrate_ma", ClaimType.Boolean, "snp", "migration agent allowed"),
+        new("snp.policy.debug", ClaimType.Boolean, "snp", "debugging allowed (host can read guest memory)"),
+        new("snp.policy.single_socket", ClaimType.Boolean, "snp", "single socket required"),
+        new("snp.policy.cxl_allow", ClaimType.Boolean, "snp", "CXL allowed"),
+        new("snp.policy.mem_aes_256_xts", ClaimType.Boolean, "snp", "AES-256-XTS memory encryption required"),
+        new("snp.policy.rapl_dis", ClaimType.Boolean, "snp", "RAPL disabled"),
+        new("snp.policy.ciphertext_hiding", ClaimType.Boolean, "snp", "ciphertext hiding required"),
+        new("snp.policy.page_swap_disable", ClaimType.Boolean, "snp", "page swap disabled"),
+        new("snp.family_id", ClaimType.Hex, "snp", "ID block family id"),
+        new("snp.image_id", ClaimType.Hex, "snp", "ID block image id"),
+        new("snp.vmpl", ClaimType.Number, "snp", "VMPL of the requesting guest"),
+        new("snp.signature_algo", ClaimType.Number, "snp", "signature algorithm (1 = ECDSA P-384 SHA-384)"),
+        new("snp.platform_info.*", ClaimType.Boolean, "snp", "PLATFORM_INFO bits by name (smt_enabled, tsme_enabled, ecc_enabled, ...)"),
+        new("snp.signer_info.*", ClaimType.Boolean, "snp", "signer info bits (author_key_enabled, mask_chip_key)"),
+        new("snp.report_data", ClaimType.Hex, "snp", "REPORT_DATA (64 bytes)"),
+        new("snp.measurement", ClaimType.Hex, "snp", "launch MEASUREMENT (48 bytes; see 'veil measure snp')"),
+        new("snp.host_data", ClaimType.Hex, "snp", "HOST_DATA (32 bytes; init-data digest)"),
+        new("snp.id_key_digest", ClaimType.Hex, "snp", "SHA-384 of the ID key"),
+        new("snp.author_key_digest", ClaimType.Hex, "snp", "SHA-384 of the author key"),
+        new("snp.report_id", ClaimType.Hex, "snp", "report id"),
+        new("snp.report_id_ma", ClaimType.Hex, "snp", "migration agent report id"),
+        new("snp.chip_id", ClaimType.Hex, "snp", "CHIP_ID (64 bytes)"),
+        new("snp.current_version", ClaimType.Version, "snp", "current firmware version"),
+        new("snp.committed_version", ClaimType.Version, "snp", "committed firmware version"),
+        new("snp.cpuid.family", ClaimType.Number, "snp", "CPUID family (report v3+)"),
+        new("snp.cpuid.model", ClaimType.Number, "snp", "CPUID model (report v3+)"),
+        new("snp.cpuid.stepping", ClaimType.Number, "snp", "CPUID stepping (report v3+)"),
+        new("snp.launch_mit_vector", ClaimType.Hex, "snp", "launch mitigation vector (report v5)"),
+        new("snp.current_mit_vector", ClaimType.Hex, "snp", "current mitigation vector (report v5)"),
+        new("snp.product", ClaimType.Text, "snp", "Milan, Genoa or Turin"),
+        new("snp.signer", ClaimType.Text, "snp", "vcek or vlek"),
+        .. Tcb("current_tcb"), .. Tcb("reported_tcb"), .. Tcb("committed_tcb"), .. Tcb("launch_tcb"),
+
+        // Intel TDX (issue 3)
+        new("tdx.version", ClaimType.Number, "tdx", "quote version (4 or 5)"),
+        new("tdx.mr_td", ClaimType.Hex, "tdx", "MRTD: initial TD contents (TDVF)"),
+        new("tdx.rtmr0", ClaimType.Hex, "tdx", "RTMR0 (firmware configuration)"),
+        new("tdx.rtmr1", ClaimType.Hex, "tdx", "RTMR1 (kernel, boot loader)"),
+        new("tdx.rtmr2", ClaimType.Hex, "tdx", "RTMR2 (kernel command line, initrd)"),
+        new("tdx.rtmr3", ClaimType.Hex, "tdx", "RTMR3 (runtime)"),
+        new("tdx.mr_seam", ClaimType.Hex, "tdx", "MRSEAM: TDX module measurement"),
+        new("tdx.mr_config_id", ClaimType.Hex, "tdx", "MRCONFIGID (init-data digest)"),
+        new("tdx.mr_owner", ClaimType.Hex, "tdx", "MROWNER"),
+        new("tdx.mr_owner_config", ClaimType.Hex, "tdx", "MROWNERCONFIG"),
+        new("tdx.report_data", ClaimType.Hex, "tdx", "REPORTDATA (64 bytes)"),
+        new("tdx.td_attributes.*", ClaimType.Boolean, "tdx", "TD attributes by name (debug, sept_ve_disable, ...)"),
+        new("tdx.xfam", ClaimType.Hex, "tdx", "XFAM"),
+        new("tdx.tee_tcb_svn", ClaimType.Hex, "tdx", "TEE_TCB_SVN"),
+        new("tdx.fmspc", ClaimType.Hex, "tdx", "FMSPC of the platform"),
+        new("tdx.tcb_status", ClaimType.Text, "tdx", "UpToDate, SWHardeningNeeded, ConfigurationNeeded, OutOfDate, ..."),
+        new("tdx.advisory_ids", ClaimType.StringList, "tdx", "Intel security advisories that apply"),
+
+        // NVIDIA GPUs and NVSwitches (issue 4), per device
+        new("nvidia.arch", ClaimType.Text, "nvidia", "HOPPER or BLACKWELL (LS10 for switches)"),
+        new("nvidia.driver_version", ClaimType.Version, "nvidia", "driver version from the report"),
+        new("nvidia.vbios_version", ClaimType.Version, "nvidia", "VBIOS version from the report"),
+        new("nvidia.nonce", ClaimType.Hex, "nvidia", "SPDM request nonce"),
+        new("nvidia.cc_mode", ClaimType.Boolean, "nvidia", "confidential computing mode on"),
+        new("nvidia.ppcie_mode", ClaimType.Boolean, "nvidia", "protected PCIe mode on"),
+        new("nvidia.measurements_match", ClaimType.Boolean, "nvidia", "every active RIM measurement matched"),
+        new("nvidia.mismatched_indices", ClaimType.StringList, "nvidia", "measurement indices that did not match"),
+        new("nvidia.device_id", ClaimType.Text, "nvidia", "device identity (leaf certificate serial)"),
+
+        // Confidential Containers sample TEE (no hardware; for tests and the broker's sample path)
+        new("sample.svn", ClaimType.Text, "sample", "sample security version"),
+        new("sample.launch_digest", ClaimType.Text, "sample", "sample launch digest"),
+        new("sample.debug", ClaimType.Boolean, "sample", "sample debug flag"),
+        new("sample.report_data", ClaimType.Text, "sample", "sample report data"),
+
+        // Derived by the appraiser from the whole evidence set; usable in any submodule.
+        new("veil.gpu_count", ClaimType.Number, "veil", "number of GPUs in the evidence set"),
+        new("veil.switch_count", ClaimType.Number, "veil", "number of NVSwitches in the evidence set"),
+
+        // Keys of the verified init-data document (string values).
+        new("init_data.*", ClaimType.Text, "init_data", "a top-level key of the init-data document, e.g. init_data.image_digest"),
+    ];
+
+    private static readonly Dictionary<string, ClaimDefinition> Exact =
+        Definitions.Where(d => !d.IsPattern).ToDictionary(d => d.Name, StringComparer.Ordinal);
+
+    private static readonly ClaimDefinition[] Patterns = Definitions.Where(d => d.IsPattern).ToArray();
+
+    public static IReadOnlyList<ClaimDefinition> All => Definitions;
+
+    /// <summary>The definition for a concrete claim name, or null when the name is not documented.</summary>
+    public static ClaimDefinition? Find(string name)
+    {
+        if (Exact.TryGetValue(name, out var d))
+        {
+            return d;
+        }
+
+        foreach (var p in Patterns)
+        {
+            var prefix = p.Name[..^1];
+            if (name.Length > prefix.Length && name.StartsWith(prefix, StringComparison.Ordinal) && !name[prefix.Length..].Contains('.', StringComparison.Ordinal))
+            {
+                return p;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The TEE a claim belongs to (its first name segment's owner), for matching rules to evidence.</summary>
+    public static string TeeOf(string name) => Find(name)?.Tee ?? name.Split('.')[0];
+
+    private static IEnumerable<ClaimDefinition> Tcb(string which) =>
+    [
+        new($"snp.{which}", ClaimType.Text, "snp", $"{which} TCB_VERSION as text"),
+        new($"snp.{which}.bootloader", ClaimType.Number, "snp", $"{which} boot loader SVN"),
+        new($"snp.{which}.tee", ClaimType.Number, "snp", $"{which} TEE (PSP OS) SVN"),
+        new($"snp.{which}.snp", ClaimType.Number, "snp", $"{which} SNP firmware SVN"),
+        new($"snp.{which}.microcode", ClaimType.Number, "snp", $"{which} microcode SVN"),
+        new($"snp.{which}.fmc", ClaimType.Number, "snp", $"{which} FMC SVN (Turin only)"),
+    ];
+}
