@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Veil.Tests.Shared;
+
+/// <summary>
+/// A tiny HTTP server on 127.0.0.1 (random port) serving fixed bodies by path and query, for testing
+/// fetchers of vendor services (AMD KDS, Intel PCS, NVIDIA RIM/OCSP) without the network. Records requests.
+/// </summary>
+internal sealed class LoopbackHttpServer : IDisposable
+{
+    private readonly HttpListener listener = new();
+    private readonly ConcurrentDictionary<string, byte[]> routes = new(StringComparer.Ordinal);
+    private readonly Task loop;
+
+    public LoopbackHttpServer()
+    {
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            Port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+        }
+
+        listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+        listener.Start();
+        loop = Task.Run(ServeAsync);
+    }
+
+    public int Port { get; }
+
+    public Uri BaseUri => new($"http://127.0.0.1:{Port}/");
+
+    public ConcurrentQueue<string> Requests { get; } = new();
+
+    /// <summary>Serves <paramref name="body"/> at exactly this path and query (e.g. "/vcek/v1/Milan/ab?blSPL=02").</summary>
+    public void Add(string pathAndQuery, byte[] body) => routes[pathAndQuery] = body;
+
+    public void Dispose()
+    {
+        listener.Stop();
+        listener.Close();
+        try
+        {
+            loop.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+            // Stopping the listener ends the loop with an exception by design.
+        }
+    }
+
+    private async Task ServeAsync()
+    {
+        while (listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await listener.GetContextAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+
+            var key = context.Request.Url!.PathAndQuery;
+            Requests.Enqueue(key);
+            if (routes.TryGetValue(key, out var body))
+            {
+                context.Response.StatusCode = 200;
+                await context.Response.OutputStream.WriteAsync(body).ConfigureAwait(false);
+            }
+            else
+            {
+                context.Response.StatusCode = 404;
+            }
+
+            context.Response.Close();
+        }
+    }
+}
