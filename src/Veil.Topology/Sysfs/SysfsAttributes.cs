@@ -20,7 +20,7 @@ internal sealed class SysfsAttributes(string directory, string device, List<Scan
         try
         {
             var info = new FileInfo(path);
-            if (!info.Exists)
+            if (!info.Exists || (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is not { Exists: true }))
             {
                 if (info.LinkTarget is not null)
                 {
@@ -107,8 +107,9 @@ internal sealed class SysfsAttributes(string directory, string device, List<Scan
                 return null;
             }
 
-            var full = Path.GetFullPath(target, directory);
-            if (!System.IO.Directory.Exists(full) && !File.Exists(full))
+            // File.Exists is true for a dangling link (lstat fallback), so resolve explicitly; loops throw here.
+            var final = info.ResolveLinkTarget(returnFinalTarget: true);
+            if (final is null || !(System.IO.Directory.Exists(final.FullName) || File.Exists(final.FullName)))
             {
                 // Still name it: the link text says what the kernel meant even if the target is gone.
                 Warn("dangling-link", $"{name} points to {target}, which does not exist");
