@@ -1,6 +1,7 @@
 using Veil.Bridge.Engine;
 using Veil.Bridge.Mitigations;
 using Veil.Bridge.Platforms;
+using Veil.Bridge.Reports;
 using Veil.Bridge.Scenarios;
 using Veil.Bridge.Workloads;
 
@@ -30,19 +31,10 @@ public static class Validator
                 ScenarioRunner.Run(p, w, true, c).MakespanMicros / ScenarioRunner.Run(p, w, false, c).MakespanMicros),
             FigureMeasure.ThroughputRatio => Over(platforms, f, (p, w, c) =>
                 ScenarioRunner.Run(p, w, true, c).UnitsPerSecond / ScenarioRunner.Run(p, w, false, c).UnitsPerSecond),
-            FigureMeasure.GapRecovered => Over(platforms, f, (p, w, c) => GapRecovered(p, w, c, [Mitigation.Resolve(f.Mitigation ?? throw new BridgeInputException(f.Id, "gap-recovered needs a mitigation"))])),
+            FigureMeasure.GapRecovered => Over(platforms, f, (p, w, c) => Advisor.GapRecovered(p, w, c, [Mitigation.Resolve(f.Mitigation ?? throw new BridgeInputException(f.Id, "gap-recovered needs a mitigation"))])),
             _ => throw new BridgeInputException(f.Id, $"unsupported measure {f.Measure}"),
         };
         return new FigureCheck(f, value);
-    }
-
-    /// <summary>(time per unit CC-on default − CC-on mitigated) ÷ (CC-on default − CC-off default).</summary>
-    public static double GapRecovered(PlatformProfile p, Workload w, int concurrency, IReadOnlyList<Mitigation> mitigations, int seed = 1)
-    {
-        var off = 1 / ScenarioRunner.Run(p, w, false, concurrency, seed: seed).UnitsPerSecond;
-        var on = 1 / ScenarioRunner.Run(p, w, true, concurrency, seed: seed).UnitsPerSecond;
-        var mitigated = 1 / ScenarioRunner.Run(p, w, true, concurrency, mitigations, seed).UnitsPerSecond;
-        return on - off <= 0 ? 0 : (on - mitigated) / (on - off);
     }
 
     private static double Over(List<PlatformProfile> platforms, PublishedFigure f, Func<PlatformProfile, Workload, int, double> measure)
