@@ -1,0 +1,298 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.IdentityModel.Tokens;
+using Veil.Attestation;
+using Veil.Broker.Appraisal;
+using Veil.Broker.Audit;
+using Veil.Broker.Keys;
+using Veil.Broker.Metrics;
+using Veil.Broker.Problems;
+using Veil.Broker.Rcar;
+using Veil.Broker.Secrets;
+using Veil.Broker.Storage;
+using Veil.Broker.Verification;
+using Veil.Protocol;
+using Veil.Protocol.Ear;
+using Veil.Protocol.Jose;
+using Veil.Protocol.Messages;
+
+namespace Veil.Broker.Endpoints;
+
+/// <summary>The RCAR endpoints of KBS protocol 0.4.0: auth, attest, resource.</summary>
+internal static class KbsEndpoints
+{
+    public const string CookieName = "kbs-session-id";
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/kbs/v0/auth", AuthAsync);
+        app.MapPost("/kbs/v0/attest", AttestAsync);
+        app.MapGet("/kbs/v0/resource/{repository}/{type}/{tag}", GetResourceAsync);
+    }
+
+    private static async Task<IResult> AuthAsync(HttpContext http, SessionStore sessions, EvidenceVerifiers verifiers, BrokerMetrics metrics)
+    {
+        var body = await HttpBodies.ReadAsync(http.Request, http.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            return KbsProblem.Create(StatusCodes.Status413PayloadTooLarge, "PayloadTooLarge", $"request body exceeds {HttpBodies.MaxBytes} bytes");
+        }
+
+        KbsRequest request;
+        try
+        {
+            request = KbsRequest.Parse(body);
+        }
+        catch (ProtocolFormatException e)
+        {
+            return KbsProblem.BadRequest("InvalidRequest", "request " + e.Message);
+        }
+
+        if (request.Version != KbsRequest.ProtocolVersion)
+        {
+            return KbsProblem.Unauthorized("ProtocolVersion",
+                $"KBS Client Protocol Version Mismatch: client speaks '{request.Version}', this broker speaks '{KbsRequest.ProtocolVersion}'");
+        }
+
+        if (verifiers.Check(request.Tee) is { } refusal)
+        {
+            metrics.Attestations.Add(1, new("tee", request.Tee), new("outcome", "refused"));
+            return KbsProblem.Unauthorized(refusal.Kind, refusal.Detail);
+        }
+
+        var session = sessions.Create(request.Tee);
+        SetCookie(http, session);
+        return Results.Bytes(KbsChallenge.Create(session.Nonce).ToUtf8(), "application/json");
+    }
+
+    private static async Task<IResult> AttestAsync(
+        HttpContext http,
+        SessionStore sessions,
+        EvidenceVerifiers verifiers,
+        IReportDataBindingService binding,
+        IAppraisalPolicy appraisal,
+        TokenService tokens,
+        AuditLog audit,
+        BrokerMetrics metrics)
+    {
+        var ct = http.RequestAborted;
+        var lookup = sessions.Find(http.Request.Cookies[CookieName]);
+        if (lookup.Session is not { } session)
+        {
+            return KbsProblem.Unauthorized("InvalidSession", lookup.Refusal!);
+        }
+
+        var body = await HttpBodies.ReadAsync(http.Request, ct).ConfigureAwait(false);
+        if (body is null)
+        {
+            return KbsProblem.Create(StatusCodes.Status413PayloadTooLarge, "PayloadTooLarge", $"attestation body exceeds {HttpBodies.MaxBytes} bytes");
+        }
+
+        var evidenceDigest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
+        var actor = "tee:" + session.Tee;
+        KbsAttestation attestation;
+        Jwk teeKey;
+        try
+        {
+            attestation = KbsAttestation.Parse(body);
+            teeKey = Jwk.Parse(attestation.RuntimeData.TeePubKey, "runtime-data.tee-pubkey");
+            Jwe.KeyManagementFor(teeKey);
+        }
+        catch (ProtocolFormatException e)
+        {
+            await audit.RecordAsync(actor, "attest", null, evidenceDigest, AuditLog.Denied, "malformed attestation: " + e.Message, ct).ConfigureAwait(false);
+            return KbsProblem.BadRequest("InvalidAttestation", "attestation " + e.Message);
+        }
+
+        async Task<IResult> Deny(string kind, string detail)
+        {
+            metrics.Attestations.Add(1, new("tee", session.Tee), new("outcome", "denied"));
+            await audit.RecordAsync(actor, "attest", null, evidenceDigest, AuditLog.Denied, detail, ct).ConfigureAwait(false);
+            return KbsProblem.Unauthorized(kind, detail);
+        }
+
+        if (sessions.ConsumeNonce(session, attestation.RuntimeData.Nonce) is { } nonceRefusal)
+        {
+            return await Deny("InvalidNonce", nonceRefusal).ConfigureAwait(false);
+        }
+
+        if (verifiers.Check(session.Tee) is { } refusal)
+        {
+            return await Deny(refusal.Kind, refusal.Detail).ConfigureAwait(false);
+        }
+
+        var additional = attestation.TeeEvidence.AdditionalEvidence ?? "";
+        if (AdditionalEvidenceRefusal(additional, verifiers) is { } addRefusal)
+        {
+            return await Deny(addRefusal.Kind, addRefusal.Detail).ConfigureAwait(false);
+        }
+
+        var expected = binding.ExpectedReportData(session.Tee, attestation.RuntimeData, additional);
+        VerificationResult result;
+        try
+        {
+            result = await verifiers.Get(session.Tee).VerifyAsync(attestation.TeeEvidence.PrimaryEvidence, expected, ct).ConfigureAwait(false);
+        }
+        catch (EvidenceFormatException e)
+        {
+            return await Deny("EvidenceInvalid", $"{session.Tee} evidence is malformed: {e.Message}").ConfigureAwait(false);
+        }
+
+        if (!result.Verified)
+        {
+            return await Deny("AttestationFailed", Explain(result)).ConfigureAwait(false);
+        }
+
+        var annotated = new JsonObject
+        {
+            [session.Tee] = ClaimsJson.From(result),
+            ["report_data"] = Convert.ToHexStringLower(expected.Span),
+            ["runtime_data_claims"] = new JsonObject
+            {
+                ["nonce"] = attestation.RuntimeData.Nonce,
+                ["tee-pubkey"] = ClaimsJson.Node(attestation.RuntimeData.TeePubKey),
+                ["additional-evidence"] = additional,
+            },
+            ["veil.tee"] = session.Tee,
+            ["veil.evidence_digest"] = evidenceDigest,
+        };
+        var cpu0 = appraisal.Appraise(result, annotated);
+        var token = tokens.Issue(new Dictionary<string, EarSubmodule> { ["cpu0"] = cpu0 });
+        session.Token = token;
+        metrics.Attestations.Add(1, new("tee", session.Tee), new("outcome", "verified"));
+        await audit.RecordAsync(actor, "attest", null, evidenceDigest, AuditLog.Allowed, $"evidence verified; cpu0 {cpu0.Status}", ct).ConfigureAwait(false);
+        SetCookie(http, session);
+        return Results.Bytes(AttestResponse.Serialize(token), "application/json");
+    }
+
+    private static async Task<IResult> GetResourceAsync(
+        string repository,
+        string type,
+        string tag,
+        HttpContext http,
+        SessionStore sessions,
+        TokenService tokens,
+        IResourcePolicy policy,
+        IBrokerStore store,
+        MasterKey masterKey,
+        AuditLog audit,
+        BrokerMetrics metrics)
+    {
+        var ct = http.RequestAborted;
+        if (ResourcePath.Validate(repository, type, tag, out var name) is { } pathError)
+        {
+            return KbsProblem.BadRequest("InvalidResourcePath", pathError);
+        }
+
+        async Task<IResult> Deny(string kind, string detail, string? evidence, int status = StatusCodes.Status401Unauthorized)
+        {
+            metrics.ResourceRequests.Add(1, new KeyValuePair<string, object?>("outcome", "denied"));
+            await audit.RecordAsync("client", "release", name, evidence, AuditLog.Denied, detail, ct).ConfigureAwait(false);
+            return KbsProblem.Create(status, kind, detail);
+        }
+
+        var token = HttpBodies.BearerToken(http.Request);
+        if (token is null)
+        {
+            var lookup = sessions.Find(http.Request.Cookies[CookieName]);
+            if (lookup.Session is not { } session)
+            {
+                return await Deny("TokenNotFound", "no attestation token: send 'Authorization: Bearer <token>' or the kbs-session-id cookie of an attested session (" + lookup.Refusal + ")", null).ConfigureAwait(false);
+            }
+
+            token = session.Token;
+            if (token is null)
+            {
+                return await Deny("TokenNotFound", "session has not attested yet: call /kbs/v0/attest first", null).ConfigureAwait(false);
+            }
+        }
+
+        EarClaims claims;
+        try
+        {
+            claims = await tokens.VerifyAsync(token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SecurityTokenException or ProtocolFormatException or ArgumentException or JsonException)
+        {
+            return await Deny("TokenVerificationFailed", e is SecurityTokenException ? e.Message : "attestation token rejected: malformed", null).ConfigureAwait(false);
+        }
+
+        var evidenceDigest = claims.Payload["submods"]?["cpu0"]?["ear.veraison.annotated-evidence"]?["veil.evidence_digest"]?.GetValue<string>();
+        var decision = policy.Evaluate(claims, name);
+        if (!decision.Allow)
+        {
+            return await Deny("PolicyDeny", "resource policy denied the release: " + decision.Reason, evidenceDigest).ConfigureAwait(false);
+        }
+
+        if (claims.TeePubKey is not { } keyNode)
+        {
+            return await Deny("TeePubKeyNotFound", "token carries no runtime_data_claims.tee-pubkey", evidenceDigest).ConfigureAwait(false);
+        }
+
+        var sealedValue = await store.GetResourceAsync(name, ct).ConfigureAwait(false);
+        if (sealedValue is null)
+        {
+            return await Deny("ResourceNotFound", $"resource '{name}' does not exist", evidenceDigest, StatusCodes.Status404NotFound).ConfigureAwait(false);
+        }
+
+        using var value = masterKey.Open(sealedValue, name);
+        using var keyDoc = JsonDocument.Parse(keyNode.ToJsonString());
+        var jwe = Jwe.Encrypt(value.Span, Jwk.Parse(keyDoc.RootElement));
+        metrics.ResourceRequests.Add(1, new KeyValuePair<string, object?>("outcome", "released"));
+        await audit.RecordAsync("tee:" + (claims.Tee ?? "?"), "release", name, evidenceDigest, AuditLog.Allowed, decision.Reason, ct).ConfigureAwait(false);
+        return Results.Bytes(jwe.ToUtf8(), "application/json");
+    }
+
+    private static TeeRefusal? AdditionalEvidenceRefusal(string additional, EvidenceVerifiers verifiers)
+    {
+        if (additional.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(additional);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return new("InvalidAttestation", "tee-evidence.additional_evidence: expected a JSON map tee → evidence");
+            }
+
+            foreach (var device in doc.RootElement.EnumerateObject())
+            {
+                // No device verifier is wired yet: refuse rather than release with unverified GPUs attached.
+                return verifiers.Check(device.Name) ?? new TeeRefusal("TeeNotSupported", $"TEE not supported: additional evidence for '{device.Name}' cannot be verified by this broker yet");
+            }
+
+            return null;
+        }
+        catch (JsonException)
+        {
+            return new("InvalidAttestation", "tee-evidence.additional_evidence: not valid JSON");
+        }
+    }
+
+    private static string Explain(VerificationResult result)
+    {
+        var reportData = result.Failures.FirstOrDefault(f => f.Check.EndsWith("report_data", StringComparison.Ordinal));
+        var others = result.Failures.Where(f => !ReferenceEquals(f, reportData)).Select(f => f.ToString()).ToList();
+        var text = reportData is null
+            ? $"{result.Tee} evidence did not verify"
+            : $"report data mismatch: the evidence is not bound to this session's nonce and tee-pubkey (expected {reportData.Expected}, evidence has {reportData.Actual})";
+        return others.Count == 0 ? text : text + "; also failed: " + string.Join("; ", others);
+    }
+
+    private static void SetCookie(HttpContext http, RcarSession session) =>
+        http.Response.Cookies.Append(CookieName, session.Id, new CookieOptions
+        {
+            Expires = session.Expires,
+            HttpOnly = true,
+            Secure = http.Request.IsHttps,
+            Path = "/kbs/v0",
+            SameSite = SameSiteMode.Strict,
+        });
+}

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Veil.Attestation.Snp;
+using Veil.Broker.Appraisal;
+using Veil.Broker.Audit;
+using Veil.Broker.Endpoints;
+using Veil.Broker.Keys;
+using Veil.Broker.Metrics;
+using Veil.Broker.Problems;
+using Veil.Broker.Rcar;
+using Veil.Broker.Secrets;
+using Veil.Broker.Storage;
+using Veil.Broker.Verification;
+
+namespace Veil.Broker.Hosting;
+
+/// <summary>A running broker: Kestrel with the KBS, admin and ops endpoints over one data directory.</summary>
+public sealed class BrokerHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private BrokerHost(WebApplication app, IReadOnlyList<Uri> addresses)
+    {
+        _app = app;
+        Addresses = addresses;
+    }
+
+    /// <summary>The bound addresses (with the real port when 0 was asked for).</summary>
+    public IReadOnlyList<Uri> Addresses { get; }
+
+    public static Task<BrokerHost> StartAsync(BrokerOptions options, CancellationToken ct) => StartAsync(options, null, Environment.GetEnvironmentVariable, ct);
+
+    /// <summary>
+    /// <paramref name="customize"/> runs after the defaults are registered: tests and the benchmark host use it to
+    /// replace the clock, the log sink or the report-data binding. It is internal on purpose.
+    /// </summary>
+    internal static async Task<BrokerHost> StartAsync(BrokerOptions options, Action<WebApplicationBuilder>? customize, Func<string, string?> environment, CancellationToken ct)
+    {
+        var listen = ListenRules.Check(options);
+        if (!Directory.Exists(options.DataDir))
+        {
+            throw new BrokerConfigurationException($"--data-dir {options.DataDir} does not exist (run 'veil broker init --data-dir {options.DataDir}')");
+        }
+
+        var masterKey = MasterKey.Load(options.DataDir, environment);
+        var keys = BrokerKeys.Load(options.DataDir);
+        var store = await SqliteBrokerStore.OpenAsync(options.DataDir, ct).ConfigureAwait(false);
+        X509Certificate2? certificate = null;
+        if (listen.Any(l => l.Scheme == "https"))
+        {
+            try
+            {
+                certificate = X509Certificate2.CreateFromPemFile(options.TlsCertificatePath!, options.TlsKeyPath);
+            }
+            catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
+            {
+                throw new BrokerConfigurationException($"--tls-cert/--tls-key: cannot load the certificate and key ({e.GetType().Name})");
+            }
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = HttpBodies.MaxBytes;
+            foreach (var l in listen)
+            {
+                void Configure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions o)
+                {
+                    if (l.Scheme == "https")
+                    {
+                        o.UseHttps(certificate!);
+                    }
+                }
+
+                if (l.Host == "localhost")
+                {
+                    k.ListenLocalhost(l.Port, Configure);
+                }
+                else
+                {
+                    k.Listen(l.Address!, l.Port, Configure);
+                }
+            }
+        });
+
+        var s = builder.Services;
+        s.AddSingleton(options);
+        s.AddSingleton(TimeProvider.System);
+        s.AddSingleton(masterKey);
+        s.AddSingleton(keys);
+        s.AddSingleton<IBrokerStore>(store);
+        s.AddSingleton(sp => new SessionStore(sp.GetRequiredService<TimeProvider>(), options.SessionTimeout));
+        s.AddSingleton(sp => new TokenService(sp.GetRequiredService<BrokerKeys>(), sp.GetRequiredService<TimeProvider>(), options.TokenLifetime));
+        s.AddSingleton<BrokerMetrics>();
+        s.AddSingleton<PrometheusText>();
+        s.AddSingleton<AuditLog>();
+        s.AddSingleton<IEvidenceVerifier, SampleEvidenceVerifier>();
+        s.AddSingleton<IEvidenceVerifier>(sp => new SnpEvidenceVerifier(new SnpVerifier(SnpCollateralSources.Embedded(), sp.GetRequiredService<TimeProvider>())));
+        s.AddSingleton(sp => new EvidenceVerifiers(sp.GetServices<IEvidenceVerifier>(), options.AllowSample));
+        s.AddSingleton<IReportDataBindingService, KbsReportDataBinding>();
+        s.AddSingleton<IAppraisalPolicy, InterimAppraisalPolicy>();
+        s.AddSingleton<IResourcePolicy>(_ => new InterimResourcePolicy(options.AllowSample));
+        customize?.Invoke(builder);
+
+        var app = builder.Build();
+        app.Use(async (http, next) =>
+        {
+            var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "";
+            if (ResourcePath.CheckRawTarget(raw) is { } refusal)
+            {
+                await KbsProblem.BadRequest("InvalidResourcePath", refusal).ExecuteAsync(http).ConfigureAwait(false);
+                return;
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            await next(http).ConfigureAwait(false);
+            var metrics = http.RequestServices.GetRequiredService<BrokerMetrics>();
+            metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("endpoint", EndpointLabel(http.Request)));
+        });
+        KbsEndpoints.Map(app);
+        AdminEndpoints.Map(app);
+        OpsEndpoints.Map(app);
+        app.MapFallback(() => KbsProblem.Create(StatusCodes.Status404NotFound, "InvalidRequest", "no such endpoint"));
+
+        // Force the singletons that must exist before the first request.
+        app.Services.GetRequiredService<PrometheusText>();
+        await app.StartAsync(ct).ConfigureAwait(false);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal))).ToList();
+        app.Logger.LogInformation("veil broker listening on {Addresses} (sample TEE {Sample})", string.Join(", ", addresses), options.AllowSample ? "ALLOWED" : "refused");
+        return new BrokerHost(app, addresses);
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static string EndpointLabel(HttpRequest r)
+    {
+        var p = r.Path.Value ?? "";
+        return p switch
+        {
+            "/kbs/v0/auth" => "auth",
+            "/kbs/v0/attest" => "attest",
+            _ when p.StartsWith(ResourcePath.Prefix, StringComparison.Ordinal) => r.Method == "GET" ? "resource" : "admin",
+            _ when p.StartsWith("/kbs/v0/", StringComparison.Ordinal) || p.StartsWith("/veil/v0/", StringComparison.Ordinal) => "admin",
+            "/metrics" or "/healthz" or "/.well-known/jwks.json" => "ops",
+            _ => "other",
+        };
+    }
+}

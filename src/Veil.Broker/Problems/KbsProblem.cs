@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Veil.Broker.Problems;
+
+/// <summary>
+/// RFC 7807 problem details. <c>type</c> uses Trustee's KBS error URIs so that CoCo clients recognise the kind;
+/// <c>detail</c> says what went wrong and what to do, and never carries a secret.
+/// </summary>
+internal static class KbsProblem
+{
+    public const string TypePrefix = "https://github.com/confidential-containers/kbs/errors/";
+
+    public static IResult Create(int status, string kind, string detail) => Results.Json(
+        new Dictionary<string, object>
+        {
+            ["type"] = TypePrefix + kind,
+            ["title"] = kind,
+            ["status"] = status,
+            ["detail"] = detail,
+        },
+        statusCode: status,
+        contentType: "application/problem+json");
+
+    public static IResult Unauthorized(string kind, string detail) => Create(StatusCodes.Status401Unauthorized, kind, detail);
+
+    public static IResult BadRequest(string kind, string detail) => Create(StatusCodes.Status400BadRequest, kind, detail);
+}

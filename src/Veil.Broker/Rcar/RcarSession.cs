@@ -1,0 +1,22 @@
+namespace Veil.Broker.Rcar;
+
+/// <summary>
+/// One RCAR session. The nonce is single use: it is consumed by the first /attest, whatever the outcome.
+/// Expiry is fixed at creation (not extended by attest), as in Trustee.
+/// </summary>
+internal sealed class RcarSession(string id, string tee, string nonce, DateTimeOffset expires)
+{
+    public string Id { get; } = id;
+
+    public string Tee { get; } = tee;
+
+    public string Nonce { get; } = nonce;
+
+    public DateTimeOffset Expires { get; } = expires;
+
+    public bool NonceUsed { get; set; }
+
+    public string? Token { get; set; }
+
+    public override string ToString() => $"session(tee={Tee})"; // the id is a credential: never print it
+}

@@ -1,0 +1,83 @@
+using System.Security.Cryptography;
+
+namespace Veil.Broker.Secrets;
+
+/// <summary>Writes and reads key files with owner-only permissions; a key file others can read is refused.</summary>
+internal static class KeyFiles
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    public static void WriteSecret(string path, string content)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = OwnerOnly; // created 0600: never briefly world-readable
+        }
+
+        using (var stream = new FileStream(path, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(content);
+        }
+    }
+
+    public static void WritePublic(string path, string content) => File.WriteAllText(path, content);
+
+    public static void RequireOwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var mode = File.GetUnixFileMode(path);
+        if ((mode & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute)) != 0)
+        {
+            throw new BrokerConfigurationException($"{path}: permissions are too open (must be readable by the owner only; chmod 600)");
+        }
+    }
+
+    public static ECDsa ReadEcPrivateKey(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BrokerConfigurationException($"key file not found: {path} (run 'veil broker init')");
+        }
+
+        RequireOwnerOnly(path);
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is ArgumentException or CryptographicException)
+        {
+            key.Dispose();
+            throw new BrokerConfigurationException($"{path}: not a PEM EC private key");
+        }
+
+        return key;
+    }
+
+    public static ECDsa ReadEcPublicKey(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BrokerConfigurationException($"key file not found: {path} (run 'veil broker init')");
+        }
+
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is ArgumentException or CryptographicException)
+        {
+            key.Dispose();
+            throw new BrokerConfigurationException($"{path}: not a PEM EC public key");
+        }
+
+        return key;
+    }
+}

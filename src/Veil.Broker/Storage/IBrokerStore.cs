@@ -1,0 +1,34 @@
+namespace Veil.Broker.Storage;
+
+/// <summary>A stored resource's metadata (never its value).</summary>
+internal sealed record ResourceInfo(string Name, DateTimeOffset UpdatedAt);
+
+/// <summary>One audit record: who did what to which resource, with which evidence, and why it was allowed or denied.</summary>
+internal sealed record AuditEntry(DateTimeOffset At, string Actor, string Action, string? Resource, string? EvidenceDigest, string Outcome, string Reason);
+
+/// <summary>
+/// Persistent broker state. Resource values arrive already sealed under the master key. Every write is durable
+/// when the call returns (the HTTP 2xx is sent only after that). SQLite today; PostgreSQL later.
+/// </summary>
+internal interface IBrokerStore
+{
+    Task PutResourceAsync(string name, byte[] sealedValue, DateTimeOffset at, CancellationToken ct);
+
+    Task<byte[]?> GetResourceAsync(string name, CancellationToken ct);
+
+    Task<bool> DeleteResourceAsync(string name, CancellationToken ct);
+
+    Task<IReadOnlyList<ResourceInfo>> ListResourcesAsync(CancellationToken ct);
+
+    Task AppendAuditAsync(AuditEntry entry, CancellationToken ct);
+
+    Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct);
+
+    Task PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct);
+
+    Task<IReadOnlyList<string>> ListPolicyIdsAsync(string kind, CancellationToken ct);
+
+    Task PutReferenceValueAsync(string message, DateTimeOffset at, CancellationToken ct);
+
+    Task<int> SchemaVersionAsync(CancellationToken ct);
+}

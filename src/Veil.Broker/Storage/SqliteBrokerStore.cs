@@ -1,0 +1,194 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Veil.Broker.Storage;
+
+/// <summary>
+/// SQLite store in <c>&lt;data-dir&gt;/broker.db</c>: WAL journal, synchronous=FULL (a write acknowledged to a
+/// client survives a crash of the process or the machine), versioned migrations.
+/// </summary>
+internal sealed class SqliteBrokerStore : IBrokerStore
+{
+    public const string FileName = "broker.db";
+    private readonly string _connectionString;
+
+    private SqliteBrokerStore(string connectionString)
+    {
+        _connectionString = connectionString;
+    }
+
+    public static async Task<SqliteBrokerStore> OpenAsync(string dataDir, CancellationToken ct)
+    {
+        var path = Path.Combine(dataDir, FileName);
+        var cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
+        var store = new SqliteBrokerStore(cs);
+        await using var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await ExecAsync(conn, "PRAGMA journal_mode=WAL;", ct).ConfigureAwait(false);
+        await ExecAsync(conn, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);", ct).ConfigureAwait(false);
+        var current = await store.SchemaVersionAsync(ct).ConfigureAwait(false);
+        foreach (var (version, sql) in SqliteMigrations.Steps.Where(s => s.Version > current).OrderBy(s => s.Version))
+        {
+            await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await using (var cmd = conn.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = sql;
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                cmd.CommandText = "INSERT INTO schema_migrations(version, applied_at) VALUES ($v, $t);";
+                cmd.Parameters.AddWithValue("$v", version);
+                cmd.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToString("O"));
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+        }
+
+        if (!OperatingSystem.IsWindows() && File.Exists(path))
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        return store;
+    }
+
+    public async Task<int> SchemaVersionAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;";
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
+    }
+
+    public async Task PutResourceAsync(string name, byte[] sealedValue, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "INSERT INTO resources(name, sealed_value, updated_at) VALUES ($n, $v, $t) ON CONFLICT(name) DO UPDATE SET sealed_value = excluded.sealed_value, updated_at = excluded.updated_at;";
+        cmd.Parameters.AddWithValue("$n", name);
+        cmd.Parameters.AddWithValue("$v", sealedValue);
+        cmd.Parameters.AddWithValue("$t", at.ToString("O"));
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<byte[]?> GetResourceAsync(string name, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT sealed_value FROM resources WHERE name = $n;";
+        cmd.Parameters.AddWithValue("$n", name);
+        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) as byte[];
+    }
+
+    public async Task<bool> DeleteResourceAsync(string name, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "DELETE FROM resources WHERE name = $n;";
+        cmd.Parameters.AddWithValue("$n", name);
+        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
+    }
+
+    public async Task<IReadOnlyList<ResourceInfo>> ListResourcesAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT name, updated_at FROM resources ORDER BY name;";
+        var list = new List<ResourceInfo>();
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new ResourceInfo(r.GetString(0), DateTimeOffset.Parse(r.GetString(1), CultureInfo.InvariantCulture)));
+        }
+
+        return list;
+    }
+
+    public async Task AppendAuditAsync(AuditEntry entry, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "INSERT INTO audit(at, actor, action, resource, evidence_digest, outcome, reason) VALUES ($at, $actor, $action, $res, $ev, $out, $why);";
+        cmd.Parameters.AddWithValue("$at", entry.At.ToString("O"));
+        cmd.Parameters.AddWithValue("$actor", entry.Actor);
+        cmd.Parameters.AddWithValue("$action", entry.Action);
+        cmd.Parameters.AddWithValue("$res", (object?)entry.Resource ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$ev", (object?)entry.EvidenceDigest ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$out", entry.Outcome);
+        cmd.Parameters.AddWithValue("$why", entry.Reason);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT at, actor, action, resource, evidence_digest, outcome, reason FROM audit ORDER BY id DESC LIMIT $l;";
+        cmd.Parameters.AddWithValue("$l", limit);
+        var list = new List<AuditEntry>();
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new AuditEntry(
+                DateTimeOffset.Parse(r.GetString(0), CultureInfo.InvariantCulture), r.GetString(1), r.GetString(2),
+                r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.GetString(6)));
+        }
+
+        return list;
+    }
+
+    public async Task PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "INSERT INTO policies(kind, id, body, updated_at) VALUES ($k, $i, $b, $t) ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at;";
+        cmd.Parameters.AddWithValue("$k", kind);
+        cmd.Parameters.AddWithValue("$i", id);
+        cmd.Parameters.AddWithValue("$b", body);
+        cmd.Parameters.AddWithValue("$t", at.ToString("O"));
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<string>> ListPolicyIdsAsync(string kind, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT id FROM policies WHERE kind = $k ORDER BY id;";
+        cmd.Parameters.AddWithValue("$k", kind);
+        var list = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(r.GetString(0));
+        }
+
+        return list;
+    }
+
+    public async Task PutReferenceValueAsync(string message, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "INSERT INTO reference_values(message, added_at) VALUES ($m, $t);";
+        cmd.Parameters.AddWithValue("$m", message);
+        cmd.Parameters.AddWithValue("$t", at.ToString("O"));
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private static async Task ExecAsync(SqliteConnection conn, string sql, CancellationToken ct)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct)
+    {
+        var conn = new SqliteConnection(_connectionString);
+        await conn.OpenAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        // Per connection: a commit is on disk before the call returns; WAL makes that cheap.
+        cmd.CommandText = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        return conn;
+    }
+}

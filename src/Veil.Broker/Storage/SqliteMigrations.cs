@@ -1,0 +1,41 @@
+namespace Veil.Broker.Storage;
+
+/// <summary>Versioned schema: each step runs once, in order, in its own transaction; never edit a shipped step.</summary>
+internal static class SqliteMigrations
+{
+    public static readonly IReadOnlyList<(int Version, string Sql)> Steps =
+    [
+        (1, """
+            CREATE TABLE resources (
+                name TEXT PRIMARY KEY,
+                sealed_value BLOB NOT NULL,
+                updated_at TEXT NOT NULL
+            );
+            CREATE TABLE audit (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                resource TEXT,
+                evidence_digest TEXT,
+                outcome TEXT NOT NULL,
+                reason TEXT NOT NULL
+            );
+            CREATE INDEX audit_at ON audit(at);
+            """),
+        (2, """
+            CREATE TABLE policies (
+                kind TEXT NOT NULL,
+                id TEXT NOT NULL,
+                body TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (kind, id)
+            );
+            CREATE TABLE reference_values (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                message TEXT NOT NULL,
+                added_at TEXT NOT NULL
+            );
+            """),
+    ];
+}

@@ -1,0 +1,25 @@
+using Veil.Protocol.Binding;
+using Veil.Protocol.Messages;
+
+namespace Veil.Broker.Verification;
+
+/// <summary>
+/// The report data a TEE's evidence must carry for this attestation. The broker always uses
+/// <see cref="KbsReportDataBinding"/>; tests and the benchmark host may substitute another implementation
+/// in code (to accept a recorded vector's fixed report data). No CLI option or config key can.
+/// </summary>
+internal interface IReportDataBindingService
+{
+    ReadOnlyMemory<byte> ExpectedReportData(string tee, RuntimeData runtimeData, string additionalEvidence);
+}
+
+/// <summary>KBS protocol 0.4.0 binding: SHA-384 over JCS({additional-evidence, nonce, tee-pubkey}).</summary>
+internal sealed class KbsReportDataBinding : IReportDataBindingService
+{
+    public ReadOnlyMemory<byte> ExpectedReportData(string tee, RuntimeData runtimeData, string additionalEvidence) => tee switch
+    {
+        // The sample verifier compares the bare 48-byte digest; hardware report-data fields are 64 bytes, zero-padded.
+        TeeNames.Sample => ReportDataBinding.PrimaryDigest(runtimeData.Nonce, runtimeData.TeePubKey, additionalEvidence),
+        _ => ReportDataBinding.CpuReportData(runtimeData.Nonce, runtimeData.TeePubKey, additionalEvidence),
+    };
+}

@@ -1,0 +1,13 @@
+namespace Veil.Broker.Verification;
+
+/// <summary>TEE names of the KBS protocol (kbs-types <c>Tee</c>, serde names).</summary>
+internal static class TeeNames
+{
+    public const string Sample = "sample";
+    public const string Snp = "snp";
+
+    public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "az-snp-vtpm", "az-tdx-vtpm", "nvidia", "sgx", "snp", "tdx", "cca", "csv", "se", "hygondcu", "tpm", "sample", "sampledevice", "nvidiadpu",
+    };
+}

@@ -1,0 +1,118 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Veil.Broker.Hosting;
+using Veil.Broker.Keys;
+using Veil.Broker.Verification;
+
+namespace Veil.Broker.Tests.Support;
+
+/// <summary>A real broker (Kestrel on 127.0.0.1, random port) over a fresh data directory.</summary>
+internal sealed class TestBroker : IAsyncDisposable
+{
+    private readonly BrokerHost _host;
+    private readonly List<System.Net.CookieContainer> _cookieJars = [];
+
+    private TestBroker(BrokerHost host, string dataDir, string adminToken)
+    {
+        _host = host;
+        DataDir = dataDir;
+        AdminToken = adminToken;
+        Url = host.Addresses[0];
+    }
+
+    public Uri Url { get; }
+
+    public string DataDir { get; }
+
+    public string AdminToken { get; }
+
+    public static async Task<TestBroker> StartAsync(
+        bool allowSample = true,
+        IReportDataBindingService? binding = null,
+        TimeProvider? time = null,
+        string? dataDir = null)
+    {
+        var fresh = dataDir is null;
+        dataDir ??= Directory.CreateTempSubdirectory("veil-broker-").FullName;
+        if (fresh)
+        {
+            BrokerInit.Run(dataDir, TimeSpan.FromDays(1), TimeProvider.System);
+            RegisterKeyFiles(dataDir);
+        }
+
+        var options = new BrokerOptions { DataDir = dataDir, Urls = ["http://127.0.0.1:0"], AllowSample = allowSample };
+        var host = await BrokerHost.StartAsync(options, builder =>
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+            builder.Logging.AddProvider(LogCapture.Shared);
+            if (time is not null)
+            {
+                builder.Services.AddSingleton(time);
+            }
+
+            if (binding is not null)
+            {
+                builder.Services.AddSingleton(binding);
+            }
+        }, _ => null, CancellationToken.None);
+        var adminToken = File.ReadAllText(Path.Combine(dataDir, BrokerKeys.AdminTokenFile)).Trim();
+        return new TestBroker(host, dataDir, adminToken);
+    }
+
+    public static void RegisterKeyFiles(string dataDir)
+    {
+        foreach (var f in new[] { "master.key", BrokerKeys.TokenSigningKeyFile, BrokerKeys.AdminPrivateKeyFile, BrokerKeys.AdminTokenFile })
+        {
+            foreach (var line in File.ReadAllLines(Path.Combine(dataDir, f)).Where(l => !l.StartsWith("-----", StringComparison.Ordinal)))
+            {
+                SecretLedger.Add(f, line.Trim());
+            }
+        }
+    }
+
+    public HttpClient NewHttpClient()
+    {
+        var cookies = new System.Net.CookieContainer();
+        lock (_cookieJars)
+        {
+            _cookieJars.Add(cookies);
+        }
+
+        return new HttpClient(new HttpClientHandler { CookieContainer = cookies, UseCookies = true }) { BaseAddress = Url };
+    }
+
+    public HttpClient NewAdminClient(string? token = null)
+    {
+        var c = NewHttpClient();
+        c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token ?? AdminToken);
+        return c;
+    }
+
+    public async Task PutResourceAsync(string path, byte[] value)
+    {
+        SecretLedger.AddBytes("resource " + path, value);
+        using var admin = NewAdminClient();
+        using var content = new ByteArrayContent(value);
+        using var r = await admin.PostAsync(new Uri("kbs/v0/resource/" + path, UriKind.Relative), content);
+        r.EnsureSuccessStatusCode();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        lock (_cookieJars)
+        {
+            foreach (var jar in _cookieJars)
+            {
+                foreach (System.Net.Cookie c in jar.GetAllCookies())
+                {
+                    SecretLedger.Add("session id", c.Value);
+                }
+            }
+        }
+
+        await _host.DisposeAsync();
+    }
+}

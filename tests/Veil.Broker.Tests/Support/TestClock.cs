@@ -1,0 +1,11 @@
+namespace Veil.Broker.Tests.Support;
+
+/// <summary>A clock the test moves by hand (session and token expiry).</summary>
+internal sealed class TestClock : TimeProvider
+{
+    private DateTimeOffset _now = DateTimeOffset.UtcNow;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
