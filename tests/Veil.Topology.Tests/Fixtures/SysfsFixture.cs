@@ -118,7 +118,7 @@ internal sealed class SysfsFixture : IDisposable
 
         int? Numa(FixtureDevice d) => d.Numa ?? (d.Parent is { } p ? Numa(byAddr[p]) : 0);
 
-        var usedGroups = devices.Where(d => d.Group is not null).Select(d => d.Group!.Value).ToHashSet();
+        // Auto groups count 0, 1, 2… in BDF order; group=N joins group N, so a one-line change can put a device into another's group.
         var nextGroup = 0;
         var nextVfio = 0;
         var mmio64 = 0x2000_0000_0000UL;
@@ -201,7 +201,7 @@ internal sealed class SysfsFixture : IDisposable
 
             if (d.Kind != "hostbridge")
             {
-                var group = d.Group ?? NextFree(ref nextGroup, usedGroups);
+                var group = d.Group ?? nextGroup++;
                 var groupDir = Path.Combine(Root, "kernel", "iommu_groups", group.ToString(CultureInfo.InvariantCulture));
                 Directory.CreateDirectory(Path.Combine(groupDir, "devices"));
                 Link(Path.Combine(dir, "iommu_group"), groupDir);
@@ -237,17 +237,6 @@ internal sealed class SysfsFixture : IDisposable
         }
 
         return max;
-    }
-
-    private static int NextFree(ref int next, HashSet<int> used)
-    {
-        while (used.Contains(next))
-        {
-            next++;
-        }
-
-        used.Add(next);
-        return next++;
     }
 
     private static void Attr(string dir, string name, string value) => File.WriteAllText(Path.Combine(dir, name), value + "\n");

@@ -105,8 +105,8 @@ internal static class Topologies
         0000:26:00.0 0000:25:00.0 gpu 10de:2330 sub=10de:16c1
         0000:40:00.0 - hostbridge 1022:14a4
         0000:40:01.3 - rp 1022:14ab
-        0000:42:00.0 0000:40:01.3 nic 15b3:101f class=0x020000 group=40 link=4/8
-        0000:42:00.1 0000:40:01.3 nic 15b3:101f class=0x020000 group=40 link=4/8
+        0000:42:00.0 0000:40:01.3 nic 15b3:101f class=0x020000 group=400 link=4/8
+        0000:42:00.1 0000:40:01.3 nic 15b3:101f class=0x020000 group=400 link=4/8
         0000:60:00.0 - hostbridge 1022:14a4
         0000:60:01.2 - rp 1022:14ab
         0000:61:00.0 0000:60:01.2 ep 144d:a80a class=0x010802 drv=nvme link=4/4 bar=0:16K:m64

@@ -78,7 +78,7 @@ public class ScanTests
         Assert.Equal((A("0000:01:00.0"), DeviceKind.SwitchUpstream, (ushort)0x15b3), chain[^2]);
         Assert.Equal(DeviceKind.Nic, inv.Find(A("0000:03:00.0"))!.Kind);
         Assert.Equal(0x020000u, inv.Find(A("0000:03:00.0"))!.ClassCode);
-        Assert.Equal([A("0000:42:00.0"), A("0000:42:00.1")], inv.IommuGroups.Single(g => g.Id == 40).Members);
+        Assert.Equal([A("0000:42:00.0"), A("0000:42:00.1")], inv.IommuGroups.Single(g => g.Id == 400).Members);
     }
 
     [Fact]
