@@ -12,6 +12,7 @@ internal static class YamlData
 
     private static readonly IDeserializer Deserializer = new DeserializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithDuplicateKeyChecking()
         .Build();
 
     public static T Parse<T>(string text, string what)

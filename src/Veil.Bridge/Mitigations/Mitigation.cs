@@ -31,7 +31,9 @@ public sealed class Mitigation
             w => w.Kind == WorkloadKind.Serving && !w.DrainWorker && w.Crossings.Any(c => c.Phase == CrossingPhase.Output) ? w with { DrainWorker = true } : null),
         new("coalesce", "Coalesce each step's small crossings into one persistent buffer per direction", "Serialized Bridge blog: batch every crossing (notes §1.2, §4)", ccGated: false,
             w => w.Kind == WorkloadKind.Serving && !w.Coalesced && (w.Crossings.Count > 1 || w.Crossings.Any(c => c.Level == CrossingLevel.Api)) ? w with { Coalesced = true } : null),
-        new("large-chunks", "Move bulk transfers in 8 MiB chunks", "notes §4: prefer ≥1–8 MB transfers", ccGated: false,
+        // Gated: with CC off, small chunks pipeline better (a shorter tail after the last gather), so engines
+        // should pick the large chunk only under CC; the CC-off property test found this.
+        new("large-chunks", "Move bulk transfers in 8 MiB chunks", "notes §4: prefer ≥1–8 MB transfers", ccGated: true,
             w => w.Transfer is { } t && t.ChunkBytes < LargeChunkBytes && t.TotalBytes > t.ChunkBytes
                 ? w with { Transfer = t with { ChunkBytes = Math.Min(LargeChunkBytes, t.TotalBytes) } }
                 : null),

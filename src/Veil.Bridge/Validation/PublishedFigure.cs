@@ -76,11 +76,16 @@ public static class FigureCatalog
 
     internal static List<PublishedFigure> Parse(string yaml, string origin)
     {
-        var list = YamlData.Parse<List<FigureDto>>(yaml, origin);
+        var list = YamlData.Parse<List<FigureDto?>>(yaml, origin);
         var result = new List<PublishedFigure>();
         foreach (var (d, i) in list.Select((d, i) => (d, i)))
         {
             string F(string f) => $"{origin}[{i}].{f}";
+            if (d is null)
+            {
+                throw new BridgeInputException($"{origin}[{i}]", "empty entry");
+            }
+
             var platforms = d.Platforms ?? (d.Platform is null ? null : [d.Platform]);
             if (platforms is null || platforms.Count == 0)
             {

@@ -107,6 +107,11 @@ public static class WorkloadCatalog
         foreach (var (c, i) in (d.Crossings ?? []).Select((c, i) => (c, i)))
         {
             string G(string f) => F($"crossings[{i}].{f}");
+            if (c is null)
+            {
+                throw new BridgeInputException(F($"crossings[{i}]"), "empty entry");
+            }
+
             crossings.Add(new Crossing(
                 NonEmpty(c.Name, G("name")),
                 ParseDirection(c.Direction, G("direction")),
@@ -215,7 +220,7 @@ public static class WorkloadCatalog
 
         public string? Numa { get; set; }
 
-        public List<CrossingDto>? Crossings { get; set; }
+        public List<CrossingDto?>? Crossings { get; set; }
 
         public TransferDto? Transfer { get; set; }
     }
