@@ -11,6 +11,9 @@ internal static class VeilCli
         var root = new RootCommand("Veil: attestation, key release and GPU placement for confidential AI inference.");
         root.Add(VerifyCommands.Create());
         root.Add(BridgeCommands.Create());
+        root.Add(MeasureCommands.Create());
+        root.Add(PolicyCommands.Create());
+        root.Add(PolicyCommands.CreateAppraise());
         root.Add(SealCommands.Create());
         root.Add(SealCommands.CreateUnseal());
         return root;

@@ -1,0 +1,224 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Veil.Attestation;
+using Veil.Attestation.Snp;
+using Veil.Policy;
+using Veil.Policy.Appraisal;
+using Veil.Policy.Model;
+using Veil.Policy.ReferenceValues;
+
+namespace Veil.Cli.Commands;
+
+/// <summary><c>veil policy check|init</c> and <c>veil appraise</c>: policy authoring and explained appraisal.</summary>
+internal static class PolicyCommands
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static Command Create()
+    {
+        var policy = new Command("policy", "Write and check attestation policies.");
+        policy.Add(Check());
+        policy.Add(Init());
+        return policy;
+    }
+
+    public static Command CreateAppraise()
+    {
+        var policy = PolicyOption();
+        var parameters = ParamOption();
+        var refValues = RefValuesOption();
+        var claims = new Option<string?>("--claims") { Description = "Claims JSON: a 'veil verify ... --output json' result or {cpu, gpu[], switch[], init_data}" };
+        var snp = new Option<bool>("--snp") { Description = "Verify an SNP report (evidence options as in 'veil verify snp') and appraise its claims" };
+        var report = new Option<string?>("--report") { Description = "With --snp: the report (raw, hex, or Trustee SNP evidence JSON)" };
+        var vcek = new Option<string?>("--vcek") { Description = "With --snp: VCEK or VLEK certificate" };
+        var chain = new Option<string?>("--cert-chain") { Description = "With --snp: ASK/ASVK then ARK" };
+        var certTable = new Option<string?>("--cert-table") { Description = "With --snp: extended-report certificate table" };
+        var dir = new Option<string?>("--collateral-dir") { Description = "With --snp: offline collateral directory" };
+        var reportData = new Option<string?>("--report-data") { Description = "With --snp: expected REPORT_DATA (64 bytes hex)" };
+        var at = new Option<string?>("--at") { Description = "Appraise (and verify) as of this ISO-8601 time (default: now); reference-value expiry uses it" };
+        var output = CliOptions.Output("table", "json");
+        var cmd = new Command("appraise", "Appraise verified claims against a policy: EAR status, AR4SI trust vector and an explanation for every failed rule.")
+        {
+            policy, parameters, refValues, claims, snp, report, vcek, chain, certTable, dir, reportData, at, output,
+        };
+        cmd.SetAction((parse, ct) => CliErrors.GuardAsync(parse, async () =>
+        {
+            var time = CliOptions.TimeAt(parse.GetValue(at));
+            var loaded = LoadPolicy(parse.GetValue(policy)!, parse.GetValue(parameters), parse.GetValue(refValues));
+            EvidenceSet evidence;
+            if (parse.GetValue(snp))
+            {
+                if (parse.GetValue(claims) is not null)
+                {
+                    throw new CliUsageException("--claims and --snp cannot be combined");
+                }
+
+                var path = parse.GetValue(report) ?? throw new CliUsageException("--snp needs --report");
+                var result = await VerifySnp(path, parse.GetValue(vcek), parse.GetValue(chain), parse.GetValue(certTable), parse.GetValue(dir), parse.GetValue(reportData), time, ct).ConfigureAwait(false);
+                evidence = new EvidenceSet([new SubmoduleEvidence(SubmoduleKind.Cpu, "snp", result.Claims, result.Verified, result.Failures.Select(f => f.ToString()).ToList())]);
+            }
+            else
+            {
+                var path = parse.GetValue(claims) ?? throw new CliUsageException("give --claims C.json or --snp with evidence options");
+                evidence = Guarded(() => ClaimsFile.Parse(System.Text.Encoding.UTF8.GetString(CliOptions.ReadFile(path, "--claims")), path));
+            }
+
+            var appraisal = Appraiser.Appraise(loaded, evidence, time);
+            var o = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(output) == "json")
+            {
+                o.WriteLine(EarJson.From(appraisal).ToJsonString(Json));
+            }
+            else
+            {
+                WriteTable(appraisal, o);
+            }
+
+            return appraisal.IsAffirming ? ExitCodes.Ok : ExitCodes.Failed;
+        }));
+        return cmd;
+    }
+
+    private static Command Check()
+    {
+        var policy = PolicyOption();
+        var parameters = ParamOption();
+        var refValues = RefValuesOption();
+        var cmd = new Command("check", "Load a policy and report the first problem with its file and line (exit 2), or a summary (exit 0).")
+        {
+            policy, parameters, refValues,
+        };
+        cmd.SetAction(parse => CliErrors.Guard(parse, () =>
+        {
+            var p = LoadPolicy(parse.GetValue(policy)!, parse.GetValue(parameters), parse.GetValue(refValues));
+            var o = parse.InvocationConfiguration.Output;
+            o.WriteLine($"{p.File}: ok, policy {p.Id}");
+            foreach (var (kind, sub) in p.Submodules.OrderBy(s => s.Key))
+            {
+                o.WriteLine($"  {kind.ToString().ToLowerInvariant(),-7} accepts [{string.Join(", ", sub.AcceptedTees)}], at least {sub.MinCount}, {sub.Rules.Count} rules");
+            }
+
+            if (p.ReferenceSetsUsed.Count > 0)
+            {
+                o.WriteLine($"  reference sets: {string.Join(", ", p.ReferenceSetsUsed)}");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Init()
+    {
+        var claims = new Option<string>("--claims") { Description = "Claims JSON to pin (as for 'veil appraise --claims')", Required = true };
+        var name = new Option<string>("--name") { Description = "Policy name", DefaultValueFactory = _ => "pinned" };
+        var cmd = new Command("init", "Print a policy that accepts exactly the given claims (a starting point to loosen by hand).") { claims, name };
+        cmd.SetAction(parse => CliErrors.Guard(parse, () =>
+        {
+            var path = parse.GetValue(claims)!;
+            var evidence = Guarded(() => ClaimsFile.Parse(System.Text.Encoding.UTF8.GetString(CliOptions.ReadFile(path, "--claims")), path));
+            parse.InvocationConfiguration.Output.Write(PolicyGenerator.FromEvidence(evidence, parse.GetValue(name)!));
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Option<string> PolicyOption() => new("--policy") { Description = "Policy file (YAML or JSON) or a shipped policy name (strict)", Required = true };
+
+    private static Option<string[]> ParamOption() => new("--param") { Description = "Policy parameter name=value (repeatable), e.g. snp_min_microcode=115", AllowMultipleArgumentsPerToken = false };
+
+    private static Option<string[]> RefValuesOption() => new("--reference-values") { Description = "Reference-value file (repeatable)" };
+
+    private static AttestationPolicy LoadPolicy(string policy, string[]? parameters, string[]? refValueFiles)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var p in parameters ?? [])
+        {
+            var eq = p.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new CliUsageException($"--param: '{p}' is not name=value");
+            }
+
+            values[p[..eq]] = p[(eq + 1)..];
+        }
+
+        return Guarded(() =>
+        {
+            ReferenceValueStore? store = null;
+            foreach (var f in refValueFiles ?? [])
+            {
+                store ??= new ReferenceValueStore();
+                store.AddAll(ReferenceValueFile.Load(f));
+            }
+
+            return DefaultPolicies.Load(policy, store, values);
+        });
+    }
+
+    /// <summary>Policy and claims documents that cannot be used are bad input (exit 2), reported at file:line.</summary>
+    private static T Guarded<T>(Func<T> load)
+    {
+        try
+        {
+            return load();
+        }
+        catch (PolicyLoadException e)
+        {
+            throw new CliUsageException($"invalid policy input: {e.Message}", e);
+        }
+    }
+
+    private static async Task<VerificationResult> VerifySnp(string reportPath, string? vcekPath, string? chainPath, string? tablePath, string? dir, string? reportDataHex, TimeProvider time, CancellationToken ct)
+    {
+        var evidence = SnpEvidence.Parse(CliOptions.ReadFile(reportPath, "--report"));
+        if (tablePath is not null)
+        {
+            evidence = evidence.WithCertTable(CliOptions.ReadFile(tablePath, "--cert-table"));
+        }
+
+        X509Certificate2? leaf = vcekPath is null ? null : Certificates.LoadOne(CliOptions.ReadFile(vcekPath, "--vcek"), "--vcek");
+        var chainCerts = chainPath is null ? [] : Certificates.Load(CliOptions.ReadFile(chainPath, "--cert-chain"), "--cert-chain");
+        var sources = new List<ISnpCollateralSource> { SnpCollateralSources.Files(leaf, chainCerts), SnpCollateralSources.Evidence() };
+        if (dir is not null)
+        {
+            sources.Add(Directory.Exists(dir) ? new SnpDirectoryCollateral(dir) : throw new CliUsageException($"--collateral-dir: directory not found: {dir}"));
+        }
+
+        ReadOnlyMemory<byte>? expected = null;
+        if (reportDataHex is not null)
+        {
+            var bytes = Hex.Parse(reportDataHex, "--report-data");
+            expected = bytes.Length == 64 ? bytes : throw new CliUsageException($"--report-data: expected 64 bytes (128 hex digits), got {bytes.Length}");
+        }
+
+        return await new SnpVerifier(SnpCollateralSources.Combine([.. sources]), time).VerifyAsync(evidence, expected, ct).ConfigureAwait(false);
+    }
+
+    private static void WriteTable(AppraisalResult r, TextWriter o)
+    {
+        o.WriteLine($"policy  {r.PolicyId}");
+        o.WriteLine($"status  {AppraisalResult.StatusName(r.Status).ToUpperInvariant()}");
+        o.WriteLine();
+        o.WriteLine($"{"submodule",-10} {"tee",-7} {"status",-16} trust vector");
+        foreach (var s in r.Submodules)
+        {
+            var vector = string.Join(" ", s.TrustVector.Entries.Where(e => e.Value != 0).Select(e => $"{e.Name}={e.Value.ToString(CultureInfo.InvariantCulture)}"));
+            o.WriteLine($"{s.Name,-10} {s.Tee,-7} {AppraisalResult.StatusName(s.Status),-16} {(vector.Length == 0 ? "-" : vector)}");
+        }
+
+        var explanations = r.Explanations;
+        if (explanations.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine("explanations");
+            foreach (var e in explanations)
+            {
+                o.WriteLine($"  {e.Submodule,-8} {e.Rule,-28} {e}  ({e.Source})");
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using System.Text.Json;
+using Veil.Tests.Shared;
+
+namespace Veil.Cli.Tests;
+
+public class PolicyCommandTests
+{
+    private static readonly string[] StrictParams =
+        ["--param", "snp_min_bootloader=0", "--param", "snp_min_tee=0", "--param", "snp_min_snp=0", "--param", "snp_min_microcode=0"];
+
+    private static string[] GoSevGuest() =>
+    [
+        "--snp",
+        "--report", Vectors.Path("go-sev-guest", "verify-testdata", "attestation.bin"),
+        "--vcek", Vectors.Path("go-sev-guest", "verify-testdata", "vcek.testcer"),
+        "--cert-chain", Vectors.Path("go-sev-guest", "verify-testdata", "milan.testcer"),
+        "--at", "2022-09-24T01:00:00Z",
+    ];
+
+    [Fact]
+    public void Check_accepts_strict_with_parameters_and_names_the_missing_one()
+    {
+        var (exit, output, err) = CliRunner.Run(["policy", "check", "--policy", "strict", .. StrictParams]);
+        Assert.True(exit == 0, err);
+        Assert.Contains("ok, policy veil:strict", output);
+
+        var (exit2, _, err2) = CliRunner.Run("policy", "check", "--policy", "strict");
+        Assert.Equal(2, exit2);
+        Assert.Contains("strict.yaml:", err2);
+        Assert.Contains("snp_min_bootloader", err2);
+    }
+
+    [Fact]
+    public void Check_reports_file_and_line_of_a_wrong_policy()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"veil-bad-{Guid.NewGuid():N}.yaml");
+        try
+        {
+            File.WriteAllText(path, "apiVersion: veil.dev/v1\nkind: AttestationPolicy\nsubmodules:\n  cpu:\n    rules:\n      - name: r\n        claim: snp.policy.debugg\n        equals: false\n        trust: configuration\n");
+            var (exit, _, err) = CliRunner.Run("policy", "check", "--policy", path);
+            Assert.Equal(2, exit);
+            Assert.Contains($"{path}:7: unknown claim 'snp.policy.debugg'", err);
+            Assert.DoesNotContain("   at ", err);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Appraise_snp_debug_report_under_strict_is_denied_with_the_explanation()
+    {
+        var (exit, output, err) = CliRunner.Run(["appraise", "--policy", "strict", .. StrictParams, .. GoSevGuest()]);
+        Assert.True(exit == 1, err);
+        Assert.Contains("CONTRAINDICATED", output);
+        Assert.Contains("snp.policy.debug: expected false, actual true", output);
+        Assert.Contains("configuration=96", output);
+
+        var (exit2, json, _) = CliRunner.Run(["appraise", "--policy", "strict", .. StrictParams, .. GoSevGuest(), "--output", "json"]);
+        Assert.Equal(1, exit2);
+        using var doc = JsonDocument.Parse(json);
+        Assert.Equal("contraindicated", doc.RootElement.GetProperty("ear.status").GetString());
+        Assert.Contains(doc.RootElement.GetProperty("veil.explanations").EnumerateArray(),
+            e => e.GetProperty("claim").GetString() == "snp.policy.debug" && e.GetProperty("source").GetString()!.StartsWith("strict.yaml:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Init_from_claims_then_appraise_those_claims_is_affirming()
+    {
+        var dir = Directory.CreateTempSubdirectory();
+        try
+        {
+            var claims = Path.Combine(dir.FullName, "claims.json");
+            var (vexit, verified, verr) = CliRunner.Run("verify", "snp", "--report", Vectors.Path("TEE-Attestation-Verification", "tests-test_data", "genoa_attestation_report.bin"),
+                "--vcek", Vectors.Path("TEE-Attestation-Verification", "tests-test_data", "genoa_vcek.pem"),
+                "--cert-chain", Vectors.Path("TEE-Attestation-Verification", "tests-test_data", "genoa_ask.pem"),
+                "--at", "2026-03-01T00:00:00Z", "--output", "json");
+            Assert.True(vexit == 0, verr);
+            File.WriteAllText(claims, verified);
+
+            var (iexit, policyText, ierr) = CliRunner.Run("policy", "init", "--claims", claims, "--name", "genoa-pinned");
+            Assert.True(iexit == 0, ierr);
+            var policy = Path.Combine(dir.FullName, "pinned.yaml");
+            File.WriteAllText(policy, policyText);
+
+            var (aexit, table, aerr) = CliRunner.Run("appraise", "--policy", policy, "--claims", claims, "--at", "2026-03-01T00:00:00Z");
+            Assert.True(aexit == 0, aerr + table);
+            Assert.Contains("AFFIRMING", table);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void Appraise_usage_errors_are_exit_2()
+    {
+        Assert.Equal(2, CliRunner.Run("appraise", "--policy", "strict").Exit);
+        var (exit, _, err) = CliRunner.Run(["appraise", "--policy", "strict", .. StrictParams, "--claims", "/nonexistent/c.json"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("--claims", err);
+        Assert.Equal(2, CliRunner.Run(["appraise", "--policy", "strict", "--param", "novalue", "--claims", "x"]).Exit);
+    }
+}
