@@ -86,6 +86,11 @@ public static class KataConfigEmitter
     {
         var sb = new StringBuilder();
         sb.AppendLine("# QEMU PCIe topology written by `veil topology plan`: one emulated switch per host switch.");
+        if (plan.Iommufd && plan.Devices.Any(d => d.VfioDevice is not null))
+        {
+            sb.AppendLine("-object iommufd,id=iommufd0");
+        }
+
         var chassis = 1;
         foreach (var sw in plan.Layout.Switches)
         {
