@@ -10,8 +10,8 @@ internal static class Simulator
 {
     public static SimResult Run(SimProgram program, BridgeParameters p)
     {
-        var threads = program.Threads;
-        var n = threads.Count;
+        Op[][] threads = [.. program.Threads];
+        var n = threads.Length;
         var now = new double[n];
         var pc = new int[n];
         var drained = new bool[n];
@@ -26,7 +26,8 @@ internal static class Simulator
 
         while (true)
         {
-            var t = Pick(threads, now, pc, events);
+            // One thread needs no arbitration (the common case for traces and transfers).
+            var t = n == 1 ? (pc[0] < threads[0].Length && Ready(threads[0][pc[0]], events) ? 0 : -1) : Pick(threads, now, pc, events);
             if (t < 0)
             {
                 for (var i = 0; i < n; i++)
@@ -82,8 +83,11 @@ internal static class Simulator
 
                             now[t] = Math.Max(now[t], streamFree[op.Stream]);
                             acc.CopyBlocked[t] += now[t] - begin;
-                            drained[t] = true;
-                            continue;
+                            if (n > 1)
+                            {
+                                drained[t] = true;
+                                continue;
+                            }
                         }
 
                         drained[t] = false;
@@ -190,11 +194,15 @@ internal static class Simulator
         return acc.ToResult(makespan, [.. marks]);
     }
 
+    /// <summary>An op that waits for an event can run only once the event is recorded.</summary>
+    private static bool Ready(in Op op, double[] events) =>
+        op.Kind is not (OpKind.HostWaitEvent or OpKind.StreamWaitEvent) || !double.IsNaN(events[op.Index]);
+
     /// <summary>The runnable thread with the earliest clock; a thread waiting on an unrecorded event is not runnable.</summary>
-    private static int Pick(IReadOnlyList<Op[]> threads, double[] now, int[] pc, double[] events)
+    private static int Pick(Op[][] threads, double[] now, int[] pc, double[] events)
     {
         var best = -1;
-        for (var i = 0; i < threads.Count; i++)
+        for (var i = 0; i < threads.Length; i++)
         {
             var ops = threads[i];
             if (pc[i] >= ops.Length)
@@ -202,8 +210,7 @@ internal static class Simulator
                 continue;
             }
 
-            var op = ops[pc[i]];
-            if ((op.Kind is OpKind.HostWaitEvent or OpKind.StreamWaitEvent) && double.IsNaN(events[op.Index]))
+            if (!Ready(ops[pc[i]], events))
             {
                 continue;
             }
