@@ -1,0 +1,42 @@
+namespace Veil.Guest;
+
+/// <summary>Evidence from the confidential VM's CPU TEE, as the kernel returned it.</summary>
+/// <param name="Tee">KBS tee name: <c>snp</c> or <c>tdx</c>.</param>
+/// <param name="Provider">The kernel provider that produced it (e.g. <c>sev_guest</c>, <c>tdx_guest</c>).</param>
+/// <param name="Report">The signed report or quote (SNP ATTESTATION_REPORT, TDX quote).</param>
+/// <param name="AuxBlob">Supplemental data, for SNP the certificate table (GUID table + VCEK/ASK/ARK); empty when none.</param>
+public sealed record CpuEvidence(string Tee, string Provider, byte[] Report, byte[] AuxBlob);
+
+/// <summary>A CPU attester: binds up to 64 bytes of report data into a signed report.</summary>
+public interface ICpuAttester
+{
+    /// <summary>Short name for logs and <c>--tee</c> (configfs-tsm, sev-guest).</summary>
+    string Name { get; }
+
+    CpuEvidence Collect(ReadOnlySpan<byte> reportData);
+}
+
+/// <summary>SNP report layout facts the attesters check before evidence leaves the guest.</summary>
+internal static class SnpReportLayout
+{
+    /// <summary>SEV-SNP ABI spec, ATTESTATION_REPORT: REPORT_DATA at 0x50, 64 bytes; the report is 0x4A0 bytes.</summary>
+    public const int ReportDataOffset = 0x50;
+    public const int ReportDataLength = 64;
+    public const int ReportLength = 0x4A0;
+
+    /// <summary>Fails closed unless the report carries exactly the report data we asked for (zero-padded to 64 bytes).</summary>
+    public static void CheckReportData(string source, ReadOnlySpan<byte> report, ReadOnlySpan<byte> reportData)
+    {
+        if (report.Length < ReportLength)
+        {
+            throw new AttesterException(source, $"report: {report.Length} bytes, an SNP report has {ReportLength}");
+        }
+
+        Span<byte> expected = stackalloc byte[ReportDataLength];
+        reportData.CopyTo(expected);
+        if (!report.Slice(ReportDataOffset, ReportDataLength).SequenceEqual(expected))
+        {
+            throw new AttesterException(source, "report.report_data: differs from the report data requested (stale or raced report)");
+        }
+    }
+}
