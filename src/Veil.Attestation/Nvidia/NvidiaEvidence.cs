@@ -1,0 +1,160 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+
+namespace Veil.Attestation.Nvidia;
+
+/// <summary>One device's report with the certificate chain (leaf first) and what the attester said about it.</summary>
+/// <param name="Arch">The attester's <c>arch</c> ("HOPPER", "BLACKWELL", "LS10"); unsigned, compared with the chain.</param>
+/// <param name="Nonce">The attester's <c>nonce</c> field; unsigned, compared with the report's request nonce.</param>
+public sealed record NvidiaDeviceEvidence(
+    SpdmMeasurementReport Report,
+    IReadOnlyList<X509Certificate2> Certificates,
+    string? Arch,
+    ReadOnlyMemory<byte>? Nonce);
+
+/// <summary>A list of GPUs and NVSwitches verified as one set.</summary>
+public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
+{
+    /// <summary>
+    /// Accepts the raw report bytes (never trimmed: a real report may end in 0x0A), the same as hex or base64
+    /// text, or JSON as NVIDIA's SDKs and Trustee serialise it: a list of <c>{arch, certificate, evidence,
+    /// nonce, …}</c> (certificate = base64 of the PEM chain, evidence = base64 or hex of the report), or an object
+    /// holding such a list under <c>evidence_list</c> / <c>device_evidence_list</c>, or one such object.
+    /// <paramref name="chain"/> is used for devices that came without a certificate (raw, hex, base64).
+    /// </summary>
+    public static NvidiaEvidence Parse(ReadOnlySpan<byte> input, IReadOnlyList<X509Certificate2>? chain = null)
+    {
+        if (input.IsEmpty)
+        {
+            throw new EvidenceFormatException("evidence", "empty input");
+        }
+
+        if (input.Length >= 2 && input[0] == 0x11 && input[1] == 0xE0)
+        {
+            return Single(SpdmMeasurementReport.Parse(input), chain);
+        }
+
+        var text = input.Trim(" \t\r\n"u8);
+        if (!text.IsEmpty && text[0] is (byte)'{' or (byte)'[')
+        {
+            return ParseJson(text, chain);
+        }
+
+        return Single(SpdmMeasurementReport.Parse(DecodeText(text, "evidence")), chain);
+    }
+
+    private static NvidiaEvidence Single(SpdmMeasurementReport report, IReadOnlyList<X509Certificate2>? chain) =>
+        new([new NvidiaDeviceEvidence(report, chain ?? [], null, null)]);
+
+    /// <summary>Hex (as nvtrust's sample files) or base64 (as the JSON lists) text of binary data.</summary>
+    internal static byte[] DecodeText(ReadOnlySpan<byte> text, string field)
+    {
+        if (text.IsEmpty)
+        {
+            throw new EvidenceFormatException(field, "empty");
+        }
+
+        var s = Encoding.ASCII.GetString(text);
+        if (s.Length % 2 == 0 && s.All(char.IsAsciiHexDigit))
+        {
+            return Convert.FromHexString(s);
+        }
+
+        var buffer = new byte[s.Length];
+        return Convert.TryFromBase64String(s, buffer, out var written)
+            ? buffer[..written]
+            : throw new EvidenceFormatException(field, "neither a raw SPDM report, hex text nor base64 text");
+    }
+
+    private static NvidiaEvidence ParseJson(ReadOnlySpan<byte> json, IReadOnlyList<X509Certificate2>? chain)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException e)
+        {
+            throw new EvidenceFormatException("evidence", "invalid JSON: " + e.Message, e);
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            JsonElement list;
+            string? defaultArch = null;
+            ReadOnlyMemory<byte>? defaultNonce = null;
+            if (root.ValueKind == JsonValueKind.Array)
+            {
+                list = root;
+            }
+            else if (TryList(root, out list))
+            {
+                defaultArch = OptionalString(root, "arch", "evidence");
+                defaultNonce = OptionalString(root, "nonce", "evidence") is { } n ? (ReadOnlyMemory<byte>?)Hex.Parse(n, "evidence.nonce") : null;
+            }
+            else
+            {
+                return new NvidiaEvidence([Device(root, "evidence", chain, null, null)]);
+            }
+
+            var devices = new List<NvidiaDeviceEvidence>();
+            var i = 0;
+            foreach (var item in list.EnumerateArray())
+            {
+                devices.Add(Device(item, $"evidence[{i++}]", chain, defaultArch, defaultNonce));
+            }
+
+            return devices.Count > 0 ? new NvidiaEvidence(devices) : throw new EvidenceFormatException("evidence", "the evidence list is empty");
+        }
+    }
+
+    private static bool TryList(JsonElement root, out JsonElement list)
+    {
+        foreach (var name in new[] { "evidence_list", "device_evidence_list" })
+        {
+            if (root.TryGetProperty(name, out list))
+            {
+                return list.ValueKind == JsonValueKind.Array ? true : throw new EvidenceFormatException("evidence." + name, "not a list");
+            }
+        }
+
+        list = default;
+        return false;
+    }
+
+    private static NvidiaDeviceEvidence Device(JsonElement item, string field, IReadOnlyList<X509Certificate2>? chain, string? arch, ReadOnlyMemory<byte>? nonce)
+    {
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            throw new EvidenceFormatException(field, "not a JSON object");
+        }
+
+        var evidence = OptionalString(item, "evidence", field) ?? throw new EvidenceFormatException(field + ".evidence", "missing");
+        var report = SpdmMeasurementReport.Parse(DecodeText(Encoding.ASCII.GetBytes(evidence.Trim()), field + ".evidence"));
+        IReadOnlyList<X509Certificate2> certs = chain ?? [];
+        if (OptionalString(item, "certificate", field) is { } certificate)
+        {
+            var bytes = certificate.Contains("-----BEGIN", StringComparison.Ordinal)
+                ? Encoding.ASCII.GetBytes(certificate)
+                : DecodeText(Encoding.ASCII.GetBytes(certificate.Trim()), field + ".certificate");
+            certs = Veil.Attestation.Certificates.Load(bytes, field + ".certificate");
+        }
+
+        var itemNonce = OptionalString(item, "nonce", field) is { } n ? (ReadOnlyMemory<byte>?)Hex.Parse(n, field + ".nonce") : nonce;
+        return new NvidiaDeviceEvidence(report, certs, OptionalString(item, "arch", field) ?? arch, itemNonce);
+    }
+
+    private static string? OptionalString(JsonElement obj, string name, string field)
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : throw new EvidenceFormatException($"{field}.{name}", $"expected a string, found {value.ValueKind}");
+    }
+}

@@ -1,0 +1,107 @@
+using System.Security.Cryptography.X509Certificates;
+using Veil.Attestation.Collateral;
+using Veil.Attestation.Nvidia.Rim;
+
+namespace Veil.Attestation.Nvidia;
+
+/// <summary>
+/// Finds and checks one RIM for a device (nvtrust rim/__init__.py verify order): the version must match the
+/// report, the signing chain must reach the pinned NVIDIA RIM root and be valid at the verification time, OCSP
+/// (when supplied) must not say revoked, and the XML signature must verify. Every problem is a named failure;
+/// a RIM that is not supplied at all is a finding, since only policy can say whether unchecked measurements
+/// are acceptable.
+/// </summary>
+internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain chains, OcspCheck ocsp)
+{
+    /// <summary>The RIM to compare with, or null when none of this kind was supplied.</summary>
+    public async Task<RimDocument?> RunAsync(
+        NvidiaRimRequest request, string name, DateTimeOffset now, List<VerificationFailure> failures, List<string> findings, CancellationToken cancellationToken)
+    {
+        var candidates = await collateral.GetRimsAsync(request, cancellationToken).ConfigureAwait(false);
+        var parsed = new List<RimDocument>();
+        foreach (var file in candidates)
+        {
+            try
+            {
+                var rim = RimDocument.Parse(file.Bytes.Span, file.Origin);
+                if (rim.Kind == request.Kind)
+                {
+                    parsed.Add(rim);
+                }
+            }
+            catch (EvidenceFormatException e)
+            {
+                failures.Add(new($"{name}.schema", "a well-formed NVIDIA RIM (SWID tag)", e.Message));
+            }
+        }
+
+        if (parsed.Count == 0)
+        {
+            findings.Add($"{name}: no RIM supplied for {request.Id}; measurements not checked against it");
+            return null;
+        }
+
+        var chosen = parsed.FirstOrDefault(r => string.Equals(r.Version, request.Version, StringComparison.OrdinalIgnoreCase));
+        if (chosen is null)
+        {
+            chosen = parsed[0];
+            failures.Add(new($"{name}.version", request.Version, chosen.Version));
+        }
+
+        var (chain, problem) = RimSignature.Check(chosen);
+        if (chains.Verify(chain, NvidiaRoots.RimSigningRoot, now, $"{name}.chain", "RIM signing certificate", failures))
+        {
+            var full = NvidiaChain.Complete(chain, NvidiaRoots.RimSigningRoot);
+            for (var i = 0; i < full.Count - 1; i++)
+            {
+                await ocsp.RunAsync(full[i], full[i + 1], $"{name}.chain[{i}]", now, failures, findings, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (problem is not null)
+        {
+            failures.Add(new($"{name}.signature", "valid XML signature (enveloped, C14N 1.1, ecdsa-sha384)", problem));
+        }
+
+        return chosen;
+    }
+}
+
+/// <summary>
+/// Checks a supplied OCSP response for one chain certificate (nvtrust cc_admin_utils.ocsp_certificate_chain_validation):
+/// revoked or unknown fails; certificateHold and "no response at hand" are findings for policy.
+/// </summary>
+internal sealed class OcspCheck(INvidiaCollateralSource collateral)
+{
+    public async Task RunAsync(X509Certificate2 cert, X509Certificate2 issuer, string name, DateTimeOffset now, List<VerificationFailure> failures, List<string> findings, CancellationToken cancellationToken)
+    {
+        var der = await collateral.GetOcspAsync(new NvidiaOcspRequest(cert, issuer), cancellationToken).ConfigureAwait(false);
+        if (der is null)
+        {
+            findings.Add($"{name}.ocsp: no OCSP response for '{NvidiaChain.Name(cert)}'");
+            return;
+        }
+
+        try
+        {
+            var result = Ocsp.OcspResponse.Check(der, cert, issuer, now);
+            switch (result.Status)
+            {
+                case Ocsp.OcspCertStatus.Good:
+                    break;
+                case Ocsp.OcspCertStatus.OnHold:
+                    findings.Add($"{name}.ocsp: '{NvidiaChain.Name(cert)}' is on hold (certificateHold)");
+                    break;
+                default:
+                    failures.Add(new($"{name}.ocsp", "good", result.Status == Ocsp.OcspCertStatus.Revoked
+                        ? $"revoked (reason {result.RevocationReason?.ToString() ?? "unspecified"})"
+                        : "unknown to the responder"));
+                    break;
+            }
+        }
+        catch (EvidenceFormatException e)
+        {
+            failures.Add(new($"{name}.ocsp", "a valid OCSP response from the issuer", e.Message));
+        }
+    }
+}
