@@ -1,0 +1,185 @@
+namespace Veil.Attestation.Tdx;
+
+/// <summary>The outcome of grading a quote against TCB Info and QE Identity.</summary>
+public sealed record TcbEvaluationResult(TcbVerdict? Platform, TcbVerdict? Module, TcbVerdict? Qe)
+{
+    /// <summary>The worst of the three statuses; null when any part has no matching level.</summary>
+    public TcbStatus? Status => Platform is null || Qe is null ? null
+        : TcbStatuses.Worst(TcbStatuses.Worst(Platform.Status, Module?.Status ?? TcbStatus.UpToDate), Qe.Status);
+
+    public IReadOnlyList<string> AdvisoryIds =>
+        [.. new[] { Platform, Module, Qe }.SelectMany(v => v?.AdvisoryIds ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+}
+
+/// <summary>
+/// TCB level matching (Intel DCAP QVL; steps 7, 9, 10 of research/evidence-formats.md §A2.7). Levels are
+/// taken in Intel's order (highest first) and the first one the platform meets decides. Values come from the
+/// PCK certificate (SGX components, PCE SVN, FMSPC, PCE-ID) and from the signed quote (TEE_TCB_SVN, QE report).
+/// </summary>
+public static class TcbEvaluation
+{
+    public static TcbEvaluationResult Evaluate(TdxQuote quote, PckExtensions pck, TcbInfo tcbInfo, QeIdentity qe, List<VerificationFailure> failures)
+    {
+        if (!pck.Fmspc.Span.SequenceEqual(tcbInfo.Fmspc.Span))
+        {
+            failures.Add(new("tcb_info.fmspc", Hex.Lower(pck.Fmspc.Span), Hex.Lower(tcbInfo.Fmspc.Span)));
+        }
+
+        if (!pck.PceId.Span.SequenceEqual(tcbInfo.PceId.Span))
+        {
+            failures.Add(new("tcb_info.pce_id", Hex.Lower(pck.PceId.Span), Hex.Lower(tcbInfo.PceId.Span)));
+        }
+
+        var qeVerdict = Qe(quote.QeReport, qe, failures);
+        var module = Module(quote.Body, tcbInfo, failures);
+        var platform = Platform(quote.Body, pck, tcbInfo);
+        if (platform is null)
+        {
+            failures.Add(new("tcb.platform", "a TCB level the platform meets", "no matching TCB level"));
+        }
+
+        var result = new TcbEvaluationResult(platform, module, qeVerdict);
+        if (result.Status == TcbStatus.Revoked)
+        {
+            failures.Add(new("tcb.status", "not Revoked", $"Revoked (platform {platform?.Status}, TDX module {module?.Status.ToString() ?? "-"}, QE {qeVerdict?.Status})"));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The first level where every PCK SGX component ≥ the level's, PCE SVN ≥, and every TEE_TCB_SVN byte ≥ the
+    /// level's TDX component. When the module has its own identity (TEE_TCB_SVN[1] &gt; 0), bytes 0 and 1 are the
+    /// module's SVN and version, graded by the module identity instead, so they are skipped here as Intel's QVL does.
+    /// </summary>
+    public static TcbVerdict? Platform(TdxQuoteBody body, PckExtensions pck, TcbInfo tcbInfo)
+    {
+        var tee = body.TeeTcbSvn.Span;
+        var first = tee[1] > 0 && tcbInfo.TdxModuleIdentities.Count > 0 ? 2 : 0;
+        foreach (var level in tcbInfo.TcbLevels)
+        {
+            if (pck.PceSvn < level.PceSvn)
+            {
+                continue;
+            }
+
+            var sgxOk = true;
+            for (var i = 0; i < 16 && sgxOk; i++)
+            {
+                sgxOk = pck.SgxTcbComponents[i] >= level.SgxComponents[i];
+            }
+
+            if (!sgxOk)
+            {
+                continue;
+            }
+
+            if (level.TdxComponents is { } tdx)
+            {
+                var tdxOk = true;
+                for (var i = first; i < 16 && tdxOk; i++)
+                {
+                    tdxOk = tee[i] >= tdx[i];
+                }
+
+                if (!tdxOk)
+                {
+                    continue;
+                }
+            }
+
+            return level.Verdict;
+        }
+
+        return null;
+    }
+
+    private static TcbVerdict? Module(TdxQuoteBody body, TcbInfo tcbInfo, List<VerificationFailure> failures)
+    {
+        var version = body.TeeTcbSvn.Span[1];
+        TdxModuleIdentity? identity = tcbInfo.TdxModule;
+        if (version > 0 && tcbInfo.TdxModuleIdentities.Count > 0)
+        {
+            var id = $"TDX_{version:X2}";
+            identity = tcbInfo.TdxModuleIdentities.FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.OrdinalIgnoreCase));
+            if (identity is null)
+            {
+                failures.Add(new("tdx_module.identity", $"a TCB Info module identity {id}", "none"));
+                return null;
+            }
+        }
+
+        if (identity is null)
+        {
+            return null;
+        }
+
+        if (!identity.MrSigner.Span.SequenceEqual(body.MrSignerSeam.Span))
+        {
+            failures.Add(new("tdx_module.mrsigner", Hex.Lower(identity.MrSigner.Span), Hex.Lower(body.MrSignerSeam.Span)));
+        }
+
+        if (!Masked(body.SeamAttributes.Span, identity.AttributesMask.Span, identity.Attributes.Span))
+        {
+            failures.Add(new("tdx_module.attributes", $"{Hex.Lower(identity.Attributes.Span)} under mask {Hex.Lower(identity.AttributesMask.Span)}", Hex.Lower(body.SeamAttributes.Span)));
+        }
+
+        if (identity.TcbLevels.Count == 0)
+        {
+            return null;
+        }
+
+        var svn = body.TeeTcbSvn.Span[0];
+        var level = identity.TcbLevels.FirstOrDefault(l => svn >= l.IsvSvn);
+        if (level is null)
+        {
+            failures.Add(new("tcb.tdx_module", $"a {identity.Id} TCB level at or below SVN {svn}", "no matching TCB level"));
+        }
+
+        return level?.Verdict;
+    }
+
+    private static TcbVerdict? Qe(QeReport report, QeIdentity qe, List<VerificationFailure> failures)
+    {
+        if ((report.MiscSelect & qe.MiscSelectMask) != qe.MiscSelect)
+        {
+            failures.Add(new("qe_identity.miscselect", $"{qe.MiscSelect:x8} under mask {qe.MiscSelectMask:x8}", $"{report.MiscSelect:x8}"));
+        }
+
+        if (!Masked(report.Attributes.Span, qe.AttributesMask.Span, qe.Attributes.Span))
+        {
+            failures.Add(new("qe_identity.attributes", $"{Hex.Lower(qe.Attributes.Span)} under mask {Hex.Lower(qe.AttributesMask.Span)}", Hex.Lower(report.Attributes.Span)));
+        }
+
+        if (!report.MrSigner.Span.SequenceEqual(qe.MrSigner.Span))
+        {
+            failures.Add(new("qe_identity.mrsigner", Hex.Lower(qe.MrSigner.Span), Hex.Lower(report.MrSigner.Span)));
+        }
+
+        if (report.IsvProdId != qe.IsvProdId)
+        {
+            failures.Add(new("qe_identity.isvprodid", qe.IsvProdId.ToString(), report.IsvProdId.ToString()));
+        }
+
+        var level = qe.TcbLevels.FirstOrDefault(l => report.IsvSvn >= l.IsvSvn);
+        if (level is null)
+        {
+            failures.Add(new("tcb.qe", $"a QE Identity TCB level at or below ISV SVN {report.IsvSvn}", "no matching TCB level"));
+        }
+
+        return level?.Verdict;
+    }
+
+    private static bool Masked(ReadOnlySpan<byte> actual, ReadOnlySpan<byte> mask, ReadOnlySpan<byte> expected)
+    {
+        for (var i = 0; i < expected.Length; i++)
+        {
+            if ((actual[i] & mask[i]) != expected[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

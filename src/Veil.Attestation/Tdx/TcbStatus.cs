@@ -1,0 +1,29 @@
+namespace Veil.Attestation.Tdx;
+
+/// <summary>
+/// Intel's TCB statuses, in increasing severity (the order dcap-qvl and Intel's QVL use to combine the platform,
+/// TDX module and QE statuses: the worst one wins). <see cref="Revoked"/> is always a failure.
+/// </summary>
+public enum TcbStatus
+{
+    UpToDate = 0,
+    SWHardeningNeeded = 1,
+    ConfigurationNeeded = 2,
+    ConfigurationAndSWHardeningNeeded = 3,
+    OutOfDate = 4,
+    OutOfDateConfigurationNeeded = 5,
+    Revoked = 6,
+}
+
+internal static class TcbStatuses
+{
+    public static TcbStatus Parse(string text, string field) =>
+        Enum.TryParse<TcbStatus>(text, ignoreCase: false, out var s) && Enum.IsDefined(s) && text.Length > 0 && !char.IsAsciiDigit(text[0])
+            ? s
+            : throw new EvidenceFormatException(field, $"unknown TCB status '{text}'");
+
+    public static TcbStatus Worst(TcbStatus a, TcbStatus b) => a >= b ? a : b;
+}
+
+/// <summary>One TCB level's verdict: its status, Intel's advisories for it, and the level's date.</summary>
+public sealed record TcbVerdict(TcbStatus Status, IReadOnlyList<string> AdvisoryIds, DateTimeOffset TcbDate);

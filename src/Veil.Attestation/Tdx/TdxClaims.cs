@@ -1,0 +1,92 @@
+using Veil.Attestation.EventLog;
+
+namespace Veil.Attestation.Tdx;
+
+/// <summary>
+/// Maps a quote (and what verification learned about it) to Veil's stable claim names, <c>tdx.*</c>:
+/// measurement registers and report data as lowercase hex, TD attributes decoded by name
+/// (<c>tdx.td_attributes.debug</c>, …), the platform's FMSPC and PCE-ID from the PCK certificate, and the TCB
+/// grading (<c>tdx.tcb_status</c>, <c>tdx.advisory_ids</c>, and the per-part statuses it combines).
+/// </summary>
+public static class TdxClaims
+{
+    public static Dictionary<string, object> From(TdxQuote q, PckExtensions? pck, TcbEvaluationResult? tcb, RtmrReplay? eventLog)
+    {
+        var b = q.Body;
+        var c = new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["tdx.version"] = (long)q.Version,
+            ["tdx.body_type"] = b.BodyType == TdxQuoteBody.TypeTdx15 ? "tdx1.5" : "tdx1.0",
+            ["tdx.tee_tcb_svn"] = Hex.Lower(b.TeeTcbSvn.Span),
+            ["tdx.mr_seam"] = Hex.Lower(b.MrSeam.Span),
+            ["tdx.mr_signer_seam"] = Hex.Lower(b.MrSignerSeam.Span),
+            ["tdx.seam_attributes"] = Hex.Lower(b.SeamAttributes.Span),
+            ["tdx.td_attributes"] = b.TdAttributes.Hex(),
+            ["tdx.td_attributes.debug"] = b.TdAttributes.Debug,
+            ["tdx.td_attributes.sept_ve_disable"] = b.TdAttributes.SeptVeDisable,
+            ["tdx.td_attributes.migratable"] = b.TdAttributes.Migratable,
+            ["tdx.td_attributes.pks"] = b.TdAttributes.Pks,
+            ["tdx.td_attributes.key_locker"] = b.TdAttributes.KeyLocker,
+            ["tdx.td_attributes.perfmon"] = b.TdAttributes.PerfMon,
+            ["tdx.td_attributes.other_bits"] = $"0x{b.TdAttributes.Other:x16}",
+            ["tdx.xfam"] = $"0x{b.Xfam:x16}",
+            ["tdx.mr_td"] = Hex.Lower(b.MrTd.Span),
+            ["tdx.mr_config_id"] = Hex.Lower(b.MrConfigId.Span),
+            ["tdx.mr_owner"] = Hex.Lower(b.MrOwner.Span),
+            ["tdx.mr_owner_config"] = Hex.Lower(b.MrOwnerConfig.Span),
+            ["tdx.rtmr0"] = Hex.Lower(b.Rtmrs[0].Span),
+            ["tdx.rtmr1"] = Hex.Lower(b.Rtmrs[1].Span),
+            ["tdx.rtmr2"] = Hex.Lower(b.Rtmrs[2].Span),
+            ["tdx.rtmr3"] = Hex.Lower(b.Rtmrs[3].Span),
+            ["tdx.report_data"] = Hex.Lower(b.ReportData.Span),
+            ["tdx.qe.isv_svn"] = (long)q.QeReport.IsvSvn,
+        };
+
+        if (b.TeeTcbSvn2 is { } svn2 && b.MrServiceTd is { } serviceTd)
+        {
+            c["tdx.tee_tcb_svn2"] = Hex.Lower(svn2.Span);
+            c["tdx.mr_servicetd"] = Hex.Lower(serviceTd.Span);
+        }
+
+        if (pck is not null)
+        {
+            c["tdx.fmspc"] = Hex.Lower(pck.Fmspc.Span);
+            c["tdx.pce_id"] = Hex.Lower(pck.PceId.Span);
+            c["tdx.pce_svn"] = (long)pck.PceSvn;
+        }
+
+        if (tcb is not null)
+        {
+            // Each part is reported even when another has no matching level, so a failure can be explained.
+            if (tcb.Status is { } status)
+            {
+                c["tdx.tcb_status"] = status.ToString();
+                c["tdx.advisory_ids"] = tcb.AdvisoryIds;
+            }
+
+            if (tcb.Platform is { } platform)
+            {
+                c["tdx.tcb.platform_status"] = platform.Status.ToString();
+                c["tdx.tcb.platform_date"] = platform.TcbDate.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ");
+            }
+
+            if (tcb.Module is { } module)
+            {
+                c["tdx.tcb.module_status"] = module.Status.ToString();
+            }
+
+            if (tcb.Qe is { } qe)
+            {
+                c["tdx.tcb.qe_status"] = qe.Status.ToString();
+            }
+        }
+
+        if (eventLog is not null)
+        {
+            c["tdx.event_log.count"] = (long)eventLog.Events.Count;
+            c["tdx.event_log.events"] = eventLog.EventLines();
+        }
+
+        return c;
+    }
+}

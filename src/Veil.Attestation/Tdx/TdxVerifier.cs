@@ -1,0 +1,151 @@
+using System.Security.Cryptography;
+using Veil.Attestation.EventLog;
+
+namespace Veil.Attestation.Tdx;
+
+/// <summary>Choices a caller makes explicitly; the defaults fail closed.</summary>
+public sealed record TdxVerifierOptions
+{
+    /// <summary>
+    /// When false, a quote with no collateral is checked for signatures and the PCK chain only (as go-tdx-guest's
+    /// "verify without collateral"): CRLs and TCB status are then not evaluated and <c>tdx.tcb_status</c> is absent.
+    /// </summary>
+    public bool RequireCollateral { get; init; } = true;
+}
+
+/// <summary>
+/// Verifies an Intel TDX DCAP quote (v4/v5) offline, in the order of research/evidence-formats.md §A2.7
+/// (dcap-qvl verify.rs, go-tdx-guest verify.go, Intel QVL): header; PCK chain to the embedded Intel SGX Root
+/// CA; QE report signed by the PCK key; QE report data = SHA-256(attestation key ‖ QE auth data) ‖ zeros;
+/// quote signed by the attestation key; collateral (signatures over the exact JSON, issuer chains, CRLs,
+/// freshness); TCB grading of platform, TDX module and QE; expected report data; RTMRs against a replayed
+/// event log. Every failed check is named; claims come with the result either way.
+/// </summary>
+public sealed class TdxVerifier
+{
+    /// <summary>Intel's Quoting Enclave vendor id.</summary>
+    public static readonly byte[] IntelQeVendorId = Convert.FromHexString("939a7233f79c4ca9940a0db3957f0607");
+
+    private readonly ITdxCollateralSource collateral;
+    private readonly TimeProvider time;
+    private readonly TdxVerifierOptions options;
+    private readonly TdxKeyCache keys = new();
+
+    public TdxVerifier(ITdxCollateralSource collateral, TimeProvider time, TdxVerifierOptions? options = null)
+    {
+        this.collateral = collateral;
+        this.time = time;
+        this.options = options ?? new TdxVerifierOptions();
+    }
+
+    /// <summary>Decodes (binary, hex or base64; see <see cref="TdxQuoteInput"/>), parses and verifies.</summary>
+    /// <exception cref="EvidenceFormatException">The quote or the event log cannot be parsed.</exception>
+    public Task<VerificationResult> VerifyAsync(ReadOnlyMemory<byte> quote, ReadOnlyMemory<byte>? expectedReportData, RtmrReplay? eventLog = null, CancellationToken cancellationToken = default) =>
+        VerifyAsync(TdxQuoteInput.Parse(quote.Span), expectedReportData, eventLog, cancellationToken);
+
+    public async Task<VerificationResult> VerifyAsync(TdxQuote quote, ReadOnlyMemory<byte>? expectedReportData, RtmrReplay? eventLog = null, CancellationToken cancellationToken = default)
+    {
+        if (expectedReportData is { Length: not 64 } bad)
+        {
+            throw new ArgumentException($"expected report data must be 64 bytes, got {bad.Length}", nameof(expectedReportData));
+        }
+
+        var now = time.GetUtcNow();
+        var failures = new List<VerificationFailure>();
+        if (!quote.QeVendorId.Span.SequenceEqual(IntelQeVendorId))
+        {
+            failures.Add(new("quote.qe_vendor_id", Hex.Lower(IntelQeVendorId), Hex.Lower(quote.QeVendorId.Span)));
+        }
+
+        var pck = keys.Chain(quote.PckChain.Span);
+        failures.AddRange(pck.Failures);
+        foreach (var (name, cert) in pck.Certificates())
+        {
+            if (CertificateSignature.CheckValidity(cert, now) is { } why)
+            {
+                failures.Add(new($"{name}.validity", "valid at the verification time", why));
+            }
+        }
+
+        if (quote.AttestationKeyType != TdxQuote.AttestationKeyEcdsaP256)
+        {
+            failures.Add(new("quote.att_key_type", "2 (ECDSA-256 with P-256)", quote.AttestationKeyType.ToString()));
+        }
+        else
+        {
+            CheckSignatures(quote, pck, failures);
+        }
+
+        if (expectedReportData is { } expected && !expected.Span.SequenceEqual(quote.Body.ReportData.Span))
+        {
+            failures.Add(new("quote.report_data", Hex.Lower(expected.Span), Hex.Lower(quote.Body.ReportData.Span)));
+        }
+
+        if (eventLog is not null)
+        {
+            for (var i = 0; i < RtmrReplay.RegisterCount; i++)
+            {
+                if (!eventLog.Rtmrs[i].Span.SequenceEqual(quote.Body.Rtmrs[i].Span))
+                {
+                    failures.Add(new($"event_log.rtmr{i}", $"{Hex.Lower(quote.Body.Rtmrs[i].Span)} (the quote)", $"{Hex.Lower(eventLog.Rtmrs[i].Span)} (replayed)"));
+                }
+            }
+        }
+
+        TcbEvaluationResult? tcb = null;
+        if (pck.Extensions is { } ext)
+        {
+            var request = new TdxCollateralRequest(ext.Fmspc, pck.Leaf is { } leaf ? PckExtensions.CaKind(leaf) : "platform");
+            var found = await collateral.GetAsync(request, cancellationToken).ConfigureAwait(false);
+            if (found is null)
+            {
+                if (options.RequireCollateral)
+                {
+                    failures.Add(new("collateral", $"TCB Info, QE Identity and CRLs for FMSPC {request.FmspcHex}", "none supplied or found"));
+                }
+            }
+            else
+            {
+                var checks = CollateralChecks.For(found);
+                checks.Check(pck, now, failures);
+                if (checks.TcbInfo is { } tcbInfo && checks.QeIdentity is { } qeIdentity)
+                {
+                    tcb = TcbEvaluation.Evaluate(quote, ext, tcbInfo, qeIdentity, failures);
+                }
+            }
+        }
+
+        return new VerificationResult("tdx", TdxClaims.From(quote, pck.Extensions, tcb, eventLog), failures);
+    }
+
+    private void CheckSignatures(TdxQuote quote, PckChain pck, List<VerificationFailure> failures)
+    {
+        if (pck.LeafKey is { } pckKey && !pckKey.Verify(quote.QeReport.Raw.Span, quote.QeReportSignature.Span))
+        {
+            failures.Add(new("qe_report.signature", "valid ECDSA P-256 signature by the PCK key", "invalid"));
+        }
+
+        Span<byte> binding = stackalloc byte[64];
+        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            sha.AppendData(quote.AttestationKey.Span);
+            sha.AppendData(quote.QeAuthData.Span);
+            sha.GetHashAndReset(binding[..32]);
+        }
+
+        if (!binding.SequenceEqual(quote.QeReport.ReportData.Span))
+        {
+            failures.Add(new("qe_report.report_data", $"{Hex.Lower(binding)} (SHA-256(attestation key ‖ QE auth data) ‖ zeros)", Hex.Lower(quote.QeReport.ReportData.Span)));
+        }
+
+        var attestationKey = keys.AttestationKey(quote.AttestationKey.Span);
+        if (attestationKey is null)
+        {
+            failures.Add(new("quote.attestation_key", "a point on P-256", "invalid public key"));
+        }
+        else if (!attestationKey.Verify(quote.SignedBytes, quote.Signature.Span))
+        {
+            failures.Add(new("quote.signature", "valid ECDSA P-256 signature by the attestation key over header and body", "invalid"));
+        }
+    }
+}
