@@ -48,8 +48,8 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
             failures.Add(new($"{name}.version", request.Version, chosen.Version));
         }
 
-        var (chain, problem) = RimSignature.Check(chosen);
-        if (chains.Verify(chain, NvidiaRoots.RimSigningRoot, now, $"{name}.chain", "RIM signing certificate", failures))
+        var chain = CheckDocument(chosen, name, now, failures);
+        if (chain is not null)
         {
             var full = NvidiaChain.Complete(chain, NvidiaRoots.RimSigningRoot);
             for (var i = 0; i < full.Count - 1; i++)
@@ -58,12 +58,20 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
             }
         }
 
+        return chosen;
+    }
+
+    /// <summary>The RIM's signing chain (to the pinned RIM root, valid now) and its XML signature; returns the chain when its signatures hold.</summary>
+    public IReadOnlyList<X509Certificate2>? CheckDocument(RimDocument rim, string name, DateTimeOffset now, List<VerificationFailure> failures)
+    {
+        var (chain, problem) = RimSignature.Check(rim);
+        var chainOk = chains.Verify(chain, NvidiaRoots.RimSigningRoot, now, $"{name}.chain", "RIM signing certificate", failures);
         if (problem is not null)
         {
             failures.Add(new($"{name}.signature", "valid XML signature (enveloped, C14N 1.1, ecdsa-sha384)", problem));
         }
 
-        return chosen;
+        return chainOk ? chain : null;
     }
 }
 
