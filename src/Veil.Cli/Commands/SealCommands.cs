@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Veil.Guest;
 using Veil.Sealing;
 
 namespace Veil.Cli.Commands;
@@ -77,32 +78,25 @@ internal static class SealCommands
         cmd.Add(output);
         cmd.Add(kekFile);
         cmd.Add(threads);
-        cmd.SetAction(parse => CliErrors.Guard(parse, () => Refusals(parse, () =>
+        cmd.SetAction((parse, ct) => CliErrors.GuardAsync(parse, () => RefusalsAsync(parse, async () =>
         {
             var source = parse.GetValue(path)!;
             var target = parse.GetValue(output)!;
-            using var kek = LoadKek(parse.GetValue(kekFile)!, create: false);
+            var keys = new KekFileKeyProvider(parse.GetValue(kekFile)!);
             var options = new SealOptions { Threads = Threads(parse.GetValue(threads)) };
             var o = parse.InvocationConfiguration.Output;
-            if (Directory.Exists(source))
-            {
-                var total = SealedDirectory.ReadManifest(source, kek).Files.Sum(f => f.Size);
-                var m = SealProgress.Run(o, "unsealing", total, options, opt => SealedDirectory.Unseal(source, target, kek, opt));
-                o.WriteLine($"restored {m.Files.Count} files into {target} (manifest verified, set {m.SetId})");
-            }
-            else if (File.Exists(source))
-            {
-                Directory.CreateDirectory(target);
-                var name = Path.GetFileName(source);
-                var dest = Path.Combine(target, name.EndsWith(SealedManifest.SealedSuffix, StringComparison.Ordinal) ? name[..^SealedManifest.SealedSuffix.Length] : name);
-                var h = SealProgress.Run(o, "unsealing", SealedFile.ReadHeader(source).PlaintextLength, options, opt => SealedFile.Unseal(source, dest, kek, opt));
-                o.WriteLine($"restored {dest} ({h.PlaintextLength} bytes, {h.ChunkCount} chunks verified)");
-            }
-            else
+            if (!Directory.Exists(source) && !File.Exists(source))
             {
                 throw new CliUsageException($"path: '{source}' is not a sealed file or folder");
             }
 
+            var total = Directory.Exists(source)
+                ? Directory.EnumerateFiles(source, "*" + SealedManifest.SealedSuffix, SearchOption.AllDirectories)
+                    .Where(f => Path.GetFileName(f) != SealedManifest.FileName)
+                    .Sum(f => SealedFile.ReadHeader(f).PlaintextLength)
+                : SealedFile.ReadHeader(source).PlaintextLength;
+            var result = await SealProgress.RunAsync(o, "unsealing", total, options, opt => UnsealPipeline.RunAsync(source, target, keys, opt, ct)).ConfigureAwait(false);
+            o.WriteLine($"restored {result.Files.Count} files ({result.Bytes} bytes) into {target}; every chunk{(Directory.Exists(source) ? " and the manifest" : "")} verified; {UnsealPipeline.ReadyMarker} written");
             return ExitCodes.Ok;
         })));
         return cmd;
@@ -138,6 +132,23 @@ internal static class SealCommands
         return kek;
     }
 
+    private static async Task<int> RefusalsAsync(ParseResult parse, Func<Task<int>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (SealingException e)
+        {
+            return Refused(parse, e);
+        }
+        catch (AttesterException e)
+        {
+            parse.InvocationConfiguration.Error.WriteLine($"veil: attestation failed: {e.Message}");
+            return ExitCodes.Failed;
+        }
+    }
+
     /// <summary>Sealing refusals are answers, not crashes: exit 1 for a refused file or set, 2 for bad key files or destinations.</summary>
     private static int Refusals(ParseResult parse, Func<int> action)
     {
@@ -147,9 +158,14 @@ internal static class SealCommands
         }
         catch (SealingException e)
         {
-            var usage = e.Error is SealingError.InvalidKeyFile or SealingError.DestinationExists;
-            parse.InvocationConfiguration.Error.WriteLine(usage ? $"veil: {e.Message}" : $"veil: refused ({e.Error}): {e.Message}");
-            return usage ? ExitCodes.Usage : ExitCodes.Failed;
+            return Refused(parse, e);
         }
+    }
+
+    private static int Refused(ParseResult parse, SealingException e)
+    {
+        var usage = e.Error is SealingError.InvalidKeyFile or SealingError.DestinationExists;
+        parse.InvocationConfiguration.Error.WriteLine(usage ? $"veil: {e.Message}" : $"veil: refused ({e.Error}): {e.Message}");
+        return usage ? ExitCodes.Usage : ExitCodes.Failed;
     }
 }

@@ -10,7 +10,10 @@ namespace Veil.Cli.Commands;
 /// </summary>
 internal static class SealProgress
 {
-    public static T Run<T>(TextWriter output, string verb, long totalBytes, SealOptions options, Func<SealOptions, T> work)
+    public static T Run<T>(TextWriter output, string verb, long totalBytes, SealOptions options, Func<SealOptions, T> work) =>
+        RunAsync(output, verb, totalBytes, options, opt => Task.FromResult(work(opt))).GetAwaiter().GetResult();
+
+    public static async Task<T> RunAsync<T>(TextWriter output, string verb, long totalBytes, SealOptions options, Func<SealOptions, Task<T>> work)
     {
         var clock = Stopwatch.StartNew();
         long done = 0;
@@ -18,10 +21,10 @@ internal static class SealProgress
         if (IsTerminal(output))
         {
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-            result = console.Progress()
+            result = await console.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
+                .StartAsync(ctx =>
                 {
                     var task = ctx.AddTask(verb, maxValue: Math.Max(1, totalBytes));
                     return work(options with
@@ -33,15 +36,15 @@ internal static class SealProgress
                         },
                         FileStarted = (name, _) => task.Description = $"{verb} {Markup.Escape(name)}",
                     });
-                });
+                }).ConfigureAwait(false);
         }
         else
         {
-            result = work(options with
+            result = await work(options with
             {
                 Progress = n => Interlocked.Add(ref done, n),
                 FileStarted = (name, size) => output.WriteLine($"{verb} {name} ({size} bytes)"),
-            });
+            }).ConfigureAwait(false);
         }
 
         var seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-6);
