@@ -14,6 +14,7 @@ internal static class VeilCli
         root.Add(MeasureCommands.Create());
         root.Add(PolicyCommands.Create());
         root.Add(PolicyCommands.CreateAppraise());
+        root.Add(PolicyCommands.CreateRefValue());
         root.Add(SealCommands.Create());
         root.Add(SealCommands.CreateUnseal());
         return root;

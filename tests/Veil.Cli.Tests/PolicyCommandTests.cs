@@ -103,4 +103,53 @@ public class PolicyCommandTests
         Assert.Contains("--claims", err);
         Assert.Equal(2, CliRunner.Run(["appraise", "--policy", "strict", "--param", "novalue", "--claims", "x"]).Exit);
     }
+
+    [Fact]
+    public void Refvalue_from_measure_feeds_a_policy_that_affirms_then_expires()
+    {
+        var dir = Directory.CreateTempSubdirectory();
+        try
+        {
+            var measured = Path.Combine(dir.FullName, "m.json");
+            var (mexit, mjson, merr) = CliRunner.Run("measure", "snp", "--ovmf", Vectors.Path("sev-snp-measure", "tests-fixtures", "ovmf_AmdSev_suffix.bin"),
+                "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--output", "json");
+            Assert.True(mexit == 0, merr);
+            File.WriteAllText(measured, mjson);
+            var rv = Path.Combine(dir.FullName, "rv.yaml");
+            var (aexit, aout, aerr) = CliRunner.Run("refvalue", "add", "guest-images", "--file", rv, "--from-measure", measured, "--expires", "2030-01-01T00:00:00Z");
+            Assert.True(aexit == 0, aerr);
+            Assert.Contains("guest-images +=", aout);
+            Assert.Equal(0, CliRunner.Run("refvalue", "add", "guest-images", "--file", rv, "--value", "ab", "--provenance", "by hand").Exit);
+
+            var (lexit, list, _) = CliRunner.Run("refvalue", "list", "--file", rv, "--at", "2031-01-01T00:00:00Z");
+            Assert.Equal(0, lexit);
+            Assert.Contains("EXPIRED 2030-01-01T00:00:00Z", list);
+            Assert.Contains("vcpu_type=EPYC-v4", list);
+            Assert.Contains("by hand", list);
+
+            using var m = JsonDocument.Parse(mjson);
+            var measurement = m.RootElement.GetProperty("measurement").GetString()!;
+            var policy = Path.Combine(dir.FullName, "p.yaml");
+            File.WriteAllText(policy, "apiVersion: veil.dev/v1\nkind: AttestationPolicy\nsubmodules:\n  cpu:\n    rules:\n      - {name: image, claim: snp.measurement, inSet: guest-images, trust: executables}\n");
+            var claims = Path.Combine(dir.FullName, "c.json");
+            File.WriteAllText(claims, "{\"cpu\": {\"snp.measurement\": \"" + measurement + "\"}}");
+            var (ok, okOut, okErr) = CliRunner.Run("appraise", "--policy", policy, "--reference-values", rv, "--claims", claims, "--at", "2029-01-01T00:00:00Z");
+            Assert.True(ok == 0, okErr + okOut);
+            var (late, lateOut, _) = CliRunner.Run("appraise", "--policy", policy, "--reference-values", rv, "--claims", claims, "--at", "2031-01-01T00:00:00Z");
+            Assert.Equal(1, late);
+            Assert.Contains("matches an expired value", lateOut);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
+    public void Refvalue_add_usage_errors()
+    {
+        Assert.Equal(2, CliRunner.Run("refvalue", "add", "s", "--file", "/tmp/never.yaml", "--value", "ab").Exit);
+        Assert.Equal(2, CliRunner.Run("refvalue", "add", "bad name", "--file", "/tmp/never.yaml", "--value", "ab", "--provenance", "p").Exit);
+        Assert.False(File.Exists("/tmp/never.yaml"));
+    }
 }

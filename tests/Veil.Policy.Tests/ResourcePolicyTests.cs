@@ -140,6 +140,22 @@ public class ReferenceValueFileTests
     }
 
     [Fact]
+    public void Written_files_read_back_identically_even_with_awkward_text()
+    {
+        var sets = new[]
+        {
+            new ReferenceValueSet("a", [new ReferenceValue("ab\"c\\d", "line1\nline2: #x", new DateTimeOffset(2027, 1, 2, 3, 4, 5, TimeSpan.Zero))]),
+            new ReferenceValueSet("b.c_d-e", [new ReferenceValue("00ff", "p", null)]),
+        };
+        var back = ReferenceValueFile.Parse(ReferenceValueFile.Write(sets), "rv.yaml");
+        Assert.Equal(sets.Select(s => s.Name), back.Select(s => s.Name));
+        Assert.Equal("ab\"c\\d", back[0].Values[0].Value);
+        Assert.Equal("line1\nline2: #x", back[0].Values[0].Provenance);
+        Assert.Equal(sets[0].Values[0].Expires, back[0].Values[0].Expires);
+        Assert.Null(back[1].Values[0].Expires);
+    }
+
+    [Fact]
     public void Coco_sample_message_is_accepted()
     {
         var sets = ReferenceValueFile.ParseSampleMessage("""{"version":"0.1.0","type":"sample","payload":"{\"svn\":[\"1\"],\"launch_digest\":\"abcde\"}"}""", "kbs-client");

@@ -82,6 +82,85 @@ internal static class PolicyCommands
         return cmd;
     }
 
+    /// <summary><c>veil refvalue add|list</c>: reference-value files with provenance and expiry.</summary>
+    public static Command CreateRefValue()
+    {
+        var refvalue = new Command("refvalue", "Manage reference-value files (named sets of accepted values with provenance and expiry).");
+        var set = new Argument<string>("set") { Description = "Set name, e.g. llama-guest-images" };
+        var file = new Option<string>("--file") { Description = "Reference-value file to create or extend", Required = true };
+        var value = new Option<string?>("--value") { Description = "The value to accept (e.g. a measurement in hex)" };
+        var fromMeasure = new Option<string?>("--from-measure") { Description = "Output of 'veil measure snp --output json' (its measurement and inputs become value and provenance)" };
+        var provenance = new Option<string?>("--provenance") { Description = "Who or what produced the value (required with --value)" };
+        var expires = new Option<string?>("--expires") { Description = "ISO-8601 time after which the value no longer matches" };
+        var add = new Command("add", "Add a value to a set in a reference-value file.") { set, file, value, fromMeasure, provenance, expires };
+        add.SetAction(parse => CliErrors.Guard(parse, () =>
+        {
+            var path = parse.GetValue(file)!;
+            var (v, p) = (parse.GetValue(value), parse.GetValue(fromMeasure)) switch
+            {
+                ({ } given, null) => (given, parse.GetValue(provenance) ?? throw new CliUsageException("--provenance is required with --value")),
+                (null, { } measured) => FromMeasure(measured, parse.GetValue(provenance)),
+                _ => throw new CliUsageException("give exactly one of --value or --from-measure"),
+            };
+            DateTimeOffset? until = parse.GetValue(expires) is { } e
+                ? DateTimeOffset.TryParse(e, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t) ? t : throw new CliUsageException($"--expires: '{e}' is not an ISO-8601 time")
+                : null;
+            var store = new ReferenceValueStore();
+            if (File.Exists(path))
+            {
+                Guarded(() => { store.AddAll(ReferenceValueFile.Load(path)); return 0; });
+            }
+
+            var name = parse.GetValue(set)!;
+            Guarded(() => { ReferenceValueFile.Write([new ReferenceValueSet(name, [])]); return 0; }, "set name");
+            store.Add(name, new ReferenceValue(v, p, until));
+            File.WriteAllText(path, ReferenceValueFile.Write(store.Names.Order(StringComparer.Ordinal).Select(n => store.Find(n)!)));
+            parse.InvocationConfiguration.Output.WriteLine($"{path}: {name} += {v}");
+            return ExitCodes.Ok;
+        }));
+        refvalue.Add(add);
+
+        var listFile = new Option<string>("--file") { Description = "Reference-value file", Required = true };
+        var at = new Option<string?>("--at") { Description = "Show expiry as of this ISO-8601 time (default: now)" };
+        var list = new Command("list", "List the sets and values of a reference-value file.") { listFile, at };
+        list.SetAction(parse => CliErrors.Guard(parse, () =>
+        {
+            var now = CliOptions.TimeAt(parse.GetValue(at)).GetUtcNow();
+            var o = parse.InvocationConfiguration.Output;
+            foreach (var s in Guarded(() => ReferenceValueFile.Load(parse.GetValue(listFile)!)))
+            {
+                o.WriteLine(s.Name);
+                foreach (var v in s.Values)
+                {
+                    var state = v.Expires is null ? "no expiry" : v.IsExpiredAt(now) ? $"EXPIRED {v.Expires:yyyy-MM-ddTHH:mm:ssZ}" : $"until {v.Expires:yyyy-MM-ddTHH:mm:ssZ}";
+                    o.WriteLine($"  {v.Value}  ({state}; {v.Provenance})");
+                }
+            }
+
+            return ExitCodes.Ok;
+        }));
+        refvalue.Add(list);
+        return refvalue;
+    }
+
+    private static (string Value, string Provenance) FromMeasure(string path, string? provenance)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(CliOptions.ReadFile(path, "--from-measure"));
+            var r = doc.RootElement;
+            var measurement = r.ValueKind == JsonValueKind.Object && r.TryGetProperty("measurement", out var m) && m.ValueKind == JsonValueKind.String
+                ? m.GetString()!
+                : throw new CliUsageException("--from-measure: expected the JSON output of 'veil measure snp --output json'");
+            string Field(string n) => r.TryGetProperty(n, out var f) ? f.ToString() : "?";
+            return (measurement, provenance ?? $"veil measure snp: mode={Field("mode")} vcpus={Field("vcpus")} vcpu_type={Field("vcpu_type")} vmm_type={Field("vmm_type")} guest_features={Field("guest_features")} ({Path.GetFileName(path)})");
+        }
+        catch (JsonException e)
+        {
+            throw new CliUsageException($"--from-measure: not valid JSON: {e.Message}");
+        }
+    }
+
     private static Command Check()
     {
         var policy = PolicyOption();
@@ -160,7 +239,7 @@ internal static class PolicyCommands
     }
 
     /// <summary>Policy and claims documents that cannot be used are bad input (exit 2), reported at file:line.</summary>
-    private static T Guarded<T>(Func<T> load)
+    private static T Guarded<T>(Func<T> load, string what = "policy input")
     {
         try
         {
@@ -168,7 +247,7 @@ internal static class PolicyCommands
         }
         catch (PolicyLoadException e)
         {
-            throw new CliUsageException($"invalid policy input: {e.Message}", e);
+            throw new CliUsageException($"invalid {what}: {e.Message}", e);
         }
     }
 

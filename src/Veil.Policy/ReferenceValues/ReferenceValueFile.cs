@@ -123,6 +123,47 @@ public static class ReferenceValueFile
         }
     }
 
+    /// <summary>Writes sets in the file format <see cref="Parse"/> reads (values double-quoted, times in UTC).</summary>
+    public static string Write(IEnumerable<ReferenceValueSet> sets)
+    {
+        ArgumentNullException.ThrowIfNull(sets);
+        var sb = new System.Text.StringBuilder("apiVersion: veil.dev/v1\nkind: ReferenceValues\nsets:\n");
+        foreach (var set in sets)
+        {
+            ValidateSetName(set.Name, new SourceLocation("reference values", 0));
+            sb.Append("  ").Append(set.Name).Append(":\n");
+            foreach (var v in set.Values)
+            {
+                sb.Append("    - value: ").Append(Quote(v.Value)).Append('\n');
+                sb.Append("      provenance: ").Append(Quote(v.Provenance)).Append('\n');
+                if (v.Expires is { } e)
+                {
+                    sb.Append("      expires: ").Append(e.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)).Append('\n');
+                }
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>A YAML double-quoted scalar; control characters are escaped so a value is always one line.</summary>
+    private static string Quote(string s)
+    {
+        var sb = new System.Text.StringBuilder("\"");
+        foreach (var ch in s)
+        {
+            sb.Append(ch switch
+            {
+                '\\' => "\\\\",
+                '"' => "\\\"",
+                < ' ' => $"\\x{(int)ch:x2}",
+                _ => ch.ToString(),
+            });
+        }
+
+        return sb.Append('"').ToString();
+    }
+
     internal static void ValidateSetName(string name, SourceLocation at)
     {
         if (name.Length is 0 or > 128 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
