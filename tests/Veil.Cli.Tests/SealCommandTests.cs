@@ -102,9 +102,14 @@ public sealed class SealCommandTests : IDisposable
     public void Short_key_file_and_existing_key_are_usage_errors()
     {
         File.WriteAllBytes(P("short"), new byte[16]);
-        var (exit, _, err) = CliRunner.Run("unseal", P("model"), "--out", P("x"), "--kek-file", P("short"));
+        CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "a/b/c", "--kek-file", P("kek"), "--new-kek");
+        var (exit, _, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("x"), "--kek-file", P("short"));
         Assert.Equal(2, exit);
         Assert.Contains("32 raw bytes", err);
+
+        (exit, _, err) = CliRunner.Run("unseal", P("model"), "--out", P("y"), "--kek-file", P("kek"));
+        Assert.Equal(1, exit);
+        Assert.Contains("not a sealed folder", err);
 
         (exit, _, err) = CliRunner.Run("seal", P("model"), "--out", P("s"), "--key-id", "a/b/c", "--kek-file", P("short"), "--new-kek");
         Assert.Equal(2, exit);

@@ -25,7 +25,13 @@ public static class UnsealPipeline
         }
 
         RequireEmpty(targetDir);
-        var header = SealedFile.ReadHeader(isDir ? Path.Combine(sealedPath, SealedManifest.FileName) : sealedPath);
+        var headerPath = isDir ? Path.Combine(sealedPath, SealedManifest.FileName) : sealedPath;
+        if (isDir && !File.Exists(headerPath))
+        {
+            throw new SealingException(SealingError.MissingFile, $"{SealedManifest.FileName}: missing from {sealedPath} (not a sealed folder)");
+        }
+
+        var header = SealedFile.ReadHeader(headerPath);
         using var kek = await keys.GetKeyAsync(header.KeyId, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
 
