@@ -46,7 +46,8 @@ internal sealed class ValueParser(PolicyYaml doc, IReadOnlyDictionary<string, Pa
                 throw doc.Error(node, $"wrong type for {claim}: expected integer, got '{text}'");
             case ClaimType.Hex:
                 var hex = NormalizeHex(text);
-                if (hex.Length == 0 || !hex.All(char.IsAsciiHexDigit))
+                // Empty is a value (a field of zero bytes, e.g. MRSERVICETD on TDX 1.0 quotes).
+                if (!hex.All(char.IsAsciiHexDigit))
                 {
                     throw doc.Error(node, $"wrong type for {claim}: expected hex text, got '{text}'");
                 }
