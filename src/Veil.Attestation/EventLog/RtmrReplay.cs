@@ -47,6 +47,21 @@ public sealed record RtmrReplay(IReadOnlyList<ReadOnlyMemory<byte>> Rtmrs, IRead
 
     public static RtmrReplay Parse(ReadOnlySpan<byte> log) => Replay(TcgEventLog.Parse(log));
 
+    /// <summary>One failure per register whose replayed value differs from <paramref name="expected"/> (e.g. a quote's RTMRs).</summary>
+    public IReadOnlyList<VerificationFailure> Compare(IReadOnlyList<ReadOnlyMemory<byte>> expected)
+    {
+        var failures = new List<VerificationFailure>();
+        for (var i = 0; i < RegisterCount; i++)
+        {
+            if (!Rtmrs[i].Span.SequenceEqual(expected[i].Span))
+            {
+                failures.Add(new($"event_log.rtmr{i}", Hex.Lower(expected[i].Span), $"{Hex.Lower(Rtmrs[i].Span)} (replayed)"));
+            }
+        }
+
+        return failures;
+    }
+
     /// <summary>The RTMRs and events as plain JSON-shaped values: <c>rtmr0..3</c> and one object per event.</summary>
     public IReadOnlyDictionary<string, object> ToJsonShape() => new Dictionary<string, object>(StringComparer.Ordinal)
     {

@@ -22,6 +22,8 @@ public sealed class TdxDirectoryCollateral(string root) : ITdxCollateralSource
         "pck_crl.der", "pck_crl_issuer_chain.pem", "root_ca_crl.der",
     ];
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Stamp, TdxCollateral Collateral)> loaded = new(StringComparer.Ordinal);
+
     public string Root { get; } = root;
 
     public static string SetDirectory(string root, TdxCollateralRequest request) =>
@@ -31,7 +33,21 @@ public sealed class TdxDirectoryCollateral(string root) : ITdxCollateralSource
     {
         var perPlatform = SetDirectory(Root, request);
         var dir = File.Exists(Path.Combine(perPlatform, "tcb_info.json")) ? perPlatform : Root;
-        return ValueTask.FromResult(File.Exists(Path.Combine(dir, "tcb_info.json")) ? Load(dir) : null);
+        if (!File.Exists(Path.Combine(dir, "tcb_info.json")))
+        {
+            return ValueTask.FromResult<TdxCollateral?>(null);
+        }
+
+        // The same instance while the files are unchanged, so the verifier checks their signatures once.
+        var stamp = string.Join('|', FileNames.Select(n => File.GetLastWriteTimeUtc(Path.Combine(dir, n)).Ticks));
+        if (loaded.TryGetValue(dir, out var entry) && entry.Stamp == stamp)
+        {
+            return ValueTask.FromResult<TdxCollateral?>(entry.Collateral);
+        }
+
+        var collateral = Load(dir);
+        loaded[dir] = (stamp, collateral);
+        return ValueTask.FromResult<TdxCollateral?>(collateral);
     }
 
     /// <summary>Reads a complete set; a missing or malformed file is an error naming the file.</summary>

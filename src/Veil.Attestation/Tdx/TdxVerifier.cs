@@ -83,13 +83,7 @@ public sealed class TdxVerifier
 
         if (eventLog is not null)
         {
-            for (var i = 0; i < RtmrReplay.RegisterCount; i++)
-            {
-                if (!eventLog.Rtmrs[i].Span.SequenceEqual(quote.Body.Rtmrs[i].Span))
-                {
-                    failures.Add(new($"event_log.rtmr{i}", $"{Hex.Lower(quote.Body.Rtmrs[i].Span)} (the quote)", $"{Hex.Lower(eventLog.Rtmrs[i].Span)} (replayed)"));
-                }
-            }
+            failures.AddRange(eventLog.Compare(quote.Body.Rtmrs));
         }
 
         TcbEvaluationResult? tcb = null;
