@@ -64,6 +64,20 @@ public class ScenarioTests
     }
 
     [Fact]
+    public void Blocking_input_crossing_holds_the_thread_even_with_cc_off()
+    {
+        var p = PlatformCatalog.Resolve("h100-tdx");
+        Crossing In(bool blocking) => new("in", Direction.HostToDevice, 431_000, 0, CrossingLevel.Dma, CrossingPhase.Input, false, blocking);
+        var w = new Workload { Id = "t", Kind = WorkloadKind.Serving, Description = "t", StepComputeMicros = 100, LaunchesPerStep = 0, Crossings = [In(false)] };
+        var copy = 1.9 + (431_000 / 43_100.0);
+        var queued = ScenarioRunner.Run(p, w, false, 1);
+        var blocking = ScenarioRunner.Run(p, w with { Crossings = [In(true)] }, false, 1);
+        Assert.Equal(copy + 100, queued.MakespanMicros, 6);
+        Assert.Equal(copy, blocking.Sim.Main.CopyBlocked, 6);
+        Assert.Equal(0, queued.Sim.Main.CopyBlocked, 6);
+    }
+
+    [Fact]
     public void Measured_cc_off_step_is_reproduced_by_calibration()
     {
         var p = PlatformCatalog.Resolve("h100-snp");

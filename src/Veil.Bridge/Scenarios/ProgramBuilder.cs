@@ -63,7 +63,7 @@ internal static class ProgramBuilder
                 // Inputs go on a side stream so the issuing call does not wait for the running step.
                 foreach (var c in inputs)
                 {
-                    main.Add(Op.Copy(InputStream, c.Direction, c.SizeFor(concurrency), c.Level));
+                    main.Add(Op.Copy(InputStream, c.Direction, c.SizeFor(concurrency), c.Level, c.Blocking));
                 }
 
                 main.Add(Op.Record(InputStream, InputDone(s)));
@@ -73,7 +73,7 @@ internal static class ProgramBuilder
             {
                 foreach (var c in inputs)
                 {
-                    main.Add(Op.Copy(ComputeStream, c.Direction, c.SizeFor(concurrency), c.Level));
+                    main.Add(Op.Copy(ComputeStream, c.Direction, c.SizeFor(concurrency), c.Level, c.Blocking));
                 }
             }
 
@@ -96,7 +96,7 @@ internal static class ProgramBuilder
                 main.Add(Op.StreamWait(OutputStream, ComputeDone(s)));
                 foreach (var c in outputs)
                 {
-                    main.Add(Op.Copy(OutputStream, c.Direction, c.SizeFor(concurrency), c.Level));
+                    main.Add(Op.Copy(OutputStream, c.Direction, c.SizeFor(concurrency), c.Level, c.Blocking));
                 }
 
                 main.Add(Op.Record(OutputStream, OutputDone(s)));
@@ -175,5 +175,6 @@ internal static class ProgramBuilder
                 0,
                 CrossingLevel.Dma,
                 g.Key.Phase,
-                AsyncOnly: false))];
+                AsyncOnly: false,
+                Blocking: g.Any(c => c.Blocking)))];
 }

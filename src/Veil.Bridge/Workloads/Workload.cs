@@ -36,7 +36,8 @@ public sealed record ModelSpec(string Name, double Parameters, double BytesPerPa
 /// <param name="Bytes">Fixed bytes per copy.</param>
 /// <param name="BytesPerSequence">Bytes added per sequence in the batch.</param>
 /// <param name="AsyncOnly">Only present with async scheduling (bookkeeping the overlap needs).</param>
-public sealed record Crossing(string Name, Direction Direction, long Bytes, long BytesPerSequence, CrossingLevel Level, CrossingPhase Phase, bool AsyncOnly)
+/// <param name="Blocking">The engine's call is synchronous even with CC off (cudaMemcpy, <c>.item()</c>); sync-scheduled outputs always are.</param>
+public sealed record Crossing(string Name, Direction Direction, long Bytes, long BytesPerSequence, CrossingLevel Level, CrossingPhase Phase, bool AsyncOnly, bool Blocking = false)
 {
     public long SizeFor(int concurrency) => Bytes + (BytesPerSequence * concurrency);
 }

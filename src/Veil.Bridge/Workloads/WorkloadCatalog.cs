@@ -119,7 +119,8 @@ public static class WorkloadCatalog
                 (long)Range(c.BytesPerSeq ?? 0, 0, 1e9, G("bytes_per_seq")),
                 c.Level is null ? CrossingLevel.Dma : ParseEnum<CrossingLevel>(c.Level, G("level")),
                 ParseEnum<CrossingPhase>(c.Phase, G("phase")),
-                c.AsyncOnly ?? false));
+                c.AsyncOnly ?? false,
+                c.Blocking ?? false));
         }
 
         if (crossings.Count > MaxCrossings)
@@ -253,6 +254,8 @@ public static class WorkloadCatalog
         public string? Phase { get; set; }
 
         public bool? AsyncOnly { get; set; }
+
+        public bool? Blocking { get; set; }
     }
 
     [SuppressMessage("Performance", "CA1812", Justification = "Instantiated by YamlDotNet.")]

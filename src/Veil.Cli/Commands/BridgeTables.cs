@@ -12,12 +12,14 @@ internal static class BridgeTables
     {
         o.WriteLine($"workload {r.Workload} ({r.WorkloadKind}) on {r.Platform}, seed {r.Seed}{(r.Mitigations.Count > 0 ? ", mitigations: " + string.Join(", ", r.Mitigations) : string.Empty)}");
         var latency = r.WorkloadKind == "serving" ? "step ms" : "wall ms";
-        o.WriteLine(Row("series", "conc", "throughput", "unit", latency, "vs cc-off", "cpu ms", "launch ms", "copy ms", "wait ms", "crossings"));
+        int[] widths = [Math.Max(8, r.Points.Max(p => p.Series.Length)), 6, 12, 9, 10, 10, 9, 10, 10, 9, 10];
+        o.WriteLine(Row(widths, "series", "conc", "throughput", "unit", latency, "vs cc-off", "cpu ms", "launch ms", "copy ms", "wait ms", "crossings"));
         foreach (var p in r.Points)
         {
             var off = r.Points.FirstOrDefault(x => x.Series == "cc-off" && x.Concurrency == p.Concurrency);
             var steps = p.MakespanMicros / p.LatencyMicros;
             o.WriteLine(Row(
+                widths,
                 p.Series,
                 p.Concurrency.ToString(CultureInfo.InvariantCulture),
                 N(p.Throughput),
@@ -36,11 +38,13 @@ internal static class BridgeTables
     {
         o.WriteLine($"workload {r.Workload} on {r.Platform}");
         o.WriteLine("throughput lost to CC: " + string.Join(", ", r.Concurrency.Zip(r.CcLoss, (c, l) => string.Create(CultureInfo.InvariantCulture, $"c={c} {l * 100:F1} %"))));
-        o.WriteLine(Row("rank", "mitigation", "mean recovered", "per concurrency", "cc-gated"));
+        int[] widths = [5, Math.Max(10, r.Ranked.Select(a => a.Id.Length).DefaultIfEmpty(0).Max()), 15, Math.Max(15, 8 * r.Concurrency.Count), 8];
+        o.WriteLine(Row(widths, "rank", "mitigation", "mean recovered", "per concurrency", "cc-gated"));
         var rank = 1;
         foreach (var a in r.Ranked)
         {
             o.WriteLine(Row(
+                widths,
                 (rank++).ToString(CultureInfo.InvariantCulture),
                 a.Id,
                 P(a.MeanRecovered),
@@ -66,10 +70,12 @@ internal static class BridgeTables
 
     public static void Validation(IReadOnlyList<FigureCheck> checks, TextWriter o)
     {
-        o.WriteLine(Row("figure", "role", "published", "model", "error", "tol", "ok", "claim"));
+        int[] widths = [Math.Max(6, checks.Max(c => c.Figure.Id.Length)), 8, 10, 10, 7, 6, 4, 0];
+        o.WriteLine(Row(widths, "figure", "role", "published", "model", "error", "tol", "ok", "claim"));
         foreach (var c in checks)
         {
             o.WriteLine(Row(
+                widths,
                 c.Figure.Id,
                 c.Figure.Calibration ? "calib" : "predict",
                 N(c.Figure.Published),
@@ -84,11 +90,8 @@ internal static class BridgeTables
         o.WriteLine(misses == 0 ? $"all {checks.Count} figures within tolerance" : $"{misses} of {checks.Count} figures outside tolerance");
     }
 
-    private static string Row(params string[] cells)
-    {
-        int[] widths = [32, 8, 12, 12, 10, 10, 10, 10, 10, 10, 10];
-        return string.Join(" ", cells.Select((c, i) => i < cells.Length - 1 ? c.PadRight(widths[Math.Min(i, widths.Length - 1)]) : c)).TrimEnd();
-    }
+    private static string Row(int[] widths, params string[] cells) =>
+        string.Join(" ", cells.Select((c, i) => i < cells.Length - 1 ? c.PadRight(widths[Math.Min(i, widths.Length - 1)]) : c)).TrimEnd();
 
     private static string N(double v) => v switch
     {
