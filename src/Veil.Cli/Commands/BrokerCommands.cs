@@ -1,0 +1,170 @@
+using System.CommandLine;
+using System.Text;
+using Veil.Broker;
+using Veil.Broker.Hosting;
+using Veil.Broker.Keys;
+using Veil.Protocol;
+using Veil.Protocol.Client;
+
+namespace Veil.Cli.Commands;
+
+/// <summary><c>veil broker serve|init|get</c>: run the key broker, create its data directory, fetch a resource as a TEE would.</summary>
+internal static class BrokerCommands
+{
+    public static Command Create()
+    {
+        var cmd = new Command("broker", "The Veil key broker (Confidential Containers KBS protocol 0.4.0).");
+        cmd.Add(Serve());
+        cmd.Add(Init());
+        cmd.Add(Get());
+        return cmd;
+    }
+
+    /// <summary>Runs a broker action, turning broker and protocol errors into one line and the right exit code.</summary>
+    internal static Task<int> GuardAsync(ParseResult parse, Func<Task<int>> action) => CliErrors.GuardAsync(parse, async () =>
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (KbsClientException e)
+        {
+            parse.InvocationConfiguration.Error.WriteLine($"veil: {e.Message}");
+            return e.Status is 401 or 403 or 404 ? ExitCodes.Failed : ExitCodes.Usage;
+        }
+        catch (BrokerConfigurationException e)
+        {
+            throw new CliUsageException(e.Message);
+        }
+        catch (ProtocolFormatException e)
+        {
+            throw new CliUsageException("invalid broker answer: " + e.Message);
+        }
+    });
+
+    internal static Uri BrokerUrl(string? value)
+    {
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+        {
+            throw new CliUsageException($"--broker: '{value}' is not an http(s) URL");
+        }
+
+        return uri.AbsolutePath.EndsWith('/') ? uri : new Uri(uri + "/");
+    }
+
+    private static Command Serve()
+    {
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default ./veil-data)" };
+        var urls = new Option<string[]?>("--urls") { Description = "Addresses to listen on (default http://127.0.0.1:8080); HTTP only on loopback", AllowMultipleArgumentsPerToken = true };
+        var allowSample = new Option<bool>("--allow-sample") { Description = "Accept the sample TEE (no hardware evidence). Testing only." };
+        var insecureHttp = new Option<bool>("--insecure-http") { Description = "Allow plain HTTP on non-loopback addresses (behind a TLS proxy only)" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "TLS certificate (PEM) for https:// addresses" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "TLS private key (PEM)" };
+        var config = new Option<string?>("--config") { Description = "Settings file (veil.yaml or veil.toml); flags override it" };
+        var cmd = new Command("serve", "Run the key broker.") { dataDir, urls, allowSample, insecureHttp, tlsCert, tlsKey, config };
+        cmd.SetAction((parse, ct) => GuardAsync(parse, async () =>
+        {
+            var options = new BrokerOptions();
+            if (parse.GetValue(config) is { } configPath)
+            {
+                options = BrokerConfigFile.Apply(configPath, options);
+            }
+
+            options = options with
+            {
+                DataDir = parse.GetValue(dataDir) ?? options.DataDir,
+                Urls = parse.GetValue(urls) is { Length: > 0 } u ? u : options.Urls,
+                AllowSample = parse.GetValue(allowSample),
+                InsecureHttp = parse.GetValue(insecureHttp) || options.InsecureHttp,
+                TlsCertificatePath = parse.GetValue(tlsCert) ?? options.TlsCertificatePath,
+                TlsKeyPath = parse.GetValue(tlsKey) ?? options.TlsKeyPath,
+            };
+            await using var host = await BrokerHost.StartAsync(options, ct).ConfigureAwait(false);
+            var output = parse.InvocationConfiguration.Output;
+            output.WriteLine($"veil broker listening on {string.Join(" ", host.Addresses)}");
+            if (options.AllowSample)
+            {
+                output.WriteLine("veil broker: WARNING: the sample TEE is accepted (--allow-sample); it proves nothing about hardware");
+            }
+
+            output.Flush();
+            try
+            {
+                await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C or SIGTERM: shut down cleanly.
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Init()
+    {
+        var dataDir = new Option<string>("--data-dir") { Description = "Data directory to create (default ./veil-data)", DefaultValueFactory = _ => "./veil-data" };
+        var days = new Option<int>("--admin-token-days") { Description = "Lifetime of the admin token in days (default 365)", DefaultValueFactory = _ => 365 };
+        var cmd = new Command("init", "Create a data directory: master key, token-signing key, admin key pair and admin token.") { dataDir, days };
+        cmd.SetAction(parse => CliErrors.Guard(parse, () =>
+        {
+            var d = parse.GetValue(days);
+            if (d is < 1 or > 3650)
+            {
+                throw new CliUsageException("--admin-token-days: between 1 and 3650");
+            }
+
+            BrokerInitResult result;
+            try
+            {
+                result = BrokerInit.Run(parse.GetValue(dataDir)!, TimeSpan.FromDays(d), TimeProvider.System);
+            }
+            catch (BrokerConfigurationException e)
+            {
+                throw new CliUsageException(e.Message);
+            }
+
+            var output = parse.InvocationConfiguration.Output;
+            output.WriteLine($"initialised {result.DataDir}: {string.Join(", ", result.Files)}");
+            output.WriteLine($"admin token written to {result.AdminTokenPath} (pass it with --admin-token)");
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Get()
+    {
+        var path = new Argument<string>("resource") { Description = "repository/type/tag" };
+        var broker = new Option<string>("--broker") { Description = "Broker URL, e.g. http://127.0.0.1:8080", Required = true };
+        var tee = new Option<string>("--tee") { Description = "TEE to attest as; only 'sample' can be produced by this client", DefaultValueFactory = _ => "sample" };
+        var keyType = new Option<string>("--key-type") { Description = "TEE key: ec (P-256, ECDH-ES+A256KW) or rsa (RSA-OAEP-256)", DefaultValueFactory = _ => "ec" };
+        keyType.AcceptOnlyFromAmong("ec", "rsa");
+        var outFile = new Option<string?>("--out") { Description = "Write the resource to this file instead of stdout" };
+        var cmd = new Command("get", "Do the whole RCAR handshake and print the released resource (for testing a broker).") { path, broker, tee, keyType, outFile };
+        cmd.SetAction((parse, ct) => GuardAsync(parse, async () =>
+        {
+            if (parse.GetValue(tee) != "sample")
+            {
+                throw new CliUsageException($"--tee: '{parse.GetValue(tee)}' evidence can only come from inside a TEE (veil-agent); this client speaks 'sample'");
+            }
+
+            var resource = ResourceCommands.ResourcePathArgument(parse.GetValue(path)!);
+            using var http = KbsClient.CreateHttpClient(BrokerUrl(parse.GetValue(broker)));
+            using var key = parse.GetValue(keyType) == "rsa" ? TeeKey.CreateRsa() : TeeKey.CreateEc();
+            var value = await new KbsClient(http).GetWithSampleTeeAsync(resource, key, ct).ConfigureAwait(false);
+            if (parse.GetValue(outFile) is { } file)
+            {
+                await File.WriteAllBytesAsync(file, value, ct).ConfigureAwait(false);
+                parse.InvocationConfiguration.Output.WriteLine($"wrote {value.Length} bytes to {file}");
+            }
+            else
+            {
+                parse.InvocationConfiguration.Output.Write(Encoding.UTF8.GetString(value));
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+}

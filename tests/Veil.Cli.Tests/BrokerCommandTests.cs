@@ -1,0 +1,145 @@
+using Microsoft.Extensions.Logging;
+using Veil.Broker;
+using Veil.Broker.Hosting;
+
+namespace Veil.Cli.Tests;
+
+/// <summary>
+/// <c>veil broker init|get</c> and <c>veil resource put|delete|list</c> against a real broker on 127.0.0.1
+/// (started in-process; <c>serve</c> itself blocks, so its startup refusals are tested separately).
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class BrokerCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("veil-cli-broker-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string DataDir => Path.Combine(_dir, "data");
+
+    private string TokenFile => Path.Combine(DataDir, "admin.token");
+
+    private async Task<BrokerHost> StartAsync(bool allowSample)
+    {
+        var options = new BrokerOptions { DataDir = DataDir, Urls = ["http://127.0.0.1:0"], AllowSample = allowSample };
+        return await BrokerHost.StartAsync(options, b => b.Logging.ClearProviders(), _ => null, CancellationToken.None);
+    }
+
+    [Fact]
+    public void Init_creates_owner_only_key_files_and_never_prints_the_token()
+    {
+        var (exit, stdout, stderr) = CliRunner.Run("broker", "init", "--data-dir", DataDir);
+        Assert.Equal(0, exit);
+        Assert.Equal("", stderr);
+        var token = File.ReadAllText(TokenFile).Trim();
+        Assert.DoesNotContain(token, stdout, StringComparison.Ordinal);
+        Assert.Contains("admin.token", stdout, StringComparison.Ordinal);
+        foreach (var f in new[] { "master.key", "token-signing-key.pem", "admin-key.pem", "admin.token" })
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(DataDir, f)));
+        }
+
+        var again = CliRunner.Run("broker", "init", "--data-dir", DataDir);
+        Assert.Equal(2, again.Exit);
+        Assert.Contains("already initialised", again.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Put_list_get_delete_round_trip_through_the_cli()
+    {
+        Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);
+        await using var host = await StartAsync(allowSample: true);
+        var url = host.Addresses[0].ToString();
+        var valueFile = Path.Combine(_dir, "value.bin");
+        File.WriteAllText(valueFile, "cli-secret-value-0042");
+
+        var put = CliRunner.Run("resource", "put", "default/model/key", "--file", valueFile, "--broker", url, "--admin-token", TokenFile);
+        Assert.Equal((0, ""), (put.Exit, put.Err));
+        Assert.DoesNotContain("cli-secret-value-0042", put.Out, StringComparison.Ordinal);
+
+        var list = CliRunner.Run("resource", "list", "--broker", url, "--admin-token", TokenFile);
+        Assert.Equal(0, list.Exit);
+        Assert.Contains("default/model/key", list.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("cli-secret-value-0042", list.Out, StringComparison.Ordinal);
+
+        foreach (var keyType in new[] { "ec", "rsa" })
+        {
+            var get = CliRunner.Run("broker", "get", "default/model/key", "--broker", url, "--tee", "sample", "--key-type", keyType);
+            Assert.Equal((0, "cli-secret-value-0042"), (get.Exit, get.Out));
+        }
+
+        Assert.Equal(0, CliRunner.Run("resource", "delete", "default/model/key", "--broker", url, "--admin-token", TokenFile).Exit);
+        var gone = CliRunner.Run("broker", "get", "default/model/key", "--broker", url);
+        Assert.Equal(1, gone.Exit);
+        Assert.Contains("404 ResourceNotFound", gone.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Refusals_are_one_line_with_the_right_exit_code()
+    {
+        Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);
+        await using var host = await StartAsync(allowSample: false);
+        var url = host.Addresses[0].ToString();
+
+        var sample = CliRunner.Run("broker", "get", "default/model/key", "--broker", url);
+        Assert.Equal(1, sample.Exit);
+        Assert.Contains("SampleNotAllowed", sample.Err, StringComparison.Ordinal);
+        Assert.Single(sample.Err.Trim().Split('\n'));
+
+        var badPath = CliRunner.Run("resource", "put", "default/../key", "--file", TokenFile, "--broker", url, "--admin-token", TokenFile);
+        Assert.Equal(2, badPath.Exit);
+        Assert.Contains("not repository/type/tag", badPath.Err, StringComparison.Ordinal);
+
+        var wrongToken = Path.Combine(_dir, "wrong.token");
+        File.WriteAllText(wrongToken, "eyJhbGciOiJFUzI1NiJ9.eyJyb2xlIjoiYWRtaW4ifQ.AAAA");
+        var refused = CliRunner.Run("resource", "list", "--broker", url, "--admin-token", wrongToken);
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("401 AdminAuthFailed", refused.Err, StringComparison.Ordinal);
+
+        var noFile = CliRunner.Run("resource", "list", "--broker", url, "--admin-token", Path.Combine(_dir, "missing"));
+        Assert.Equal(2, noFile.Exit);
+
+        var otherTee = CliRunner.Run("broker", "get", "a/b/c", "--broker", url, "--tee", "snp");
+        Assert.Equal(2, otherTee.Exit);
+    }
+
+    [Fact]
+    public void Serve_refuses_unsafe_or_broken_settings_before_listening()
+    {
+        Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);
+        var http = CliRunner.Run("broker", "serve", "--data-dir", DataDir, "--urls", "http://0.0.0.0:0");
+        Assert.Equal(2, http.Exit);
+        Assert.Contains("plain HTTP is only allowed on loopback", http.Err, StringComparison.Ordinal);
+
+        var https = CliRunner.Run("broker", "serve", "--data-dir", DataDir, "--urls", "https://127.0.0.1:0");
+        Assert.Equal(2, https.Exit);
+        Assert.Contains("--tls-cert", https.Err, StringComparison.Ordinal);
+
+        var yaml = Path.Combine(_dir, "veil.yaml");
+        File.WriteAllText(yaml, "data-dir: " + DataDir + "\nallow-sample: true\n");
+        var cfg = CliRunner.Run("broker", "serve", "--config", yaml);
+        Assert.Equal(2, cfg.Exit);
+        Assert.Contains("allow-sample cannot be set in a config file", cfg.Err, StringComparison.Ordinal);
+
+        var toml = Path.Combine(_dir, "veil.toml");
+        File.WriteAllText(toml, "data-dir = \"" + DataDir + "\"\nurls = [\"http://10.0.0.1:8080\"]\n");
+        var cfg2 = CliRunner.Run("broker", "serve", "--config", toml);
+        Assert.Equal(2, cfg2.Exit);
+        Assert.Contains("http://10.0.0.1:8080", cfg2.Err, StringComparison.Ordinal);
+
+        var missing = CliRunner.Run("broker", "serve", "--data-dir", Path.Combine(_dir, "nope"), "--urls", "http://127.0.0.1:0");
+        Assert.Equal(2, missing.Exit);
+        Assert.Contains("veil broker init", missing.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Master_key_file_readable_by_others_is_refused()
+    {
+        Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);
+        File.SetUnixFileMode(Path.Combine(DataDir, "master.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        var r = CliRunner.Run("broker", "serve", "--data-dir", DataDir, "--urls", "http://127.0.0.1:0");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("permissions are too open", r.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain(File.ReadAllText(Path.Combine(DataDir, "master.key")).Trim(), r.Err + r.Out, StringComparison.Ordinal);
+    }
+}
