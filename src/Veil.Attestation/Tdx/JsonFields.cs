@@ -30,7 +30,20 @@ internal static class JsonFields
     public static string String(JsonElement obj, string name, string path)
     {
         var v = Get(obj, name, path);
-        return v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new EvidenceFormatException($"{path}.{name}", $"expected a string, found {Kind(v)}");
+        return v.ValueKind == JsonValueKind.String ? Text(v, $"{path}.{name}") : throw new EvidenceFormatException($"{path}.{name}", $"expected a string, found {Kind(v)}");
+    }
+
+    /// <summary>A string value; invalid UTF-8 inside it is a named error (GetString throws InvalidOperationException).</summary>
+    public static string Text(JsonElement v, string field)
+    {
+        try
+        {
+            return v.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new EvidenceFormatException(field, "not valid UTF-8 text", e);
+        }
     }
 
     public static long Integer(JsonElement obj, string name, string path, long max = int.MaxValue)
@@ -76,7 +89,7 @@ internal static class JsonFields
         var list = new List<string>();
         foreach (var item in v.EnumerateArray())
         {
-            list.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw new EvidenceFormatException($"{path}.{name}[{list.Count}]", "expected a string"));
+            list.Add(item.ValueKind == JsonValueKind.String ? Text(item, $"{path}.{name}[{list.Count}]") : throw new EvidenceFormatException($"{path}.{name}[{list.Count}]", "expected a string"));
         }
 
         return list;

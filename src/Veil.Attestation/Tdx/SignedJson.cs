@@ -57,6 +57,11 @@ public sealed record SignedJson(ReadOnlyMemory<byte> Body, ReadOnlyMemory<byte> 
         {
             throw new EvidenceFormatException(field, "not valid JSON: " + e.Message, e);
         }
+        catch (InvalidOperationException e)
+        {
+            // Utf8JsonReader.GetString on a string that is not valid UTF-8.
+            throw new EvidenceFormatException(field, "not valid UTF-8 JSON text", e);
+        }
 
         return new SignedJson(
             body ?? throw new EvidenceFormatException($"{field}.{name}", "missing"),

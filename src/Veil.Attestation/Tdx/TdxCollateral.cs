@@ -90,7 +90,7 @@ public sealed class TdxCollateral
         var v = JsonFields.Get(root, name, "collateral");
         return v.ValueKind switch
         {
-            JsonValueKind.String => Encoding.ASCII.GetBytes(v.GetString()!),
+            JsonValueKind.String => Encoding.ASCII.GetBytes(JsonFields.Text(v, $"collateral.{name}")),
             // Some serializers write a byte vector as an array of numbers.
             JsonValueKind.Array => [.. v.EnumerateArray().Select((b, i) => b.TryGetByte(out var x) ? x : throw new EvidenceFormatException($"collateral.{name}[{i}]", "not a byte"))],
             _ => throw new EvidenceFormatException($"collateral.{name}", "expected hex text"),
