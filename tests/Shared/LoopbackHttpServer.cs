@@ -12,6 +12,7 @@ internal sealed class LoopbackHttpServer : IDisposable
 {
     private readonly HttpListener listener = new();
     private readonly ConcurrentDictionary<string, byte[]> routes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> headers = new(StringComparer.Ordinal);
     private readonly Task loop;
 
     public LoopbackHttpServer()
@@ -36,6 +37,13 @@ internal sealed class LoopbackHttpServer : IDisposable
 
     /// <summary>Serves <paramref name="body"/> at exactly this path and query (e.g. "/vcek/v1/Milan/ab?blSPL=02").</summary>
     public void Add(string pathAndQuery, byte[] body) => routes[pathAndQuery] = body;
+
+    /// <summary>As <see cref="Add(string, byte[])"/>, with response headers (Intel PCS sends issuer chains in headers).</summary>
+    public void Add(string pathAndQuery, byte[] body, IReadOnlyDictionary<string, string> responseHeaders)
+    {
+        headers[pathAndQuery] = responseHeaders;
+        routes[pathAndQuery] = body;
+    }
 
     public void Dispose()
     {
@@ -70,6 +78,11 @@ internal sealed class LoopbackHttpServer : IDisposable
             if (routes.TryGetValue(key, out var body))
             {
                 context.Response.StatusCode = 200;
+                foreach (var (name, value) in headers.TryGetValue(key, out var h) ? h : new Dictionary<string, string>())
+                {
+                    context.Response.AddHeader(name, value);
+                }
+
                 await context.Response.OutputStream.WriteAsync(body).ConfigureAwait(false);
             }
             else

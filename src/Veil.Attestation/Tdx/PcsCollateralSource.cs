@@ -20,6 +20,7 @@ public sealed class PcsCollateralSource : ITdxCollateralSource
     private readonly Uri rootCaCrl;
     private readonly string cacheDirectory;
     private readonly TimeProvider time;
+    private readonly TdxDirectoryCollateral cached;
 
     /// <param name="rootCaCrlUri">Where the root CA CRL is; default: Intel's certificate site for Intel PCS, else the
     /// PCCS path <c>sgx/certification/v4/rootcacrl</c> under the base URL.</param>
@@ -31,6 +32,7 @@ public sealed class PcsCollateralSource : ITdxCollateralSource
         rootCaCrl = rootCaCrlUri ?? (root.Host == IntelPcs.Host ? IntelRootCaCrl : new Uri(root, "sgx/certification/v4/rootcacrl"));
         this.cacheDirectory = cacheDirectory;
         this.time = time;
+        cached = new TdxDirectoryCollateral(cacheDirectory);
     }
 
     public static string DefaultCacheDirectory() =>
@@ -39,13 +41,11 @@ public sealed class PcsCollateralSource : ITdxCollateralSource
     public async ValueTask<TdxCollateral?> GetAsync(TdxCollateralRequest request, CancellationToken cancellationToken)
     {
         var dir = TdxDirectoryCollateral.SetDirectory(cacheDirectory, request);
-        if (File.Exists(Path.Combine(dir, "tcb_info.json")))
+        if (File.Exists(Path.Combine(dir, "tcb_info.json"))
+            && await cached.GetAsync(request, cancellationToken).ConfigureAwait(false) is { } current
+            && current.TcbInfo.NextUpdate >= time.GetUtcNow() && current.QeIdentity.NextUpdate >= time.GetUtcNow())
         {
-            var cached = TdxDirectoryCollateral.Load(dir);
-            if (cached.TcbInfo.NextUpdate >= time.GetUtcNow() && cached.QeIdentity.NextUpdate >= time.GetUtcNow())
-            {
-                return cached;
-            }
+            return current;
         }
 
         var fmspc = request.FmspcHex.ToUpperInvariant();
@@ -79,7 +79,7 @@ public sealed class PcsCollateralSource : ITdxCollateralSource
         }
 
         Directory.Move(staging, dir);
-        return TdxDirectoryCollateral.Load(dir);
+        return await cached.GetAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<(byte[] Body, byte[]? Chain)> FetchAsync(Uri uri, string? chainHeader, CancellationToken cancellationToken)
