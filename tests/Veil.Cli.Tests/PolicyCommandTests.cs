@@ -152,4 +152,50 @@ public class PolicyCommandTests
         Assert.Equal(2, CliRunner.Run("refvalue", "add", "bad name", "--file", "/tmp/never.yaml", "--value", "ab", "--provenance", "p").Exit);
         Assert.False(File.Exists("/tmp/never.yaml"));
     }
+
+    [Fact]
+    public void Appraise_tdx_quote_up_to_date_is_affirming_and_the_outdated_one_explains_its_verification_failure()
+    {
+        var (exit, output, err) = CliRunner.Run(["appraise", "--policy", "strict", .. StrictParams, "--tdx",
+            "--quote", Vectors.Path("dcap-qvl", "sample", "tdx_quote"), "--collateral", Vectors.Path("dcap-qvl", "sample", "tdx_quote_collateral.json"),
+            "--at", "2025-07-19T10:00:34Z"]);
+        Assert.True(exit == 0, err + output);
+        Assert.Contains("cpu0       tdx     affirming", output);
+
+        var (exit2, output2, _) = CliRunner.Run(["appraise", "--policy", "strict", .. StrictParams, "--tdx",
+            "--quote", Vectors.Path("dcap-qvl", "sample", "tdx_quote_outdated"), "--collateral", Vectors.Path("dcap-qvl", "sample", "tdx_quote_outdated_collateral.json"),
+            "--at", "2026-03-20T10:41:14Z"]);
+        Assert.Equal(1, exit2);
+        Assert.Contains("no matching TCB level", output2);
+        Assert.Contains("instance-identity=99", output2);
+    }
+
+    [Fact]
+    public void Appraise_gpu_with_matching_rims_affirms_the_gpu_but_strict_still_needs_a_cpu()
+    {
+        var h = Vectors.Path("nvtrust", "history-2023-initial-samples");
+        var l = Vectors.Path("nvtrust", "local_gpu_verifier-samples");
+        var (exit, output, _) = CliRunner.Run(["appraise", "--policy", "strict", .. StrictParams, "--gpu",
+            "--evidence", Path.Combine(h, "attestationReport.txt"), "--cert-chain", Path.Combine(h, "gpuAkCertChain.txt"),
+            "--nonce", "4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e",
+            "--rim", Path.Combine(l, "Driver_RIM_test_no_gpu.swidtag"), "--rim", Path.Combine(l, "1010_0200_882_96005E0001_test_no_gpu.swidtag"),
+            "--at", "2024-06-01T00:00:00Z", "--output", "json"]);
+        Assert.Equal(1, exit);
+        using var doc = JsonDocument.Parse(output);
+        var submods = doc.RootElement.GetProperty("submods");
+        Assert.Equal("affirming", submods.GetProperty("gpu0").GetProperty("ear.status").GetString());
+        Assert.Equal(2, submods.GetProperty("gpu0").GetProperty("ear.trustworthiness-vector").GetProperty("executables").GetInt32());
+        var e = Assert.Single(doc.RootElement.GetProperty("veil.explanations").EnumerateArray());
+        Assert.Equal("veil.cpu_count", e.GetProperty("claim").GetString());
+        Assert.StartsWith("strict.yaml:", e.GetProperty("source").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Appraise_modes_are_exclusive()
+    {
+        var (exit, _, err) = CliRunner.Run(["appraise", "--policy", "strict", .. StrictParams, "--snp", "--tdx", "--quote", "x"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("only one of --snp, --tdx, --gpu", err);
+        Assert.Equal(2, CliRunner.Run(["appraise", "--policy", "strict", .. StrictParams, "--tdx"]).Exit);
+    }
 }

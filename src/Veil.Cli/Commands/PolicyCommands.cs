@@ -1,10 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Veil.Attestation;
-using Veil.Attestation.Snp;
 using Veil.Policy;
 using Veil.Policy.Appraisal;
 using Veil.Policy.Model;
@@ -31,38 +28,31 @@ internal static class PolicyCommands
         var parameters = ParamOption();
         var refValues = RefValuesOption();
         var claims = new Option<string?>("--claims") { Description = "Claims JSON: a 'veil verify ... --output json' result or {cpu, gpu[], switch[], init_data}" };
-        var snp = new Option<bool>("--snp") { Description = "Verify an SNP report (evidence options as in 'veil verify snp') and appraise its claims" };
-        var report = new Option<string?>("--report") { Description = "With --snp: the report (raw, hex, or Trustee SNP evidence JSON)" };
-        var vcek = new Option<string?>("--vcek") { Description = "With --snp: VCEK or VLEK certificate" };
-        var chain = new Option<string?>("--cert-chain") { Description = "With --snp: ASK/ASVK then ARK" };
-        var certTable = new Option<string?>("--cert-table") { Description = "With --snp: extended-report certificate table" };
-        var dir = new Option<string?>("--collateral-dir") { Description = "With --snp: offline collateral directory" };
-        var reportData = new Option<string?>("--report-data") { Description = "With --snp: expected REPORT_DATA (64 bytes hex)" };
+        var e = new AppraiseEvidence.Options();
         var at = new Option<string?>("--at") { Description = "Appraise (and verify) as of this ISO-8601 time (default: now); reference-value expiry uses it" };
         var output = CliOptions.Output("table", "json");
         var cmd = new Command("appraise", "Appraise verified claims against a policy: EAR status, AR4SI trust vector and an explanation for every failed rule.")
         {
-            policy, parameters, refValues, claims, snp, report, vcek, chain, certTable, dir, reportData, at, output,
+            policy, parameters, refValues, claims, at, output,
         };
+        e.AddTo(cmd);
         cmd.SetAction((parse, ct) => CliErrors.GuardAsync(parse, async () =>
         {
             var time = CliOptions.TimeAt(parse.GetValue(at));
             var loaded = LoadPolicy(parse.GetValue(policy)!, parse.GetValue(parameters), parse.GetValue(refValues));
             EvidenceSet evidence;
-            if (parse.GetValue(snp))
+            if (e.Mode(parse) is { } mode)
             {
                 if (parse.GetValue(claims) is not null)
                 {
-                    throw new CliUsageException("--claims and --snp cannot be combined");
+                    throw new CliUsageException($"--claims and --{mode} cannot be combined");
                 }
 
-                var path = parse.GetValue(report) ?? throw new CliUsageException("--snp needs --report");
-                var result = await VerifySnp(path, parse.GetValue(vcek), parse.GetValue(chain), parse.GetValue(certTable), parse.GetValue(dir), parse.GetValue(reportData), time, ct).ConfigureAwait(false);
-                evidence = new EvidenceSet([new SubmoduleEvidence(SubmoduleKind.Cpu, "snp", result.Claims, result.Verified, result.Failures.Select(f => f.ToString()).ToList())]);
+                evidence = await e.VerifyAsync(parse, mode, time, ct).ConfigureAwait(false);
             }
             else
             {
-                var path = parse.GetValue(claims) ?? throw new CliUsageException("give --claims C.json or --snp with evidence options");
+                var path = parse.GetValue(claims) ?? throw new CliUsageException("give --claims C.json, or --snp, --tdx or --gpu with evidence options");
                 evidence = Guarded(() => ClaimsFile.Parse(System.Text.Encoding.UTF8.GetString(CliOptions.ReadFile(path, "--claims")), path));
             }
 
@@ -249,32 +239,6 @@ internal static class PolicyCommands
         {
             throw new CliUsageException($"invalid {what}: {e.Message}", e);
         }
-    }
-
-    private static async Task<VerificationResult> VerifySnp(string reportPath, string? vcekPath, string? chainPath, string? tablePath, string? dir, string? reportDataHex, TimeProvider time, CancellationToken ct)
-    {
-        var evidence = SnpEvidence.Parse(CliOptions.ReadFile(reportPath, "--report"));
-        if (tablePath is not null)
-        {
-            evidence = evidence.WithCertTable(CliOptions.ReadFile(tablePath, "--cert-table"));
-        }
-
-        X509Certificate2? leaf = vcekPath is null ? null : Certificates.LoadOne(CliOptions.ReadFile(vcekPath, "--vcek"), "--vcek");
-        var chainCerts = chainPath is null ? [] : Certificates.Load(CliOptions.ReadFile(chainPath, "--cert-chain"), "--cert-chain");
-        var sources = new List<ISnpCollateralSource> { SnpCollateralSources.Files(leaf, chainCerts), SnpCollateralSources.Evidence() };
-        if (dir is not null)
-        {
-            sources.Add(Directory.Exists(dir) ? new SnpDirectoryCollateral(dir) : throw new CliUsageException($"--collateral-dir: directory not found: {dir}"));
-        }
-
-        ReadOnlyMemory<byte>? expected = null;
-        if (reportDataHex is not null)
-        {
-            var bytes = Hex.Parse(reportDataHex, "--report-data");
-            expected = bytes.Length == 64 ? bytes : throw new CliUsageException($"--report-data: expected 64 bytes (128 hex digits), got {bytes.Length}");
-        }
-
-        return await new SnpVerifier(SnpCollateralSources.Combine([.. sources]), time).VerifyAsync(evidence, expected, ct).ConfigureAwait(false);
     }
 
     private static void WriteTable(AppraisalResult r, TextWriter o)

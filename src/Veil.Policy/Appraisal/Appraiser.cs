@@ -21,7 +21,7 @@ public static class Appraiser
         var now = time.GetUtcNow();
         var gpus = evidence.Submodules.Count(s => s.Kind == SubmoduleKind.Gpu);
         var switches = evidence.Submodules.Count(s => s.Kind == SubmoduleKind.Switch);
-        var context = new Context(policy, now, gpus, switches, evidence.InitData);
+        var context = new Context(policy, now, gpus, switches, evidence.InitData, evidence.Submodules.Count(s => s.Kind == SubmoduleKind.Cpu));
 
         var results = new List<SubmoduleAppraisal>();
         var index = new Dictionary<SubmoduleKind, int>();
@@ -43,15 +43,10 @@ public static class Appraiser
                 var countClaim = kind switch { SubmoduleKind.Gpu => "veil.gpu_count", SubmoduleKind.Switch => "veil.switch_count", _ => "veil.cpu_count" };
                 results.Add(new SubmoduleAppraisal(KindName(kind), "none", EarStatus.Contraindicated, vector,
                 [
-                    new Explanation(KindName(kind), "minCount", countClaim, ">=", sp.MinCount.ToString(CultureInfo.InvariantCulture),
-                        present.ToString(CultureInfo.InvariantCulture), $"{policy.File}", Severity.Contraindicated),
+                    new Explanation(KindName(kind), "minCount", countClaim, "gte", ">= " + sp.MinCount.ToString(CultureInfo.InvariantCulture),
+                        present.ToString(CultureInfo.InvariantCulture), (sp.Source ?? new SourceLocation(policy.File, 0)).ToString(), Severity.Contraindicated),
                 ]));
             }
-        }
-
-        foreach (var sub in evidence.Submodules.Where(s => !policy.Submodules.ContainsKey(s.Kind)))
-        {
-            _ = sub; // Devices the policy has no section for are appraised above with status none.
         }
 
         return new AppraisalResult(policy.Id, Overall(results), results);
@@ -126,6 +121,7 @@ public static class Appraiser
 
         return claim switch
         {
+            "veil.cpu_count" => (long)ctx.Cpus,
             "veil.gpu_count" => (long)ctx.Gpus,
             "veil.switch_count" => (long)ctx.Switches,
             _ when claim.StartsWith("init_data.", StringComparison.Ordinal) && ctx.InitData is { } d && d.TryGetValue(claim["init_data.".Length..], out var s) => s,
@@ -281,5 +277,5 @@ public static class Appraiser
         _ => "switch",
     };
 
-    internal sealed record Context(AttestationPolicy Policy, DateTimeOffset Now, int Gpus, int Switches, IReadOnlyDictionary<string, string>? InitData);
+    internal sealed record Context(AttestationPolicy Policy, DateTimeOffset Now, int Gpus, int Switches, IReadOnlyDictionary<string, string>? InitData, int Cpus = 0);
 }

@@ -149,6 +149,7 @@ public static class ClaimCatalogue
         new("sample.report_data", ClaimType.Text, "sample", "sample report data"),
 
         // Derived by the appraiser from the whole evidence set; usable in any submodule.
+        new("veil.cpu_count", ClaimType.Number, "veil", "number of CPU TEE reports in the evidence set"),
         new("veil.gpu_count", ClaimType.Number, "veil", "number of GPUs in the evidence set"),
         new("veil.switch_count", ClaimType.Number, "veil", "number of NVSwitches in the evidence set"),
 

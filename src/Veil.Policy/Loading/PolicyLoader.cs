@@ -198,7 +198,7 @@ public static class PolicyLoader
             accepted = rules.Select(r => ClaimCatalogue.TeeOf(r.Test.Claim)).Where(KnownTees.Contains).Distinct().ToList();
         }
 
-        return new SubmodulePolicy(kind, accepted, minCount, rules);
+        return new SubmodulePolicy(kind, accepted, minCount, rules, doc.At(body));
     }
 
     private static PolicyRule ReadRule(PolicyYaml doc, ValueParser values, YamlMappingNode m, string kindName, IReferenceValueStore store, SortedSet<string> setsUsed)

@@ -67,7 +67,7 @@ public enum SubmoduleKind
 }
 
 /// <summary>The rules for one kind of submodule, the TEEs it accepts, and how many devices must be present.</summary>
-public sealed record SubmodulePolicy(SubmoduleKind Kind, IReadOnlyList<string> AcceptedTees, int MinCount, IReadOnlyList<PolicyRule> Rules);
+public sealed record SubmodulePolicy(SubmoduleKind Kind, IReadOnlyList<string> AcceptedTees, int MinCount, IReadOnlyList<PolicyRule> Rules, SourceLocation? Source = null);
 
 /// <summary>A loaded, validated attestation policy with the reference values its rules look up.</summary>
 public sealed record AttestationPolicy(

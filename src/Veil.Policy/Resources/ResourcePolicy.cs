@@ -80,7 +80,8 @@ public sealed class ResourcePolicy
         var cpu = evidence.Submodules.FirstOrDefault(s => s.Kind == SubmoduleKind.Cpu);
         var policy = new AttestationPolicy(rule.AttestationPolicy, File, new Dictionary<SubmoduleKind, SubmodulePolicy>(), [], Store);
         var ctx = new Appraiser.Context(policy, time.GetUtcNow(),
-            evidence.Submodules.Count(s => s.Kind == SubmoduleKind.Gpu), evidence.Submodules.Count(s => s.Kind == SubmoduleKind.Switch), evidence.InitData);
+            evidence.Submodules.Count(s => s.Kind == SubmoduleKind.Gpu), evidence.Submodules.Count(s => s.Kind == SubmoduleKind.Switch), evidence.InitData,
+            evidence.Submodules.Count(s => s.Kind == SubmoduleKind.Cpu));
         var cpuClaims = cpu is { Verified: true } ? cpu : new SubmoduleEvidence(SubmoduleKind.Cpu, "none", new Dictionary<string, object>());
         foreach (var c in rule.Require)
         {
