@@ -1,0 +1,27 @@
+using System.Text.Json;
+using Veil.Protocol.Client;
+
+namespace Veil.Guest;
+
+/// <summary>Produces a TEE's <c>primary_evidence</c> for a challenge; the KBS client drives the handshake around it.</summary>
+public interface IEvidenceProvider
+{
+    /// <summary>The KBS tee name sent in <c>/auth</c> (sample, snp, tdx).</summary>
+    string Tee { get; }
+
+    /// <summary>Evidence bound to the challenge nonce and our ephemeral public key (KBS 0.4.0 report-data binding).</summary>
+    JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey);
+
+    /// <summary>Called once the broker released the key (e.g. to set the GPUs' ready state).</summary>
+    void OnKeyReleased()
+    {
+    }
+}
+
+/// <summary>The KBS <c>sample</c> TEE (no hardware; brokers refuse it unless explicitly allowed): demos and CI.</summary>
+public sealed class SampleEvidenceProvider : IEvidenceProvider
+{
+    public string Tee => "sample";
+
+    public JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey) => SampleAttester.Evidence(nonce, teePubKey);
+}
