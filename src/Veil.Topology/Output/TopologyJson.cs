@@ -9,8 +9,10 @@ namespace Veil.Topology.Output;
 /// <summary>JSON for scans and plans: camelCase, enums as strings, PCI addresses as <c>DDDD:BB:DD.F</c>.</summary>
 public static class TopologyJson
 {
+    // Source-generated metadata: no reflection on the first call, which dominated a cold CLI run.
     private static readonly JsonSerializerOptions Options = new()
     {
+        TypeInfoResolver = TopologyJsonContext.Default,
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -30,3 +32,7 @@ public static class TopologyJson
             writer.WriteStringValue(value.ToString());
     }
 }
+
+[JsonSerializable(typeof(HostInventory))]
+[JsonSerializable(typeof(Plan))]
+internal sealed partial class TopologyJsonContext : JsonSerializerContext;

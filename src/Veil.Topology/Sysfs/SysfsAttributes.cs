@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Veil.Topology.Inventory;
 
 namespace Veil.Topology.Sysfs;
@@ -7,8 +8,38 @@ namespace Veil.Topology.Sysfs;
 /// Reads the small text attributes and symlinks of one sysfs device directory. Every read that fails becomes a
 /// named warning for that device instead of an exception, so one broken function never hides the rest.
 /// </summary>
-internal sealed class SysfsAttributes(string directory, string device, List<ScanWarning> warnings)
+internal sealed class SysfsAttributes
 {
+    private readonly string directory;
+    private readonly string device;
+    private readonly List<ScanWarning> warnings;
+
+    // One directory listing per device: absent optional attributes then cost no failed syscalls.
+    private readonly HashSet<string> names;
+
+    public SysfsAttributes(string directory, string device, List<ScanWarning> warnings)
+    {
+        this.directory = directory;
+        this.device = device;
+        this.warnings = warnings;
+        names = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries(directory))
+            {
+                names.Add(Path.GetFileName(entry));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Warn("unreadable", $"device directory: {e.Message}");
+        }
+    }
+
+    public IReadOnlyCollection<string> Names => names;
+
+    public bool Has(string name) => names.Contains(name);
+
     // Real attributes are a few bytes; anything larger is not a sysfs attribute.
     private const int MaxAttributeBytes = 4096;
 
@@ -16,40 +47,34 @@ internal sealed class SysfsAttributes(string directory, string device, List<Scan
 
     public string? Text(string name, bool required = true)
     {
+        if (!names.Contains(name))
+        {
+            if (required)
+            {
+                Warn("missing-file", $"{name} is missing");
+            }
+
+            return null;
+        }
+
         var path = Path.Combine(directory, name);
         try
         {
-            var info = new FileInfo(path);
-            if (!info.Exists || (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is not { Exists: true }))
+            // Open and read once (3 syscalls); only a failure pays for finding out why.
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var buffer = new byte[MaxAttributeBytes + 1];
+            var n = RandomAccess.Read(handle, buffer, 0);
+            if (n > MaxAttributeBytes)
             {
-                if (info.LinkTarget is not null)
-                {
-                    Warn("dangling-link", $"{name} points to {info.LinkTarget}, which does not exist");
-                }
-                else if (required)
-                {
-                    Warn("missing-file", $"{name} is missing");
-                }
-
+                Warn("bad-value", $"{name} is larger than {MaxAttributeBytes} bytes, not a sysfs attribute");
                 return null;
             }
 
-            if (info.Length > MaxAttributeBytes)
-            {
-                Warn("bad-value", $"{name} is {info.Length} bytes, not a sysfs attribute");
-                return null;
-            }
-
-            return File.ReadAllText(path).Trim();
+            return Encoding.ASCII.GetString(buffer, 0, n).Trim();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Warn(IsLoop(e) ? "link-loop" : "unreadable", $"{name}: {e.Message}");
-            return null;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            Warn("unreadable", $"{name}: {e.Message}");
+            Missing(name, path, e, required);
             return null;
         }
     }
@@ -92,14 +117,18 @@ internal sealed class SysfsAttributes(string directory, string device, List<Scan
     /// <summary>The last component of a symlink's target (driver name, group number); warns if it dangles.</summary>
     public string? LinkName(string name)
     {
+        if (!names.Contains(name))
+        {
+            return null;
+        }
+
         var path = Path.Combine(directory, name);
         try
         {
-            var info = new FileInfo(path);
-            var target = info.LinkTarget;
+            var target = new FileInfo(path).LinkTarget;
             if (target is null)
             {
-                if (info.Exists || System.IO.Directory.Exists(path))
+                if (File.Exists(path) || System.IO.Directory.Exists(path))
                 {
                     Warn("not-a-link", $"{name} should be a symlink");
                 }
@@ -107,14 +136,25 @@ internal sealed class SysfsAttributes(string directory, string device, List<Scan
                 return null;
             }
 
-            // File.Exists is true for a dangling link (lstat fallback), so resolve explicitly; loops throw here.
-            var final = info.ResolveLinkTarget(returnFinalTarget: true);
-            if (final is null || !(System.IO.Directory.Exists(final.FullName) || File.Exists(final.FullName)))
+            // Directory.Exists follows the link: false when it dangles or loops (File.Exists is true for a dangling link).
+            if (!System.IO.Directory.Exists(path))
             {
-                // Still name it: the link text says what the kernel meant even if the target is gone.
-                Warn("dangling-link", $"{name} points to {target}, which does not exist");
+                try
+                {
+                    var final = new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true);
+                    if (final is null || !(final.Exists || System.IO.Directory.Exists(final.FullName)))
+                    {
+                        Warn("dangling-link", $"{name} points to {target}, which does not exist");
+                    }
+                }
+                catch (IOException e) when (IsLoop(e))
+                {
+                    Warn("link-loop", $"{name}: {e.Message}");
+                    return null;
+                }
             }
 
+            // Still name it: the link text says what the kernel meant even if the target is gone.
             return Path.GetFileName(target.TrimEnd('/'));
         }
         catch (IOException e)
@@ -126,20 +166,20 @@ internal sealed class SysfsAttributes(string directory, string device, List<Scan
 
     public byte[]? Bytes(string name, int max)
     {
+        if (!names.Contains(name))
+        {
+            Warn("missing-file", $"{name} is missing");
+            return null;
+        }
+
         var path = Path.Combine(directory, name);
         try
         {
-            if (!File.Exists(path))
-            {
-                Warn(new FileInfo(path).LinkTarget is null ? "missing-file" : "dangling-link", $"{name} is missing");
-                return null;
-            }
-
-            using var stream = File.OpenRead(path);
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             var buffer = new byte[max + 1];
             var read = 0;
             int n;
-            while (read < buffer.Length && (n = stream.Read(buffer, read, buffer.Length - read)) > 0)
+            while (read < buffer.Length && (n = RandomAccess.Read(handle, buffer.AsSpan(read), read)) > 0)
             {
                 read += n;
             }
@@ -152,15 +192,35 @@ internal sealed class SysfsAttributes(string directory, string device, List<Scan
 
             return buffer.AsSpan(0, read).ToArray();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Warn(IsLoop(e) ? "link-loop" : "unreadable", $"{name}: {e.Message}");
+            Missing(name, path, e, required: true);
             return null;
         }
-        catch (UnauthorizedAccessException e)
+    }
+
+    /// <summary>Names why a file could not be read: absent, a dangling or looping link, or unreadable.</summary>
+    private void Missing(string name, string path, Exception e, bool required)
+    {
+        if (e is IOException io && IsLoop(io))
+        {
+            Warn("link-loop", $"{name}: {e.Message}");
+        }
+        else if (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            var link = new FileInfo(path).LinkTarget;
+            if (link is not null)
+            {
+                Warn("dangling-link", $"{name} points to {link}, which does not exist");
+            }
+            else if (required)
+            {
+                Warn("missing-file", $"{name} is missing");
+            }
+        }
+        else
         {
             Warn("unreadable", $"{name}: {e.Message}");
-            return null;
         }
     }
 
