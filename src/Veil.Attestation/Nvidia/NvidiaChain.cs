@@ -21,7 +21,7 @@ internal sealed class NvidiaChain
     /// Returns true when the signatures and the root are good (validity failures are reported but do not make
     /// the key unusable for naming further failures).
     /// </summary>
-    public bool Verify(IReadOnlyList<X509Certificate2> supplied, X509Certificate2 root, DateTimeOffset now, string check, string leafRole, List<VerificationFailure> failures)
+    public bool Verify(IReadOnlyList<X509Certificate2> supplied, X509Certificate2 root, DateTimeOffset now, string check, string leafRole, List<VerificationFailure> failures, string? key = null)
     {
         if (supplied.Count == 0)
         {
@@ -54,7 +54,7 @@ internal sealed class NvidiaChain
             }
         }
 
-        var key = Key(chain);
+        key ??= Key(supplied);
         if (verified.ContainsKey(key))
         {
             return true;
@@ -104,7 +104,8 @@ internal sealed class NvidiaChain
 
     internal static string Name(X509Certificate2 c) => c.GetNameInfo(X509NameType.SimpleName, false);
 
-    private static string Key(List<X509Certificate2> chain)
+    /// <summary>SHA-256 over the certificates' SHA-256s: names one supplied chain for the caches.</summary>
+    public static string Key(IReadOnlyList<X509Certificate2> chain)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Span<byte> digest = stackalloc byte[32];

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
@@ -16,6 +18,8 @@ public sealed record NvidiaDeviceEvidence(
 /// <summary>A list of GPUs and NVSwitches verified as one set.</summary>
 public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
 {
+    private static readonly SearchValues<byte> HexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
+
     /// <summary>
     /// Accepts the raw report bytes (never trimmed: a real report may end in 0x0A), the same as hex or base64
     /// text, or JSON as NVIDIA's SDKs and Trustee serialise it: a list of <c>{arch, certificate, evidence,
@@ -55,14 +59,13 @@ public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
             throw new EvidenceFormatException(field, "empty");
         }
 
-        var s = Encoding.ASCII.GetString(text);
-        if (s.Length % 2 == 0 && s.All(char.IsAsciiHexDigit))
+        if (text.Length % 2 == 0 && !text.ContainsAnyExcept(HexDigits))
         {
-            return Convert.FromHexString(s);
+            return Convert.FromHexString(Encoding.ASCII.GetString(text));
         }
 
-        var buffer = new byte[s.Length];
-        return Convert.TryFromBase64String(s, buffer, out var written)
+        var buffer = new byte[Base64.GetMaxDecodedFromUtf8Length(text.Length)];
+        return Base64.DecodeFromUtf8(text, buffer, out _, out var written) == OperationStatus.Done
             ? buffer[..written]
             : throw new EvidenceFormatException(field, "neither a raw SPDM report, hex text nor base64 text");
     }
@@ -153,8 +156,18 @@ public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
             return null;
         }
 
-        return value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : throw new EvidenceFormatException($"{field}.{name}", $"expected a string, found {value.ValueKind}");
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw new EvidenceFormatException($"{field}.{name}", $"expected a string, found {value.ValueKind}");
+        }
+
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new EvidenceFormatException($"{field}.{name}", "not valid UTF-8 text", e);
+        }
     }
 }

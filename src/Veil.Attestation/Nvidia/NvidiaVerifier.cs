@@ -20,7 +20,8 @@ public sealed class NvidiaVerifier
     private readonly NvidiaChain deviceChains = new();
     private readonly RimCheck rims;
     private readonly OcspCheck ocsp;
-    private readonly ConcurrentDictionary<string, byte[]> leafKeys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentBag<ECDsa>> leafKeys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, NvidiaDeviceCertificate> deviceCertificates = new(StringComparer.Ordinal);
 
     public NvidiaVerifier(INvidiaCollateralSource collateral, TimeProvider time)
     {
@@ -64,10 +65,21 @@ public sealed class NvidiaVerifier
             return NvidiaClaims.Result(report, null, failures, findings, null);
         }
 
+        // What the chain says about the device is computed once per chain; a fleet has few devices.
+        var chainKey = NvidiaChain.Key(device.Certificates);
         NvidiaDeviceCertificate cert;
         try
         {
-            cert = NvidiaDeviceCertificate.From(device.Certificates);
+            if (!deviceCertificates.TryGetValue(chainKey, out cert!))
+            {
+                cert = NvidiaDeviceCertificate.From(device.Certificates);
+                if (deviceCertificates.Count > 4096)
+                {
+                    deviceCertificates.Clear();
+                }
+
+                deviceCertificates.TryAdd(chainKey, cert);
+            }
         }
         catch (EvidenceFormatException e)
         {
@@ -75,7 +87,7 @@ public sealed class NvidiaVerifier
             return NvidiaClaims.Result(report, null, failures, findings, null);
         }
 
-        var chainOk = deviceChains.Verify(device.Certificates, NvidiaRoots.DeviceIdentityCa, now, "device_chain", "device certificate", failures);
+        var chainOk = deviceChains.Verify(device.Certificates, NvidiaRoots.DeviceIdentityCa, now, "device_chain", "device certificate", failures, chainKey);
         if (cert.Arch is null)
         {
             failures.Add(new("device.arch", "a GH100, GB100 or LS_10 device certificate", NvidiaChain.Name(cert.Leaf)));
@@ -85,7 +97,7 @@ public sealed class NvidiaVerifier
             failures.Add(new("evidence.arch", cert.Arch, claimed));
         }
 
-        var signatureOk = VerifySignature(cert.Leaf, report);
+        var signatureOk = VerifySignature(cert.Leaf, chainKey, report);
         if (!signatureOk)
         {
             failures.Add(new("report.signature", "valid ECDSA P-384 signature by the device leaf certificate", "invalid"));
@@ -181,20 +193,35 @@ public sealed class NvidiaVerifier
         return (complete, mismatched);
     }
 
-    private bool VerifySignature(X509Certificate2 leaf, SpdmMeasurementReport report)
+    /// <summary>
+    /// Verifies the report signature with the leaf's key. Keys are imported once per leaf and pooled: .NET does
+    /// not promise that one ECDsa instance is safe for concurrent use, and importing costs as much as verifying.
+    /// </summary>
+    private bool VerifySignature(X509Certificate2 leaf, string chainKey, SpdmMeasurementReport report)
     {
-        var spki = leafKeys.GetOrAdd(Convert.ToHexString(SHA256.HashData(leaf.RawDataMemory.Span)), _ => leaf.PublicKey.ExportSubjectPublicKeyInfo());
-        using var ec = ECDsa.Create();
-        try
+        if (leafKeys.Count > 4096)
         {
-            ec.ImportSubjectPublicKeyInfo(spki, out _);
-        }
-        catch (CryptographicException)
-        {
-            return false;
+            leafKeys.Clear();
         }
 
-        return ec.KeySize == 384
-            && ec.VerifyData(report.SignedBytes, report.Signature.Span, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        var pool = leafKeys.GetOrAdd(chainKey, _ => []);
+        if (!pool.TryTake(out var ec))
+        {
+            ec = leaf.GetECDsaPublicKey();
+            if (ec is null || ec.KeySize != 384)
+            {
+                ec?.Dispose();
+                return false;
+            }
+        }
+
+        try
+        {
+            return ec.VerifyData(report.SignedBytes, report.Signature.Span, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+        finally
+        {
+            pool.Add(ec);
+        }
     }
 }

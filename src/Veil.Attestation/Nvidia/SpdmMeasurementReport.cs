@@ -122,17 +122,29 @@ public sealed record SpdmMeasurementReport
         var pos = 0;
         for (var i = 0; i < count; i++)
         {
-            var field = $"response.measurement_block[{i}]";
+            // The field name is only needed for an error; building it per block would cost more than parsing.
+            var field = new BlockField(i);
             Need(record, pos, 4, field);
             var index = record[pos];
             var spec = record[pos + 1];
             var size = BinaryPrimitives.ReadUInt16LittleEndian(record[(pos + 2)..]);
-            Expect(spec == 1, field + ".specification", $"{spec} is not DMTF (1)");
+            if (spec != 1)
+            {
+                Expect(false, field, ".specification", $"{spec} is not DMTF (1)");
+            }
+
             Need(record, pos + 4, size, field);
-            Expect(size >= 3, field + ".size", $"{size} is too small for a DMTF measurement");
+            if (size < 3)
+            {
+                Expect(false, field, ".size", $"{size} is too small for a DMTF measurement");
+            }
+
             var valueType = record[pos + 4];
             var valueSize = BinaryPrimitives.ReadUInt16LittleEndian(record[(pos + 5)..]);
-            Expect(valueSize == size - 3, field + ".value_size", $"{valueSize} does not fill the block ({size - 3} bytes)");
+            if (valueSize != size - 3)
+            {
+                Expect(false, field, ".value_size", $"{valueSize} does not fill the block ({size - 3} bytes)");
+            }
             blocks[i] = new MeasurementBlock(index, spec, valueType, memory.Slice(pos + 7, valueSize));
             pos += 4 + size;
         }
@@ -145,8 +157,23 @@ public sealed record SpdmMeasurementReport
         return blocks;
     }
 
-    private static void Need(ReadOnlySpan<byte> bytes, int offset, int length, string field)
+    private static void Need(ReadOnlySpan<byte> record, int offset, int length, BlockField field) => Need(record, offset, length, field.ToString(), check: offset + length > record.Length);
+
+    private static void Expect(bool condition, BlockField field, string suffix, string reason)
     {
+        if (!condition)
+        {
+            throw new EvidenceFormatException(field + suffix, reason);
+        }
+    }
+
+    private static void Need(ReadOnlySpan<byte> bytes, int offset, int length, string field, bool check = true)
+    {
+        if (!check)
+        {
+            return;
+        }
+
         if (offset + length > bytes.Length)
         {
             throw new EvidenceFormatException(field, $"truncated: needs {length} bytes at offset {offset}, {Math.Max(0, bytes.Length - offset)} left");
@@ -159,5 +186,10 @@ public sealed record SpdmMeasurementReport
         {
             throw new EvidenceFormatException(field, reason);
         }
+    }
+
+    private readonly record struct BlockField(int Index)
+    {
+        public override string ToString() => $"response.measurement_block[{Index}]";
     }
 }

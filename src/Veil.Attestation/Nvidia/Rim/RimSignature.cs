@@ -45,7 +45,7 @@ internal static class RimSignature
         {
             signed.LoadXml(element);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or FormatException or XmlException)
         {
             return ([], "malformed Signature: " + e.Message);
         }
@@ -79,7 +79,7 @@ internal static class RimSignature
         {
             return (certs, signed.CheckSignature(key) ? null : "XML signature does not verify (digest or signature mismatch)");
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or FormatException or XmlException)
         {
             return (certs, "XML signature could not be checked: " + e.Message);
         }
