@@ -198,4 +198,14 @@ public class PolicyCommandTests
         Assert.Contains("only one of --snp, --tdx, --gpu", err);
         Assert.Equal(2, CliRunner.Run(["appraise", "--policy", "strict", .. StrictParams, "--tdx"]).Exit);
     }
+
+    [Fact]
+    public void Claims_lists_the_catalogue_by_tee()
+    {
+        var (exit, output, _) = CliRunner.Run("policy", "claims", "--tee", "snp");
+        Assert.Equal(0, exit);
+        Assert.Contains("snp.policy.debug", output);
+        Assert.Contains("boolean", output);
+        Assert.DoesNotContain("tdx.mr_td", output);
+    }
 }

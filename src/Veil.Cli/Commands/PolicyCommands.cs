@@ -19,6 +19,7 @@ internal static class PolicyCommands
         var policy = new Command("policy", "Write and check attestation policies.");
         policy.Add(Check());
         policy.Add(Init());
+        policy.Add(Claims());
         return policy;
     }
 
@@ -173,6 +174,24 @@ internal static class PolicyCommands
             if (p.ReferenceSetsUsed.Count > 0)
             {
                 o.WriteLine($"  reference sets: {string.Join(", ", p.ReferenceSetsUsed)}");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Claims()
+    {
+        var tee = new Option<string?>("--tee") { Description = "Only claims of this TEE (snp, tdx, nvidia, sample, veil, init_data)" };
+        var cmd = new Command("claims", "List the claim names a policy may use, with their types.") { tee };
+        cmd.SetAction(parse => CliErrors.Guard(parse, () =>
+        {
+            var filter = parse.GetValue(tee);
+            var o = parse.InvocationConfiguration.Output;
+            foreach (var d in Veil.Policy.Claims.ClaimCatalogue.All.Where(d => filter is null || d.Tee == filter))
+            {
+                o.WriteLine($"{d.Name,-38} {d.Type.ToString().ToLowerInvariant(),-10} {d.Description}");
             }
 
             return ExitCodes.Ok;
