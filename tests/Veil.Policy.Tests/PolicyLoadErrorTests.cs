@@ -156,4 +156,17 @@ public class PolicyLoadErrorTests
             }
         }
     }
+
+    [Fact]
+    public void Deeply_nested_and_oversized_documents_are_refused_not_crashed()
+    {
+        var deep = "apiVersion: veil.dev/v1\nkind: AttestationPolicy\nsubmodules: " + new string('[', 100_000) + new string(']', 100_000) + "\n";
+        var e = Fail(deep);
+        Assert.Contains("nesting deeper than 64", e.Message);
+        Assert.Equal(3, e.Source.Line);
+        Assert.Contains("larger than", Fail(Header + new string('#', Veil.Policy.Loading.PolicyYaml.MaxLength)).Message);
+        // Brackets inside quoted strings and comments do not count.
+        var quoted = Header + "      - {name: r, claim: snp.product, matches: '" + new string('[', 100) + "', trust: hardware} # " + new string('{', 100) + "\n";
+        Assert.Contains("invalid regular expression", Fail(quoted).Message);
+    }
 }

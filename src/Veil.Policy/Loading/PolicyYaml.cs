@@ -20,8 +20,21 @@ internal sealed class PolicyYaml
 
     public YamlMappingNode Root { get; }
 
+    /// <summary>Documents larger than this are refused before parsing (policies are hand-written text).</summary>
+    public const int MaxLength = 1 << 20;
+
+    /// <summary>Deeper flow nesting than this is refused: the node builder recurses and must not exhaust the stack.</summary>
+    public const int MaxFlowDepth = 64;
+
     public static PolicyYaml Parse(string text, string file)
     {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length > MaxLength)
+        {
+            throw new PolicyLoadException(new SourceLocation(file, 1), $"document of {text.Length} characters is larger than the {MaxLength} allowed");
+        }
+
+        CheckFlowDepth(text, file);
         CheckSyntax(text, file);
         var stream = new YamlStream();
         try
@@ -105,6 +118,53 @@ internal sealed class PolicyYaml
         if (k != kind)
         {
             throw Error(Get(Root, "kind")!, $"kind '{k}' is not {kind}");
+        }
+    }
+
+    private static void CheckFlowDepth(string text, string file)
+    {
+        int depth = 0, line = 1;
+        var quote = '\0';
+        var comment = false;
+        foreach (var ch in text)
+        {
+            if (ch == '\n')
+            {
+                line++;
+                comment = false;
+                continue;
+            }
+
+            if (comment)
+            {
+                continue;
+            }
+
+            if (quote != '\0')
+            {
+                quote = ch == quote ? '\0' : quote;
+                continue;
+            }
+
+            switch (ch)
+            {
+                case '"' or '\'':
+                    quote = ch;
+                    break;
+                case '#':
+                    comment = true;
+                    break;
+                case '[' or '{':
+                    if (++depth > MaxFlowDepth)
+                    {
+                        throw new PolicyLoadException(new SourceLocation(file, line), $"nesting deeper than {MaxFlowDepth} levels");
+                    }
+
+                    break;
+                case ']' or '}':
+                    depth = Math.Max(0, depth - 1);
+                    break;
+            }
         }
     }
 
