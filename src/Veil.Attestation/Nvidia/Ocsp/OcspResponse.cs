@@ -51,7 +51,7 @@ public static class OcspResponse
         {
             basic = Read(der.ToArray());
         }
-        catch (AsnContentException e)
+        catch (Exception e) when (e is AsnContentException or CryptographicException)
         {
             throw new EvidenceFormatException(field, "not a DER OCSP response: " + e.Message, e);
         }
