@@ -220,3 +220,48 @@ public class ClaimsFileTests
         Assert.Throws<PolicyLoadException>(() => ClaimsFile.Parse(json, "c.json"));
     }
 }
+
+public class PolicyEngineTests
+{
+    [Fact]
+    public void Default_engine_releases_to_a_clean_guest_and_denies_a_debug_guest_with_the_explanation()
+    {
+        var engine = PolicyEngine.Default(TestClaims.StrictParameters, null, TestClaims.Now);
+        var (ok, okAppraisal) = engine.Decide("default/llama/key", TestClaims.SnpWithGpus(8));
+        Assert.True(ok.Allowed, string.Join("; ", ok.Explanations));
+        Assert.Equal(EarStatus.Affirming, okAppraisal!.Status);
+
+        var (denied, _) = engine.Decide("default/llama/key", TestClaims.SnpWithGpus(8, debug: true));
+        Assert.False(denied.Allowed);
+        var json = EarJson.Explanations(denied.Explanations).ToJsonString();
+        Assert.Contains("snp.policy.debug: expected false, actual true", json);
+        Assert.Same(engine.Policy("strict"), engine.Policy("strict"));
+    }
+
+    [Fact]
+    public void Sample_tee_is_released_only_under_a_resource_policy_that_accepts_it()
+    {
+        var dir = Directory.CreateTempSubdirectory();
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, "sample.yaml"),
+                "apiVersion: veil.dev/v1\nkind: AttestationPolicy\nmetadata: {name: sample}\nsubmodules:\n  cpu:\n    rules:\n      - {name: svn, claim: sample.svn, oneOf: ['1'], trust: hardware}\n");
+            var rp = ResourcePolicy.Parse($"apiVersion: veil.dev/v1\nkind: ResourcePolicy\nresources:\n  - path: test/sample/key\n    attestationPolicy: {Path.Combine(dir.FullName, "sample.yaml")}\n", "resources.yaml");
+            var engine = new PolicyEngine(rp, name => DefaultPolicies.Load(name), TestClaims.Now);
+            EvidenceSet Sample(string svn) => new([new SubmoduleEvidence(SubmoduleKind.Cpu, "sample", new Dictionary<string, object> { ["sample.svn"] = svn })]);
+
+            var (ok, _) = engine.Decide("test/sample/key", Sample("1"));
+            Assert.True(ok.Allowed, string.Join("; ", ok.Explanations));
+            var (denied, _) = engine.Decide("test/sample/key", Sample("2"));
+            Assert.False(denied.Allowed);
+            Assert.Contains(denied.Explanations, e => e.ToString() == "sample.svn: expected one of [1], actual 2");
+            var (unlisted, none) = engine.Decide("test/other/key", Sample("1"));
+            Assert.False(unlisted.Allowed);
+            Assert.Null(none);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+}

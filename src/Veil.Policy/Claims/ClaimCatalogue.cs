@@ -146,7 +146,7 @@ public static class ClaimCatalogue
         new("sample.svn", ClaimType.Text, "sample", "sample security version"),
         new("sample.launch_digest", ClaimType.Text, "sample", "sample launch digest"),
         new("sample.debug", ClaimType.Boolean, "sample", "sample debug flag"),
-        new("sample.report_data", ClaimType.Text, "sample", "sample report data"),
+        new("sample.report_data", ClaimType.Hex, "sample", "sample report data"),
 
         // Derived by the appraiser from the whole evidence set; usable in any submodule.
         new("veil.cpu_count", ClaimType.Number, "veil", "number of CPU TEE reports in the evidence set"),

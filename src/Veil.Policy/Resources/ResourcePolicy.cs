@@ -51,8 +51,12 @@ public sealed class ResourcePolicy
     /// <summary>The rule for a resource, or null when it is denied outright.</summary>
     public ResourceRule? Match(string resource) => Rules.FirstOrDefault(r => r.Matches(resource)) ?? Default;
 
-    /// <summary>Decides a release given the appraisal made with the policy <see cref="Match"/> named.</summary>
-    public ResourceDecision Decide(string resource, AppraisalResult appraisal, EvidenceSet evidence, TimeProvider time)
+    /// <summary>
+    /// Decides a release given the appraisal made with the policy <see cref="Match"/> named. An appraisal made
+    /// with another policy is refused; <paramref name="expectedPolicyId"/> is that policy's id when the rule
+    /// names it by file path (default: <c>veil:&lt;name&gt;</c>).
+    /// </summary>
+    public ResourceDecision Decide(string resource, AppraisalResult appraisal, EvidenceSet evidence, TimeProvider time, string? expectedPolicyId = null)
     {
         ArgumentNullException.ThrowIfNull(appraisal);
         ArgumentNullException.ThrowIfNull(evidence);
@@ -65,9 +69,10 @@ public sealed class ResourcePolicy
         }
 
         var explanations = new List<Explanation>();
-        if (appraisal.PolicyId != $"veil:{rule.AttestationPolicy}")
+        var expectedId = expectedPolicyId ?? $"veil:{rule.AttestationPolicy}";
+        if (appraisal.PolicyId != expectedId)
         {
-            explanations.Add(new Explanation("resource", "attestation-policy", "ear.appraisal-policy-id", "equals", $"veil:{rule.AttestationPolicy}", appraisal.PolicyId, rule.Source.ToString(), Severity.Contraindicated));
+            explanations.Add(new Explanation("resource", "attestation-policy", "ear.appraisal-policy-id", "equals", expectedId, appraisal.PolicyId, rule.Source.ToString(), Severity.Contraindicated));
         }
 
         if (appraisal.Status > rule.MinimumStatus)
