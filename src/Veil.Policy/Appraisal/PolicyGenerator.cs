@@ -30,23 +30,41 @@ public static class PolicyGenerator
             sb.Append("    accept: [").Append(first.Tee).Append("]\n");
             sb.Append("    minCount: ").Append(group.Count().ToString(CultureInfo.InvariantCulture)).Append('\n');
             sb.Append("    rules:\n");
-            foreach (var (claim, value) in first.Claims.OrderBy(c => c.Key, StringComparer.Ordinal))
+            // Several devices of one kind with distinct identities get rules per device (guarded by the
+            // device id), so every value is pinned and a changed value is explained once, for its device.
+            var ids = group.Select(g => g.Claims.TryGetValue("nvidia.device_id", out var id) ? id as string : null).ToList();
+            var perDevice = group.Count() > 1 && ids.All(i => i is not null) && ids.Distinct(StringComparer.Ordinal).Count() == ids.Count;
+            foreach (var (device, id) in perDevice ? group.Zip(ids) : [(first, null)])
             {
-                if (Volatile.Contains(claim) || ClaimCatalogue.Find(claim) is not { } def || ClaimValues.Coerce(value, def.Type) is not { } v)
+                foreach (var (claim, value) in device.Claims.OrderBy(c => c.Key, StringComparer.Ordinal))
                 {
-                    continue;
-                }
+                    if (Volatile.Contains(claim) || ClaimCatalogue.Find(claim) is not { } def || ClaimValues.Coerce(value, def.Type) is not { } v)
+                    {
+                        continue;
+                    }
 
-                // Per-device identities differ between GPUs of one set; a rule per kind cannot pin them.
-                if (group.Count() > 1 && group.Any(g => !g.Claims.TryGetValue(claim, out var other) || ClaimValues.Format(other) != ClaimValues.Format(value)))
-                {
-                    continue;
-                }
+                    // Without per-device rules, a value that differs between devices of the kind cannot be pinned.
+                    if (id is null && group.Count() > 1
+                        && group.Any(g => !g.Claims.TryGetValue(claim, out var other) || ClaimValues.Format(other) != ClaimValues.Format(value)))
+                    {
+                        continue;
+                    }
 
-                sb.Append("      - name: ").Append(Quote("pin-" + claim)).Append('\n');
-                sb.Append("        claim: ").Append(claim).Append('\n');
-                sb.Append("        equals: ").Append(Literal(v, def.Type)).Append('\n');
-                sb.Append("        trust: ").Append(TrustVector.Name(Component(claim))).Append('\n');
+                    if (id is not null && claim == "nvidia.device_id")
+                    {
+                        continue;
+                    }
+
+                    sb.Append("      - name: ").Append(Quote(id is null ? $"pin-{claim}" : $"pin-{claim}-{id}")).Append('\n');
+                    sb.Append("        claim: ").Append(claim).Append('\n');
+                    sb.Append("        equals: ").Append(Literal(v, def.Type)).Append('\n');
+                    if (id is not null)
+                    {
+                        sb.Append("        when: {claim: nvidia.device_id, equals: ").Append(Quote(id)).Append("}\n");
+                    }
+
+                    sb.Append("        trust: ").Append(TrustVector.Name(Component(claim))).Append('\n');
+                }
             }
         }
 
