@@ -15,6 +15,8 @@ internal static class SealCommands
         var keyId = new Option<string>("--key-id") { Description = "Broker resource path of the key-encryption key: repo/type/tag", Required = true };
         var kekFile = KekFileOption();
         var newKek = new Option<bool>("--new-kek") { Description = "Create --kek-file with a fresh random 32-byte key (refuses to overwrite)" };
+        var broker = new Option<string?>("--broker") { Description = "Also store the key-encryption key in this broker as resource --key-id" };
+        var adminToken = new Option<string?>("--admin-token") { Description = "File holding the broker's admin bearer token (with --broker)" };
         var threads = ThreadsOption();
         var chunk = new Option<int>("--chunk-size") { Description = "Chunk size in bytes (4096 … 67108864)", DefaultValueFactory = _ => SealedHeader.DefaultChunkSize };
         group.Add(path);
@@ -22,9 +24,11 @@ internal static class SealCommands
         group.Add(keyId);
         group.Add(kekFile);
         group.Add(newKek);
+        group.Add(broker);
+        group.Add(adminToken);
         group.Add(threads);
         group.Add(chunk);
-        group.SetAction(parse => CliErrors.Guard(parse, () => Refusals(parse, () =>
+        group.SetAction((parse, ct) => CliErrors.GuardAsync(parse, () => RefusalsAsync(parse, async () =>
         {
             var source = parse.GetValue(path)!;
             var id = parse.GetValue(keyId)!;
@@ -42,7 +46,28 @@ internal static class SealCommands
             {
                 throw new CliUsageException("--key-id: " + e.Message, e);
             }
-            using var kek = LoadKek(parse.GetValue(kekFile)!, parse.GetValue(newKek));
+
+            var brokerUrl = parse.GetValue(broker);
+            var kekPath = parse.GetValue(kekFile);
+            if (brokerUrl is null && kekPath is null)
+            {
+                throw new CliUsageException("give --kek-file, or --broker with --admin-token");
+            }
+
+            var tokenFile = parse.GetValue(adminToken);
+            if ((brokerUrl is null) != (tokenFile is null))
+            {
+                throw new CliUsageException("--broker and --admin-token go together");
+            }
+
+            var brokerUri = brokerUrl is null ? null : SealBroker.BrokerUri(brokerUrl);
+            using var kek = kekPath is null ? KeyEncryptionKey.Generate() : LoadKek(kekPath, parse.GetValue(newKek));
+            if (brokerUri is not null)
+            {
+                await SealBroker.PutKeyAsync(brokerUri, tokenFile!, id, kek, ct).ConfigureAwait(false);
+                parse.InvocationConfiguration.Output.WriteLine($"stored a new key-encryption key in {brokerUri} as resource {id}");
+            }
+
             var options = new SealOptions { Threads = Threads(parse.GetValue(threads)), ChunkSize = chunkSize };
             var o = parse.InvocationConfiguration.Output;
             var dest = parse.GetValue(output)!;
@@ -73,16 +98,28 @@ internal static class SealCommands
         var path = new Argument<string>("path") { Description = "Sealed file or sealed folder" };
         var output = new Option<string>("--out") { Description = "Folder to restore into (created; must be empty)", Required = true };
         var kekFile = KekFileOption();
+        var broker = new Option<string?>("--broker") { Description = "Get the key from this broker after attestation (KBS protocol 0.4.0)" };
+        var tee = new Option<string>("--tee") { Description = "Evidence to present to the broker: auto|sample|snp|tdx", DefaultValueFactory = _ => "auto" };
         var threads = ThreadsOption();
         cmd.Add(path);
         cmd.Add(output);
         cmd.Add(kekFile);
+        cmd.Add(broker);
+        cmd.Add(tee);
         cmd.Add(threads);
         cmd.SetAction((parse, ct) => CliErrors.GuardAsync(parse, () => RefusalsAsync(parse, async () =>
         {
             var source = parse.GetValue(path)!;
             var target = parse.GetValue(output)!;
-            var keys = new KekFileKeyProvider(parse.GetValue(kekFile)!);
+            var kekPath = parse.GetValue(kekFile);
+            var brokerUrl = parse.GetValue(broker);
+            if ((kekPath is null) == (brokerUrl is null))
+            {
+                throw new CliUsageException("give exactly one of --kek-file or --broker");
+            }
+
+            using var http = brokerUrl is null ? null : Veil.Protocol.Client.KbsClient.CreateHttpClient(SealBroker.BrokerUri(brokerUrl));
+            IKeyProvider keys = http is null ? new KekFileKeyProvider(kekPath!) : new BrokerKeyProvider(http, SealBroker.Evidence(parse.GetValue(tee)!));
             var options = new SealOptions { Threads = Threads(parse.GetValue(threads)) };
             var o = parse.InvocationConfiguration.Output;
             if (!Directory.Exists(source) && !File.Exists(source))
@@ -102,8 +139,8 @@ internal static class SealCommands
         return cmd;
     }
 
-    private static Option<string> KekFileOption() =>
-        new("--kek-file") { Description = "File holding the 32 raw bytes of the key-encryption key", Required = true };
+    private static Option<string?> KekFileOption() =>
+        new("--kek-file") { Description = "File holding the 32 raw bytes of the key-encryption key" };
 
     private static Option<int> ThreadsOption() =>
         new("--threads") { Description = "Worker threads (default: all cores)", DefaultValueFactory = _ => 0 };
@@ -147,21 +184,14 @@ internal static class SealCommands
             parse.InvocationConfiguration.Error.WriteLine($"veil: attestation failed: {e.Message}");
             return ExitCodes.Failed;
         }
+        catch (Veil.Protocol.Client.KbsClientException e)
+        {
+            parse.InvocationConfiguration.Error.WriteLine($"veil: {e.Message}");
+            return ExitCodes.Failed;
+        }
     }
 
     /// <summary>Sealing refusals are answers, not crashes: exit 1 for a refused file or set, 2 for bad key files or destinations.</summary>
-    private static int Refusals(ParseResult parse, Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (SealingException e)
-        {
-            return Refused(parse, e);
-        }
-    }
-
     private static int Refused(ParseResult parse, SealingException e)
     {
         var usage = e.Error is SealingError.InvalidKeyFile or SealingError.DestinationExists;

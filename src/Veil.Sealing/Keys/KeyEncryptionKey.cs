@@ -77,6 +77,13 @@ public sealed class KeyEncryptionKey : IDisposable
         f.Write(key);
     }
 
+    /// <summary>Copies the raw key out, for handing it to the broker as a resource; callers zero their copy.</summary>
+    public void CopyTo(Span<byte> destination)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        key.CopyTo(destination);
+    }
+
     internal ReadOnlySpan<byte> Bytes
     {
         get

@@ -1,0 +1,62 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Veil.Guest;
+using Veil.Protocol.Client;
+using Veil.Sealing;
+
+namespace Veil.Cli.Commands;
+
+/// <summary>The broker side of seal/unseal: storing a new key-encryption key as a resource, and the agent's evidence choice.</summary>
+internal static class SealBroker
+{
+    public static Uri BrokerUri(string value)
+    {
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            throw new CliUsageException($"--broker: '{value}' is not an http(s) URL");
+        }
+
+        // Relative KBS paths resolve under the base only when it ends with '/'.
+        return uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
+    }
+
+    /// <summary>POSTs the key to <c>/kbs/v0/resource/&lt;key id&gt;</c> with the admin bearer token; the key never appears in output.</summary>
+    public static async Task PutKeyAsync(Uri broker, string adminTokenFile, string keyId, KeyEncryptionKey kek, CancellationToken ct)
+    {
+        if (!File.Exists(adminTokenFile))
+        {
+            throw new CliUsageException($"--admin-token: file not found: {adminTokenFile}");
+        }
+
+        var token = (await File.ReadAllTextAsync(adminTokenFile, ct).ConfigureAwait(false)).Trim();
+        using var http = KbsClient.CreateHttpClient(broker);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("kbs/v0/resource/" + keyId, UriKind.Relative));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var bytes = new byte[KeyEncryptionKey.Size];
+        try
+        {
+            kek.CopyTo(bytes);
+            request.Content = new ByteArrayContent(bytes);
+            using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var detail = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+                throw new KbsClientException((int)response.StatusCode, response.ReasonPhrase ?? "Error", detail.Length > 300 ? detail[..300] : detail);
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+        }
+    }
+
+    /// <summary>The agent's evidence for <c>--tee</c>. Only the sample TEE can be sent to a broker so far.</summary>
+    public static IEvidenceProvider Evidence(string tee) => tee switch
+    {
+        "sample" => new SampleEvidenceProvider(),
+        "auto" or "snp" or "tdx" => throw new CliUsageException(
+            $"--tee {tee}: the agent cannot yet send SNP/TDX evidence to a broker (Trustee evidence JSON encoding is not implemented); " +
+            "--tee sample works with a broker started with --allow-sample"),
+        _ => throw new CliUsageException($"--tee: '{tee}' is not one of auto, sample, snp, tdx"),
+    };
+}

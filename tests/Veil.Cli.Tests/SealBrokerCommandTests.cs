@@ -1,0 +1,96 @@
+using System.Security.Cryptography;
+using Veil.Broker;
+using Veil.Broker.Hosting;
+using Veil.Broker.Keys;
+
+namespace Veil.Cli.Tests;
+
+/// <summary><c>veil seal --broker</c> stores a new key in a real broker; <c>veil unseal --broker --tee sample</c> gets it back after attestation.</summary>
+public sealed class SealBrokerCommandTests : IAsyncLifetime
+{
+    private readonly string root = Path.Combine(Path.GetTempPath(), "veil-cli-broker-" + Guid.NewGuid().ToString("N"));
+    private BrokerHost? broker;
+    private string adminToken = "";
+
+    private string P(string name) => Path.Combine(root, name);
+
+    private string Url => broker!.Addresses[0].ToString();
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(P("model"));
+        File.WriteAllBytes(P("model/model.safetensors"), RandomNumberGenerator.GetBytes(40_000));
+        adminToken = BrokerInit.Run(P("data"), TimeSpan.FromHours(1), TimeProvider.System).AdminTokenPath;
+        broker = await BrokerHost.StartAsync(new BrokerOptions { DataDir = P("data"), Urls = ["http://127.0.0.1:0"], AllowSample = true }, CancellationToken.None);
+    }
+
+    [Fact]
+    public void Seal_into_broker_then_unseal_with_sample_attestation()
+    {
+        var (exit, output, err) = CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "default/model/cli-kek", "--broker", Url, "--admin-token", adminToken);
+        Assert.True(exit == 0, err);
+        Assert.Contains("stored a new key-encryption key", output);
+        Assert.False(File.Exists(P("kek")));
+
+        (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("tmpfs"), "--broker", Url, "--tee", "sample");
+        Assert.True(exit == 0, err);
+        Assert.Contains("READY written", output);
+        Assert.Equal(File.ReadAllBytes(P("model/model.safetensors")), File.ReadAllBytes(P("tmpfs/model.safetensors")));
+    }
+
+    [Fact]
+    public void Broker_refusal_is_exit_1_with_the_brokers_reason()
+    {
+        using (var kek = Veil.Sealing.KeyEncryptionKey.Generate())
+        {
+            kek.WriteToFile(P("kek"));
+        }
+
+        Assert.Equal(0, CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "default/model/not-there", "--kek-file", P("kek")).Exit);
+        var (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("tmpfs"), "--broker", Url, "--tee", "sample");
+        Assert.Equal(1, exit);
+        Assert.Contains("broker answered 404", err);
+        Assert.Contains("does not exist", err);
+        Assert.DoesNotContain("restored", output);
+    }
+
+    [Theory]
+    [InlineData("--tee", "snp", "cannot yet send SNP/TDX evidence")]
+    [InlineData("--tee", "tpm", "is not one of")]
+    [InlineData("--kek-file", "x", "exactly one of --kek-file or --broker")]
+    public void Bad_unseal_options_are_usage_errors(string option, string value, string message)
+    {
+        var (exit, _, err) = CliRunner.Run("unseal", P("model"), "--out", P("tmpfs"), "--broker", Url, option, value);
+        Assert.Equal(2, exit);
+        Assert.Contains(message, err);
+    }
+
+    [Fact]
+    public void Seal_needs_a_key_source_and_a_token_with_broker()
+    {
+        Assert.Contains("give --kek-file", CliRunner.Run("seal", P("model"), "--out", P("s1"), "--key-id", "a/b/c").Err);
+        Assert.Contains("go together", CliRunner.Run("seal", P("model"), "--out", P("s2"), "--key-id", "a/b/c", "--broker", Url).Err);
+        Assert.Contains("not an http(s) URL", CliRunner.Run("seal", P("model"), "--out", P("s3"), "--key-id", "a/b/c", "--broker", "ftp://x", "--admin-token", adminToken).Err);
+        File.WriteAllText(P("bad.token"), "not-a-token");
+        var (exit, _, err) = CliRunner.Run("seal", P("model"), "--out", P("s4"), "--key-id", "a/b/c", "--broker", Url, "--admin-token", P("bad.token"));
+        Assert.Equal(1, exit);
+        Assert.Contains("401", err);
+        Assert.False(Directory.Exists(P("s4")));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (broker is not null)
+        {
+            await broker.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
