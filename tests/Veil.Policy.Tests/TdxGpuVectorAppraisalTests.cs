@@ -45,6 +45,21 @@ public partial class TdxGpuVectorAppraisalTests
         }
     }
 
+    [Fact]
+    public async Task Trustee_debug_td_is_contraindicated_under_strict_with_the_debug_explanation()
+    {
+        // tdx_quote_4.dat is a debug TD (trustee MANIFEST); no offline collateral exists for it, so the TCB
+        // status is absent and strict names that too.
+        var verifier = new TdxVerifier(TdxCollateralSources.None, new FixedTimeProvider(DateTimeOffset.Parse("2025-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture)),
+            new TdxVerifierOptions { RequireCollateral = false });
+        var result = await verifier.VerifyAsync(Vectors.Bytes("trustee", "deps", "verifier", "test_data", "tdx_quote_4.dat"), null);
+        Assert.True(result.Verified, string.Join("; ", result.Failures));
+        var strict = DefaultPolicies.Load("strict", parameters: TestClaims.StrictParameters);
+        var r = Appraiser.Appraise(strict, new EvidenceSet([new SubmoduleEvidence(SubmoduleKind.Cpu, "tdx", result.Claims)]), TimeProvider.System);
+        Assert.Equal(EarStatus.Contraindicated, r.Status);
+        Assert.Equal(["tdx.td_attributes.debug: expected false, actual true", "tdx.tcb_status: expected UpToDate, actual absent"], r.Explanations.Select(e => e.ToString()));
+    }
+
     [Theory]
     [MemberData(nameof(GpuNames))]
     public async Task Gpu_vector_own_policy_affirms_and_a_changed_value_is_explained_per_device(string name)
