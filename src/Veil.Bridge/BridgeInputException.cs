@@ -1,7 +1,7 @@
 namespace Veil.Bridge;
 
 /// <summary>Bad input to the bridge model (a profile, workload, trace or option): names the field and the reason.</summary>
-public sealed class BridgeInputException : Exception
+internal sealed class BridgeInputException : Exception
 {
     public BridgeInputException(string field, string reason)
         : base($"{field}: {reason}")

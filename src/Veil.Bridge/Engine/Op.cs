@@ -34,7 +34,7 @@ internal enum OpKind : byte
 }
 
 /// <summary>Direction of a crossing.</summary>
-public enum Direction : byte
+internal enum Direction : byte
 {
     HostToDevice,
     DeviceToHost,
@@ -45,7 +45,7 @@ public enum Direction : byte
 /// measures); an API-level crossing is the framework's alloc-and-copy (a new tensor per call), which
 /// under CC pays the much larger per-call toll the Serialized Bridge blog reports.
 /// </summary>
-public enum CrossingLevel : byte
+internal enum CrossingLevel : byte
 {
     Dma,
     Api,

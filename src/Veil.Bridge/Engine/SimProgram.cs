@@ -30,7 +30,7 @@ internal sealed class SimProgram
 }
 
 /// <summary>NUMA placement of copy threads and host buffers.</summary>
-public enum NumaPlacement
+internal enum NumaPlacement
 {
     /// <summary>On the GPU's node.</summary>
     Local,

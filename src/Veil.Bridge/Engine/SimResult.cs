@@ -1,7 +1,7 @@
 namespace Veil.Bridge.Engine;
 
 /// <summary>Where the main (issuing) thread's time went, in µs.</summary>
-public sealed record TimeBreakdown(double Cpu, double Launch, double CopyBlocked, double ApiOverhead, double Waiting);
+internal sealed record TimeBreakdown(double Cpu, double Launch, double CopyBlocked, double ApiOverhead, double Waiting);
 
 /// <summary>Outcome of one simulated run.</summary>
 /// <param name="MakespanMicros">From zero until the last thread and stream finished.</param>
@@ -9,7 +9,7 @@ public sealed record TimeBreakdown(double Cpu, double Launch, double CopyBlocked
 /// <param name="Main">Time breakdown of thread 0.</param>
 /// <param name="ComputeBusyMicros">GPU compute engine busy time.</param>
 /// <param name="ChannelBusyMicros">Copy channel (CC on) or copy engines (CC off) busy time.</param>
-public sealed record SimResult(
+internal sealed record SimResult(
     double MakespanMicros,
     IReadOnlyList<double> Marks,
     TimeBreakdown Main,

@@ -7,7 +7,7 @@ namespace Veil.Bridge.Mitigations;
 /// A mitigation is a transformation of a workload. <see cref="CcGated"/> ones are what engines switch on
 /// only when they detect CC (they would cost time without it), so the CC-off run keeps the default.
 /// </summary>
-public sealed class Mitigation
+internal sealed class Mitigation
 {
     private readonly Func<Workload, Workload?> apply;
 

@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace Veil.Bridge.Platforms;
 
 /// <summary>The built-in platform profiles (embedded YAML) and the loader for profile files.</summary>
-public static class PlatformCatalog
+internal static class PlatformCatalog
 {
     private static readonly Lazy<IReadOnlyDictionary<string, PlatformProfile>> BuiltIn = new(LoadBuiltIn);
 

@@ -3,7 +3,7 @@ using Veil.Bridge.Engine;
 namespace Veil.Bridge.Platforms;
 
 /// <summary>One number of a profile and where it came from.</summary>
-public sealed record SourcedValue(double Value, string Unit, string Source);
+internal sealed record SourcedValue(double Value, string Unit, string Source);
 
 /// <summary>GPU throughput used to turn a model description into kernel time (a roofline).</summary>
 internal sealed record GpuSpec(double HbmTBps, double Bf16Tflops, double MemoryEfficiency, double FlopsEfficiency)
@@ -14,7 +14,7 @@ internal sealed record GpuSpec(double HbmTBps, double Bf16Tflops, double MemoryE
 }
 
 /// <summary>A platform (GPU + CPU TEE) with the engine parameters for CC on and off; every number cites its source.</summary>
-public sealed class PlatformProfile
+internal sealed class PlatformProfile
 {
     internal PlatformProfile(string id, string name, string testbed, IReadOnlyDictionary<string, SourcedValue> parameters)
     {

@@ -9,7 +9,7 @@ namespace Veil.Bridge.Plots;
 /// workloads) and a stacked time breakdown of the issuing thread. Written by hand: no plotting library is
 /// available here, and the charts need only lines, rectangles and text.
 /// </summary>
-public static class SvgChart
+internal static class SvgChart
 {
     private const int Width = 760;
     private const int PanelHeight = 300;

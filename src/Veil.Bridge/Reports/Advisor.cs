@@ -6,15 +6,15 @@ using Veil.Bridge.Workloads;
 namespace Veil.Bridge.Reports;
 
 /// <summary>One mitigation's effect: share of the CC gap it recovers at each concurrency.</summary>
-public sealed record MitigationAdvice(string Id, string Title, string Basis, bool CcGated, IReadOnlyList<int> Concurrency, IReadOnlyList<double> Recovered)
+internal sealed record MitigationAdvice(string Id, string Title, string Basis, bool CcGated, IReadOnlyList<int> Concurrency, IReadOnlyList<double> Recovered)
 {
     public double MeanRecovered => Recovered.Average();
 }
 
 /// <summary>What <c>veil bridge advise</c> reports: the gap and the mitigations ranked by recovered share.</summary>
-public sealed record AdviceReport(string Platform, string Workload, IReadOnlyList<int> Concurrency, IReadOnlyList<double> CcLoss, IReadOnlyList<MitigationAdvice> Ranked, IReadOnlyList<string> NotApplicable);
+internal sealed record AdviceReport(string Platform, string Workload, IReadOnlyList<int> Concurrency, IReadOnlyList<double> CcLoss, IReadOnlyList<MitigationAdvice> Ranked, IReadOnlyList<string> NotApplicable);
 
-public static class Advisor
+internal static class Advisor
 {
     public static AdviceReport Advise(PlatformProfile platform, Workload workload, IReadOnlyList<int>? concurrency = null, int seed = 1)
     {

@@ -7,7 +7,7 @@ using Veil.Bridge.Workloads;
 namespace Veil.Bridge.Reports;
 
 /// <summary>Which CC modes to simulate.</summary>
-public enum CcMode
+internal enum CcMode
 {
     On,
     Off,
@@ -18,16 +18,16 @@ public enum CcMode
 /// <param name="Series">cc-off, cc-on, or cc-on+&lt;mitigations&gt;.</param>
 /// <param name="Throughput">Tokens/s (serving) or GB/s (transfer).</param>
 /// <param name="LatencyMicros">Mean step time (serving) or wall time (transfer).</param>
-public sealed record SimulationPoint(string Series, int Concurrency, double Throughput, string ThroughputUnit, double LatencyMicros, TimeBreakdown Main, double ComputeBusyMicros, double ChannelBusyMicros, long Crossings, double MakespanMicros);
+internal sealed record SimulationPoint(string Series, int Concurrency, double Throughput, string ThroughputUnit, double LatencyMicros, TimeBreakdown Main, double ComputeBusyMicros, double ChannelBusyMicros, long Crossings, double MakespanMicros);
 
 /// <summary>What <c>veil bridge simulate</c> reports.</summary>
-public sealed record SimulationReport(string Platform, string Workload, string WorkloadKind, IReadOnlyList<string> Mitigations, int Seed, IReadOnlyList<SimulationPoint> Points)
+internal sealed record SimulationReport(string Platform, string Workload, string WorkloadKind, IReadOnlyList<string> Mitigations, int Seed, IReadOnlyList<SimulationPoint> Points)
 {
     public IEnumerable<string> SeriesNames => Points.Select(p => p.Series).Distinct();
 }
 
 /// <summary>Runs a workload on a platform in the requested modes.</summary>
-public static class Simulation
+internal static class Simulation
 {
     public static SimulationReport Run(PlatformProfile platform, Workload workload, IReadOnlyList<Mitigation> mitigations, CcMode mode, IReadOnlyList<int>? concurrency = null, int seed = 1)
     {

@@ -7,7 +7,7 @@ namespace Veil.Bridge.Scenarios;
 
 /// <summary>One simulated run and what it delivered.</summary>
 /// <param name="Units">Tokens generated (serving) or bytes moved (transfer).</param>
-public sealed record RunOutcome(string Platform, string Workload, bool Cc, int Concurrency, IReadOnlyList<string> Mitigations, double Units, string UnitName, SimResult Sim)
+internal sealed record RunOutcome(string Platform, string Workload, bool Cc, int Concurrency, IReadOnlyList<string> Mitigations, double Units, string UnitName, SimResult Sim)
 {
     public double MakespanMicros => Sim.MakespanMicros;
 
@@ -15,7 +15,7 @@ public sealed record RunOutcome(string Platform, string Workload, bool Cc, int C
 }
 
 /// <summary>Runs workloads on platforms: calibration from CC-off measurements, mitigations, CC on and off.</summary>
-public static class ScenarioRunner
+internal static class ScenarioRunner
 {
     public static RunOutcome Run(PlatformProfile platform, Workload workload, bool cc, int concurrency, IReadOnlyList<Mitigation>? mitigations = null, int seed = 1)
     {

@@ -9,7 +9,7 @@ namespace Veil.Bridge.Traces;
 /// <c>Bytes (MB)</c>), stream (<c>stream</c>, <c>Strm</c>). Times are nanoseconds. Hand-written because no CSV
 /// library is available here and the format needs only quoted fields.
 /// </summary>
-public static class TraceCsv
+internal static class TraceCsv
 {
     public const int MaxLineLength = 65_536;
     public const long MaxRows = 100_000_000;

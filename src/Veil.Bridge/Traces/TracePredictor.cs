@@ -6,7 +6,7 @@ namespace Veil.Bridge.Traces;
 /// <summary>A CC-off trace replayed through the model with CC off and on.</summary>
 /// <param name="MeasuredMicros">First start to last end in the trace.</param>
 /// <param name="PredictedOnMicros">The measured time scaled by the model's CC-on ÷ CC-off ratio.</param>
-public sealed record TracePrediction(
+internal sealed record TracePrediction(
     string Platform,
     long Rows,
     long Kernels,
@@ -28,7 +28,7 @@ public sealed record TracePrediction(
 /// Turns a CC-off trace into one issuing thread: GPU-idle gaps become host time (less the launch call the
 /// engine adds back), kernels are launches, copies are crossings on their recorded streams.
 /// </summary>
-public static class TracePredictor
+internal static class TracePredictor
 {
     public static TracePrediction Predict(IReadOnlyList<TraceRecord> trace, PlatformProfile platform)
     {

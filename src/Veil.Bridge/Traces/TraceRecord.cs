@@ -3,7 +3,7 @@ using Veil.Bridge.Engine;
 namespace Veil.Bridge.Traces;
 
 /// <summary>What a trace row did on the GPU.</summary>
-public enum TraceKind
+internal enum TraceKind
 {
     Kernel,
     CopyToDevice,
@@ -13,7 +13,7 @@ public enum TraceKind
 }
 
 /// <summary>One row of a CC-off GPU trace (times in ns, as nsys reports them).</summary>
-public readonly record struct TraceRecord(long StartNs, long DurationNs, TraceKind Kind, long Bytes, int Stream)
+internal readonly record struct TraceRecord(long StartNs, long DurationNs, TraceKind Kind, long Bytes, int Stream)
 {
     public long EndNs => StartNs + DurationNs;
 

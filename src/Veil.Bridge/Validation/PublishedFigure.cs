@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace Veil.Bridge.Validation;
 
 /// <summary>How a figure is computed from simulations.</summary>
-public enum FigureMeasure
+internal enum FigureMeasure
 {
     /// <summary>One copy: time with CC off ÷ time with CC on (a bandwidth ratio).</summary>
     CopyRatio,
@@ -22,7 +22,7 @@ public enum FigureMeasure
 }
 
 /// <summary>Min, max or mean over the runs a figure covers.</summary>
-public enum Aggregate
+internal enum Aggregate
 {
     Mean,
     Min,
@@ -33,7 +33,7 @@ public enum Aggregate
 /// A published number the model is held against. <see cref="Calibration"/> figures are also profile inputs
 /// (their check is a consistency check of the engine); the others are predictions.
 /// </summary>
-public sealed record PublishedFigure
+internal sealed record PublishedFigure
 {
     public required string Id { get; init; }
 
@@ -68,7 +68,7 @@ public sealed record PublishedFigure
 }
 
 /// <summary>The figures of Data/figures.yaml.</summary>
-public static class FigureCatalog
+internal static class FigureCatalog
 {
     private static readonly Lazy<IReadOnlyList<PublishedFigure>> BuiltIn = new(() => Parse(YamlData.Resource("figures.yaml"), "figures.yaml"));
 

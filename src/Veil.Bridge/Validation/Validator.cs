@@ -8,7 +8,7 @@ using Veil.Bridge.Workloads;
 namespace Veil.Bridge.Validation;
 
 /// <summary>One row of <c>veil bridge validate</c>.</summary>
-public sealed record FigureCheck(PublishedFigure Figure, double Predicted)
+internal sealed record FigureCheck(PublishedFigure Figure, double Predicted)
 {
     public double RelativeError => Math.Abs(Predicted - Figure.Published) / Figure.Published;
 
@@ -16,7 +16,7 @@ public sealed record FigureCheck(PublishedFigure Figure, double Predicted)
 }
 
 /// <summary>Holds the model against every published figure with the platforms' fixed parameters.</summary>
-public static class Validator
+internal static class Validator
 {
     public static IReadOnlyList<FigureCheck> CheckAll() => [.. FigureCatalog.All.Select(Check)];
 

@@ -3,21 +3,21 @@ using Veil.Bridge.Engine;
 namespace Veil.Bridge.Workloads;
 
 /// <summary>Serving loops step by step; transfer moves one block of bytes (a KV restore, a model load).</summary>
-public enum WorkloadKind
+internal enum WorkloadKind
 {
     Serving,
     Transfer,
 }
 
 /// <summary>Whether the engine prepares step N+1 while step N runs (vLLM's async scheduling) or strictly in turn.</summary>
-public enum Scheduling
+internal enum Scheduling
 {
     Async,
     Sync,
 }
 
 /// <summary>Inputs are copied before the step's launch, outputs read back after it.</summary>
-public enum CrossingPhase
+internal enum CrossingPhase
 {
     Input,
     Output,
@@ -27,7 +27,7 @@ public enum CrossingPhase
 /// <param name="Parameters">Number of parameters.</param>
 /// <param name="BytesPerParameter">2 for BF16, 0.5 for 4-bit.</param>
 /// <param name="KvBytesPerToken">KV-cache bytes per token over all layers.</param>
-public sealed record ModelSpec(string Name, double Parameters, double BytesPerParameter, double KvBytesPerToken)
+internal sealed record ModelSpec(string Name, double Parameters, double BytesPerParameter, double KvBytesPerToken)
 {
     public double WeightBytes => Parameters * BytesPerParameter;
 }
@@ -37,7 +37,7 @@ public sealed record ModelSpec(string Name, double Parameters, double BytesPerPa
 /// <param name="BytesPerSequence">Bytes added per sequence in the batch.</param>
 /// <param name="AsyncOnly">Only present with async scheduling (bookkeeping the overlap needs).</param>
 /// <param name="Blocking">The engine's call is synchronous even with CC off (cudaMemcpy, <c>.item()</c>); sync-scheduled outputs always are.</param>
-public sealed record Crossing(string Name, Direction Direction, long Bytes, long BytesPerSequence, CrossingLevel Level, CrossingPhase Phase, bool AsyncOnly, bool Blocking = false)
+internal sealed record Crossing(string Name, Direction Direction, long Bytes, long BytesPerSequence, CrossingLevel Level, CrossingPhase Phase, bool AsyncOnly, bool Blocking = false)
 {
     public long SizeFor(int concurrency) => Bytes + (BytesPerSequence * concurrency);
 }
@@ -47,10 +47,10 @@ public sealed record Crossing(string Name, Direction Direction, long Bytes, long
 /// <param name="Blocking">The engine's copy call is synchronous even with CC off (a pageable <c>.to(device)</c>).</param>
 /// <param name="AllocInit">Include the process's one-time CUDA allocation set-up.</param>
 /// <param name="MeasuredOffMicros">Wall time measured with CC off; the non-bridge remainder is held fixed.</param>
-public sealed record TransferSpec(Direction Direction, long TotalBytes, long ChunkBytes, CrossingLevel Level, bool Blocking, bool HostGather, bool AllocInit, double? MeasuredOffMicros);
+internal sealed record TransferSpec(Direction Direction, long TotalBytes, long ChunkBytes, CrossingLevel Level, bool Blocking, bool HostGather, bool AllocInit, double? MeasuredOffMicros);
 
 /// <summary>A workload: what an inference engine makes the bridge do.</summary>
-public sealed record Workload
+internal sealed record Workload
 {
     public required string Id { get; init; }
 

@@ -4,7 +4,7 @@ using Veil.Bridge.Engine;
 namespace Veil.Bridge.Workloads;
 
 /// <summary>Built-in workloads (embedded YAML) and the loader and checks for workload files.</summary>
-public static class WorkloadCatalog
+internal static class WorkloadCatalog
 {
     /// <summary>Bounds that keep one simulation to seconds, not hours.</summary>
     internal const int MaxSteps = 1_000_000;
