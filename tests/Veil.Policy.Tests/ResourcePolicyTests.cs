@@ -87,6 +87,19 @@ public class ResourcePolicyTests
     }
 
     [Fact]
+    public void Status_none_is_never_released_even_where_warning_is_enough()
+    {
+        var (rp, _) = Load();
+        var policy = PolicyLoader.Parse("apiVersion: veil.dev/v1\nkind: AttestationPolicy\nmetadata: {name: strict}\nsubmodules:\n  cpu:\n    accept: [snp]\n", "empty.yaml");
+        var ev = TestClaims.SnpWithGpus(0);
+        var appraisal = Appraiser.Appraise(policy, ev, TestClaims.Now);
+        Assert.Equal(EarStatus.None, appraisal.Status);
+        var d = rp.Decide("default/public/readme", appraisal, ev, TestClaims.Now);
+        Assert.False(d.Allowed);
+        Assert.Equal("ear.status: expected at least warning, actual none", Assert.Single(d.Explanations).ToString());
+    }
+
+    [Fact]
     public void Wildcard_paths_match_one_segment()
     {
         var (rp, _) = Load();

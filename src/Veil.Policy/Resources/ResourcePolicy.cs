@@ -75,10 +75,11 @@ public sealed class ResourcePolicy
             explanations.Add(new Explanation("resource", "attestation-policy", "ear.appraisal-policy-id", "equals", expectedId, appraisal.PolicyId, rule.Source.ToString(), Severity.Contraindicated));
         }
 
-        if (appraisal.Status > rule.MinimumStatus)
+        // "none" (nothing was appraised) never releases, whatever minimum the rule allows.
+        if (appraisal.Status == EarStatus.None || appraisal.Status > rule.MinimumStatus)
         {
             explanations.AddRange(appraisal.Explanations);
-            explanations.Add(new Explanation("resource", "minimum-status", "ear.status", "at least", AppraisalResult.StatusName(rule.MinimumStatus),
+            explanations.Add(new Explanation("resource", "minimum-status", "ear.status", "atLeast", "at least " + AppraisalResult.StatusName(rule.MinimumStatus),
                 AppraisalResult.StatusName(appraisal.Status), rule.Source.ToString(), Severity.Contraindicated));
         }
 
