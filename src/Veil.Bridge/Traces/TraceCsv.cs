@@ -161,8 +161,13 @@ internal static class TraceCsv
             : throw new BridgeInputException($"trace line {line}", $"{field}: '{s}' is not a non-negative number");
 
     /// <summary>Splits one CSV line; double quotes enclose fields with commas, "" is a literal quote.</summary>
-    private static List<string> Split(string line, int lineNo)
+    private static IReadOnlyList<string> Split(string line, int lineNo)
     {
+        if (!line.Contains('"', StringComparison.Ordinal))
+        {
+            return line.Split(',');
+        }
+
         var fields = new List<string>();
         var sb = new System.Text.StringBuilder();
         var quoted = false;

@@ -7,10 +7,10 @@ namespace Veil.Bridge.Workloads;
 internal static class WorkloadCatalog
 {
     /// <summary>Bounds that keep one simulation to seconds, not hours.</summary>
-    internal const int MaxSteps = 1_000_000;
+    internal const int MaxSteps = 100_000;
     internal const int MaxConcurrency = 65_536;
     internal const int MaxCrossings = 64;
-    internal const long MaxChunks = 20_000_000;
+    internal const long MaxChunks = 2_000_000;
 
     private static readonly Lazy<IReadOnlyDictionary<string, Workload>> BuiltIn = new(LoadBuiltIn);
 
