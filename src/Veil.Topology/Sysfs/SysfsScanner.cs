@@ -31,21 +31,16 @@ public static class SysfsScanner
         var functions = new List<PciFunction>();
 
         // Functions are independent: read them in parallel (sysfs reads are syscall-bound), merge in BDF order.
-        var read = Directory.EnumerateFileSystemEntries(devicesDir).Order(StringComparer.Ordinal).ToList()
-            .AsParallel().AsOrdered()
-            .Select(entry =>
-            {
-                var mine = new List<ScanWarning>();
-                var name = Path.GetFileName(entry);
-                if (!PciAddress.TryParse(name, out var address))
-                {
-                    mine.Add(new ScanWarning("unparsable-name", name, "not a PCI address; skipped"));
-                    return ((PciFunction?)null, mine);
-                }
-
-                return ((PciFunction?)ReadFunction(root, entry, address, mine), mine);
-            })
-            .ToList();
+        var entries = Directory.EnumerateFileSystemEntries(devicesDir).Order(StringComparer.Ordinal).ToArray();
+        var read = new (PciFunction? Function, List<ScanWarning> Warnings)[entries.Length];
+        Parallel.For(0, entries.Length, i =>
+        {
+            var mine = new List<ScanWarning>();
+            var name = Path.GetFileName(entries[i]);
+            read[i] = PciAddress.TryParse(name, out var address)
+                ? (ReadFunction(root, entries[i], address, mine), mine)
+                : (null, [new ScanWarning("unparsable-name", name, "not a PCI address; skipped")]);
+        });
         foreach (var (function, mine) in read)
         {
             warnings.AddRange(mine);
