@@ -20,6 +20,7 @@ internal static class VeilCli
         root.Add(PolicyCommands.CreateRefValue());
         root.Add(SealCommands.Create());
         root.Add(SealCommands.CreateUnseal());
+        root.Add(QuickstartCommands.Create());
         return root;
     }
 
