@@ -13,8 +13,9 @@ for tool in openssl age age-keygen /usr/bin/time; do
 done
 
 art="$PWD/bench/out/unseal-art"
-dotnet build src/Veil.Cli -c Release --artifacts-path "$art" -nologo -v:q >/dev/null
-veil="$art/bin/Veil.Cli/release/veil"
+dotnet build bench/unseal/UnsealBench -c Release --artifacts-path "$art" -nologo -v:q | grep -E 'error|warn' >&2 || true
+bin="$art/bin/UnsealBench/release/unseal-bench"
+[ -x "$bin" ] || { echo "unseal: build failed" >&2; exit 2; }
 
 work=$(mktemp -d /var/tmp/veil-bench-unseal.XXXXXX)   # sealed inputs: disk-backed, read from page cache
 shm=$(mktemp -d /dev/shm/veil-bench-unseal.XXXXXX)    # outputs: tmpfs, as inside the confidential VM
@@ -22,19 +23,19 @@ trap 'rm -rf "$work" "$shm"' EXIT
 
 head -c 32 /dev/urandom > "$work/kek"
 head -c "$((size_mib << 20))" /dev/urandom > "$work/plain.bin"
-"$veil" seal "$work/plain.bin" --out "$work/plain.bin.veil" --key-id bench/model/kek --kek-file "$work/kek" >/dev/null
+"$bin" seal "$work/plain.bin" "$work/plain.bin.veil" "$work/kek" >/dev/null
 age-keygen -o "$work/age.key" 2>/dev/null
 age -r "$(age-keygen -y "$work/age.key")" -o "$work/plain.bin.age" "$work/plain.bin"
 rm "$work/plain.bin"
 cat "$work/plain.bin.veil" "$work/plain.bin.age" > /dev/null   # warm the page cache
 
-# Best of $runs: the in-process GB/s the CLI prints (excludes process start, like openssl speed).
+# Best of $runs: the in-process time of SealedFile.Unseal (excludes process start, like openssl speed).
 veil_gbps() {
   local threads=$1 best=0 line secs gbps
   for _ in $(seq "$runs"); do
-    rm -rf "$shm/out"
-    line=$("$veil" unseal "$work/plain.bin.veil" --out "$shm/out" --kek-file "$work/kek" --threads "$threads" | grep '^unsealing: ')
-    secs=$(sed -E 's/.* in ([0-9.]+) s .*/\1/' <<<"$line")
+    rm -f "$shm/out"
+    line=$("$bin" unseal "$work/plain.bin.veil" "$shm/out" "$work/kek" "$threads")
+    secs=$(sed -E 's/seconds=([0-9.]+) .*/\1/' <<<"$line")
     gbps=$(awk -v b="$((size_mib << 20))" -v s="$secs" 'BEGIN { printf "%.3f", b / s / 1e9 }')
     best=$(awk -v a="$best" -v b="$gbps" 'BEGIN { print (b > a) ? b : a }')
   done
@@ -59,14 +60,14 @@ one=$(veil_gbps 1)
 two=$(veil_gbps 2)
 
 rm -rf "$shm/out"
-veil_wall=$(wall "$veil" unseal "$work/plain.bin.veil" --out "$shm/out/v" --kek-file "$work/kek")
+veil_wall=$(wall "$bin" unseal "$work/plain.bin.veil" "$shm/out/v" "$work/kek" "$(nproc)")
 age_wall=$(wall age -d -i "$work/age.key" -o "$shm/age.out" "$work/plain.bin.age")
 rm -rf "$shm/out" "$shm/age.out" "$work/plain.bin.veil" "$work/plain.bin.age"
 
 truncate -s "$((rss_mib << 20))" "$work/big.bin"
-"$veil" seal "$work/big.bin" --out "$work/big.bin.veil" --key-id bench/model/kek --kek-file "$work/kek" >/dev/null
+"$bin" seal "$work/big.bin" "$work/big.bin.veil" "$work/kek" >/dev/null
 rm "$work/big.bin"
-rss_kib=$( { /usr/bin/time -v "$veil" unseal "$work/big.bin.veil" --out "$shm/big" --kek-file "$work/kek" >/dev/null; } 2>&1 | awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }')
+rss_kib=$( { /usr/bin/time -v "$bin" unseal "$work/big.bin.veil" "$shm/big" "$work/kek" "$(nproc)" >/dev/null; } 2>&1 | awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }')
 
 r1=$(awk -v a="$one" -v b="$openssl_gbps" 'BEGIN { printf "%.2f", a / b }')
 r2=$(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.2f", a / b }')
