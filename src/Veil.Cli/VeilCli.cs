@@ -10,6 +10,7 @@ internal static class VeilCli
     {
         var root = new RootCommand("Veil: attestation, key release and GPU placement for confidential AI inference.");
         root.Add(VerifyCommands.Create());
+        root.Add(EventLogCommands.Create());
         root.Add(TopologyCommands.Create());
         root.Add(BrokerCommands.Create());
         root.Add(ResourceCommands.Create());

@@ -18,7 +18,7 @@ internal sealed class CollateralChecks
 
     private readonly TdxCollateral collateral;
     private readonly List<VerificationFailure> fixedFailures = [];
-    private readonly ConcurrentDictionary<string, VerificationFailure?> pckCrlByCa = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ReadOnlyMemory<byte>, VerificationFailure?> pckCrlByCa = new(BytesComparer.Instance);
 
     private CollateralChecks(TdxCollateral collateral)
     {
@@ -83,8 +83,7 @@ internal sealed class CollateralChecks
 
         if (pck.Ca is { } issuer && PckCrl is not null)
         {
-            var key = Convert.ToHexString(SHA256.HashData(issuer.RawDataMemory.Span));
-            if (pckCrlByCa.GetOrAdd(key, _ => PckCrl.VerifySignature(issuer) is { } why
+            if (pckCrlByCa.GetOrAdd(issuer.RawDataMemory, _ => PckCrl.VerifySignature(issuer) is { } why
                 ? new VerificationFailure("pck_crl.signature", $"signed by {issuer.GetNameInfo(X509NameType.SimpleName, false)} (the quote's PCK CA)", why)
                 : null) is { } f)
             {

@@ -129,39 +129,39 @@ internal sealed class PckChain
     }
 }
 
-/// <summary>Verified PCK chains and attestation keys, keyed by the SHA-256 of their bytes. Bounded; cleared when full.</summary>
+/// <summary>
+/// Verified PCK chains and attestation keys, keyed by their exact bytes (compared in full, so no hash collision can
+/// stand in for a verified chain; the hash only spreads the buckets). Bounded; cleared when full.
+/// </summary>
 internal sealed class TdxKeyCache
 {
     private const int Capacity = 4096;
-    private readonly ConcurrentDictionary<string, PckChain> chains = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, EcdsaKeyPool?> attestationKeys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ReadOnlyMemory<byte>, PckChain> chains = new(BytesComparer.Instance);
+    private readonly ConcurrentDictionary<ReadOnlyMemory<byte>, EcdsaKeyPool?> attestationKeys = new(BytesComparer.Instance);
 
-    public PckChain Chain(ReadOnlySpan<byte> pem)
+    public PckChain Chain(ReadOnlyMemory<byte> pem)
     {
-        var key = Key(pem);
-        if (chains.TryGetValue(key, out var chain))
+        if (chains.TryGetValue(pem, out var chain))
         {
             return chain;
         }
 
-        chain = PckChain.Build(pem);
+        chain = PckChain.Build(pem.Span);
         Bound(chains);
-        return chains.GetOrAdd(key, chain);
+        return chains.GetOrAdd(pem.ToArray(), chain);
     }
 
     /// <summary>Null when the bytes are not a point on P-256.</summary>
-    public EcdsaKeyPool? AttestationKey(ReadOnlySpan<byte> xy)
+    public EcdsaKeyPool? AttestationKey(ReadOnlyMemory<byte> xy)
     {
-        // The raw key is 64 bytes: its hex is the key, no hashing needed.
-        var hex = Convert.ToHexString(xy);
-        if (attestationKeys.TryGetValue(hex, out var pool))
+        if (attestationKeys.TryGetValue(xy, out var pool))
         {
             return pool;
         }
 
         try
         {
-            pool = EcdsaKeyPool.FromRawP256(xy);
+            pool = EcdsaKeyPool.FromRawP256(xy.Span);
         }
         catch (CryptographicException)
         {
@@ -169,17 +169,30 @@ internal sealed class TdxKeyCache
         }
 
         Bound(attestationKeys);
-        return attestationKeys.GetOrAdd(hex, pool);
+        return attestationKeys.GetOrAdd(xy.ToArray(), pool);
     }
 
-    private static string Key(ReadOnlySpan<byte> bytes) => Convert.ToHexString(SHA256.HashData(bytes));
-
-    private static void Bound<T>(ConcurrentDictionary<string, T> d)
+    private static void Bound<T>(ConcurrentDictionary<ReadOnlyMemory<byte>, T> d)
     {
         if (d.Count >= Capacity)
         {
             // Platforms are few per fleet; clearing is cheaper than tracking recency.
             d.Clear();
         }
+    }
+}
+
+/// <summary>Compares byte strings by content; the hash is seeded per process, so bucket collisions cannot be planned.</summary>
+internal sealed class BytesComparer : IEqualityComparer<ReadOnlyMemory<byte>>
+{
+    public static readonly BytesComparer Instance = new();
+
+    public bool Equals(ReadOnlyMemory<byte> x, ReadOnlyMemory<byte> y) => x.Span.SequenceEqual(y.Span);
+
+    public int GetHashCode(ReadOnlyMemory<byte> obj)
+    {
+        var h = new HashCode();
+        h.AddBytes(obj.Span);
+        return h.ToHashCode();
     }
 }

@@ -57,7 +57,7 @@ public sealed class TdxVerifier
             failures.Add(new("quote.qe_vendor_id", Hex.Lower(IntelQeVendorId), Hex.Lower(quote.QeVendorId.Span)));
         }
 
-        var pck = keys.Chain(quote.PckChain.Span);
+        var pck = keys.Chain(quote.PckChain);
         failures.AddRange(pck.Failures);
         foreach (var (name, cert) in pck.Certificates())
         {
@@ -112,6 +112,24 @@ public sealed class TdxVerifier
         return new VerificationResult("tdx", TdxClaims.From(quote, pck.Extensions, tcb, eventLog), failures);
     }
 
+    /// <summary>SHA-256(attestation key ‖ QE auth data): the first half of the QE report data.</summary>
+    private static byte[] QeReportBinding(TdxQuote quote)
+    {
+        // Key and auth data are adjacent in the signature data except for the auth data's 2-byte length.
+        var length = 64 + quote.QeAuthData.Length;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            quote.AttestationKey.Span.CopyTo(buffer);
+            quote.QeAuthData.Span.CopyTo(buffer.AsSpan(64));
+            return SHA256.HashData(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     private void CheckSignatures(TdxQuote quote, PckChain pck, List<VerificationFailure> failures)
     {
         if (pck.LeafKey is { } pckKey && !pckKey.Verify(quote.QeReport.Raw.Span, quote.QeReportSignature.Span))
@@ -120,19 +138,16 @@ public sealed class TdxVerifier
         }
 
         Span<byte> binding = stackalloc byte[64];
-        using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-        {
-            sha.AppendData(quote.AttestationKey.Span);
-            sha.AppendData(quote.QeAuthData.Span);
-            sha.GetHashAndReset(binding[..32]);
-        }
+        binding.Clear();
+        var hashed = QeReportBinding(quote);
+        hashed.CopyTo(binding);
 
         if (!binding.SequenceEqual(quote.QeReport.ReportData.Span))
         {
             failures.Add(new("qe_report.report_data", $"{Hex.Lower(binding)} (SHA-256(attestation key ‖ QE auth data) ‖ zeros)", Hex.Lower(quote.QeReport.ReportData.Span)));
         }
 
-        var attestationKey = keys.AttestationKey(quote.AttestationKey.Span);
+        var attestationKey = keys.AttestationKey(quote.AttestationKey);
         if (attestationKey is null)
         {
             failures.Add(new("quote.attestation_key", "a point on P-256", "invalid public key"));

@@ -10,6 +10,7 @@ internal static class VerifyCommands
         var verify = new Command("verify", "Verify attestation evidence offline against the vendors' roots.");
         verify.Add(SnpVerifyCommand.Create());
         verify.Add(GpuVerifyCommand.Create());
+        verify.Add(TdxVerifyCommand.Create());
         return verify;
     }
 }
