@@ -183,6 +183,25 @@ public sealed class DirectoryTests : IDisposable
         Assert.Equal(SealingError.InvalidManifest, e.Error);
     }
 
+    [Fact]
+    public void Random_and_truncated_manifest_bytes_are_refused_without_crashing()
+    {
+        var good = new SealedManifest(SealedManifest.FormatName, "00", "r/t/k", [new ManifestEntry("a", "a.veil", 1, new string('a', 64), new string('b', 64))]).ToJson();
+        Assert.Single(SealedManifest.Parse(good).Files);
+        for (var n = 0; n < good.Length; n++)
+        {
+            Assert.Equal(SealingError.InvalidManifest, Assert.Throws<SealingException>(() => SealedManifest.Parse(good.AsSpan(0, n))).Error);
+        }
+
+        var rng = new Random(11);
+        for (var i = 0; i < 2000; i++)
+        {
+            var b = new byte[rng.Next(0, 300)];
+            rng.NextBytes(b);
+            Assert.Throws<SealingException>(() => SealedManifest.Parse(b));
+        }
+    }
+
     public void Dispose()
     {
         kek.Dispose();
