@@ -59,6 +59,11 @@ public sealed class NvidiaVerifier
         var report = device.Report;
         var failures = new List<VerificationFailure>();
         var findings = new List<string>();
+        if (report.TrailingLength > 0)
+        {
+            findings.Add($"report: {report.TrailingLength} unsigned bytes after the signature, ignored");
+        }
+
         if (device.Certificates.Count == 0)
         {
             failures.Add(new("device_chain", "the device certificate chain (evidence certificate or --cert-chain)", "none supplied"));

@@ -20,6 +20,9 @@ public sealed record SpdmMeasurementReport
     public const int SignatureLength = 96;
     private const int ResponseHeaderLength = 8;
 
+    /// <summary>More unsigned bytes than this after the signature is not padding but something else.</summary>
+    private const int MaxTrailing = 64;
+
     public required ReadOnlyMemory<byte> Raw { get; init; }
 
     public required SpdmRequest Request { get; init; }
@@ -42,8 +45,17 @@ public sealed record SpdmMeasurementReport
     /// <summary>ECDSA P-384 raw r‖s, big-endian.</summary>
     public required ReadOnlyMemory<byte> Signature { get; init; }
 
-    /// <summary>request ‖ response without its signature: the SPDM L1/L2 transcript of this exchange.</summary>
-    public ReadOnlySpan<byte> SignedBytes => Raw.Span[..^SignatureLength];
+    /// <summary>Where the signature starts: everything before it is signed.</summary>
+    public required int SignatureOffset { get; init; }
+
+    /// <summary>
+    /// Bytes after the signature. Real captures carry some (Trustee's CoCo CI report ends in one 0x00); they are
+    /// not signed, so nothing is read from them, and the verifier reports them as a finding.
+    /// </summary>
+    public int TrailingLength => Raw.Length - SignatureOffset - SignatureLength;
+
+    /// <summary>request ‖ response up to its signature: the SPDM L1/L2 transcript of this exchange.</summary>
+    public ReadOnlySpan<byte> SignedBytes => Raw.Span[..SignatureOffset];
 
     public static SpdmMeasurementReport Parse(ReadOnlySpan<byte> bytes)
     {
@@ -79,12 +91,11 @@ public sealed record SpdmMeasurementReport
         var opaque = NvidiaOpaqueData.Parse(m.Slice(pos, opaqueLength));
         pos += opaqueLength;
         Need(bytes, pos, SignatureLength, "response.signature");
+        var signatureOffset = pos;
         var signature = m.Slice(pos, SignatureLength);
-        pos += SignatureLength;
-        if (pos != bytes.Length)
+        if (bytes.Length - pos - SignatureLength > MaxTrailing)
         {
-            // The signature must be the last thing: bytes after it would be unsigned passengers.
-            throw new EvidenceFormatException("report", $"oversized: {bytes.Length - pos} bytes after the signature");
+            throw new EvidenceFormatException("report", $"oversized: {bytes.Length - pos - SignatureLength} bytes after the signature");
         }
 
         return new SpdmMeasurementReport
@@ -99,6 +110,7 @@ public sealed record SpdmMeasurementReport
             ResponderNonce = responderNonce,
             OpaqueData = opaque,
             Signature = signature,
+            SignatureOffset = signatureOffset,
         };
     }
 

@@ -122,12 +122,16 @@ public sealed class NvidiaParserTests
     }
 
     [Fact]
-    public void Bytes_after_the_signature_are_refused()
+    public void A_few_unsigned_bytes_after_the_signature_are_kept_apart_and_many_are_refused()
     {
         var raw = ParseFile(HistoryReport).Raw.ToArray();
-        var e = Assert.Throws<EvidenceFormatException>(() => SpdmMeasurementReport.Parse([.. raw, 0]));
+        var padded = SpdmMeasurementReport.Parse([.. raw, 0]);
+        Assert.Equal(1, padded.TrailingLength);
+        Assert.Equal(raw.AsSpan(0, raw.Length - 96).ToArray(), padded.SignedBytes.ToArray());
+        Assert.Equal(raw.AsSpan(raw.Length - 96).ToArray(), padded.Signature.ToArray());
+        var e = Assert.Throws<EvidenceFormatException>(() => SpdmMeasurementReport.Parse([.. raw, .. new byte[65]]));
         Assert.Equal("report", e.Field);
-        Assert.Contains("1 bytes after the signature", e.Reason, StringComparison.Ordinal);
+        Assert.Contains("65 bytes after the signature", e.Reason, StringComparison.Ordinal);
     }
 
     [Theory]

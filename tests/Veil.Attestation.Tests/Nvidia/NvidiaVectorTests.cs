@@ -206,3 +206,37 @@ public sealed class NvidiaVectorTests
         Assert.DoesNotContain(r.Combined.Failures, f => f.Check.StartsWith("device_chain", StringComparison.Ordinal) || f.Check.StartsWith("report.", StringComparison.Ordinal));
     }
 }
+
+/// <summary>Trustee's NVIDIA verifier vectors: its CoCo CI capture and its certificate-chain negatives.</summary>
+public sealed class NvidiaTrusteeVectorTests
+{
+    private static string T(string file) => Veil.Tests.Shared.Vectors.Path("trustee", "deps", "verifier", "test_data", "nvidia", file);
+
+    [Fact]
+    public async Task CoCo_ci_capture_verifies_with_its_spdm_nonce()
+    {
+        var r = await VerifyAsync(T("hopper_coco_report1.txt"), T("hopper_coco_certs1.txt"), "87d8e24ab336adafe228d49e83d745f6dba4ae505372b6a5704820856b343fec", Today);
+        Assert.True(r.Combined.Verified, Failures(r));
+        // The capture ends in one byte after the signature: kept out of the signed bytes and reported.
+        Assert.Contains("report: 1 unsigned bytes after the signature, ignored", (IEnumerable<string>)r.Combined.Claims["nvidia.findings"]);
+    }
+
+    [Fact]
+    public async Task Trustee_sample_verifies_with_case1_chain()
+    {
+        var r = await VerifyAsync(T("hopperAttestationReport.txt"), T("hopper_cert_chain_case1.txt"), SdkNonce, Today);
+        Assert.True(r.Combined.Verified, Failures(r));
+        Assert.Equal("f5c384aebb579217a2c66b17ed0f28e6a9b8d639041acd7b4721cec004f7275494ba94bb5cdfdb3055ee051762b1f75d", r.Combined.Claims["nvidia.fwid"]);
+    }
+
+    [Theory]
+    [InlineData("hopper_cert_chain_case2.txt", "device_chain.length")]
+    [InlineData("hopper_cert_chain_case3.txt", "device_chain[")]
+    [InlineData("hopper_cert_chain_case4.txt", "report.fwid")]
+    public async Task Trustee_chain_negatives_fail_with_a_named_check(string chain, string check)
+    {
+        var r = await VerifyAsync(T("hopperAttestationReport.txt"), T(chain), SdkNonce, Today);
+        Assert.False(r.Combined.Verified);
+        Assert.Contains(r.Combined.Failures, f => f.Check.StartsWith(check, StringComparison.Ordinal));
+    }
+}
