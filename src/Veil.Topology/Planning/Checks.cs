@@ -37,6 +37,7 @@ internal static class Checks
                 "move the card to a slot whose port isolates it (ACS), or accept passing the whole group; never use the ACS override patch on a CVM host"));
         }
 
+        FabricChecks(inv, request, passed, diagnostics);
         PortChecks(request, layout, diagnostics);
         P2PChecks(inv, passed, diagnostics);
         NicChecks(inv, passed, diagnostics);
@@ -48,6 +49,29 @@ internal static class Checks
             diagnostics.Add(new Diagnostic("large-bar", Severity.Info, null,
                 $"{big.Count} device(s) with 64-bit BARs ≥ 4 GiB; the guest must map {Gib(total)} GiB of 64-bit MMIO or a GPU fails with 'BAR: no space'",
                 $"keep pci=realloc pci=nocrs in the guest kernel parameters and give the guest firmware a 64-bit MMIO window of ≥ {MmioWindowMib(total)} MiB (OVMF fw_cfg opt/ovmf/X-PciMmio64Mb)"));
+        }
+    }
+
+    /// <summary>Hopper HGX boards (H100/H200/H20 SXM): Fabric Manager full passthrough knows 8 GPUs + 4 NVSwitches or 1 + 0 only.</summary>
+    private static readonly HashSet<ushort> HopperSxm = [0x2330, 0x2335, 0x2336, 0x2324];
+
+    private static void FabricChecks(HostInventory inv, PlanRequest request, List<PassedDevice> passed, List<Diagnostic> diagnostics)
+    {
+        var gpus = passed.Where(d => d.Role == PassRole.Gpu).ToList();
+        var switches = inv.Functions.Count(f => f.Kind == DeviceKind.NvSwitch);
+        var boardGpus = inv.Functions.Count(f => f.Kind == DeviceKind.Gpu && HopperSxm.Contains(f.DeviceId));
+        if (request.WithNvSwitch && switches > 0 && gpus.Count > 0 && gpus.All(g => HopperSxm.Contains(g.DeviceId)) && gpus.Count != boardGpus)
+        {
+            diagnostics.Add(new Diagnostic("nvswitch-partition", Severity.Warning, null,
+                $"{gpus.Count} of {boardGpus} Hopper SXM GPUs with the NVSwitches: Fabric Manager full passthrough on HGX H100/H200 supports 8 GPUs + 4 NVSwitches or 1 GPU + 0 only",
+                "pass all GPUs with the NVSwitches, or single GPUs without NVSwitches (their NVLinks disabled by the host)"));
+        }
+
+        if (request.Cvm != CvmKind.None && gpus.Count > 1 && switches > 0)
+        {
+            diagnostics.Add(new Diagnostic("cvm-multi-gpu-ppcie", Severity.Info, null,
+                $"{gpus.Count} GPUs in one confidential VM on an NVSwitch board: the GPUs and NVSwitches must be in protected PCIe mode",
+                "label the node nvidia.com/cc.mode=ppcie (GPU Operator cc-manager) and check nvidia.com/cc.mode.state before scheduling"));
         }
     }
 

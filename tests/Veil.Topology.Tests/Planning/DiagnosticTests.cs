@@ -108,4 +108,18 @@ public class DiagnosticTests
         Assert.DoesNotContain(cvm.Devices, d => d.Role == PassRole.GroupMember);
         Assert.Single(cvm.Blockers);
     }
+
+    [Fact]
+    public void Partial_nvswitch_partition_on_a_hopper_board()
+    {
+        Assert.DoesNotContain(Plan(Topologies.HgxH100, gpus: "all").Diagnostics, d => d.Code == "nvswitch-partition");
+        Toggles("nvswitch-partition", Plan(Topologies.HgxH100, gpus: "2", nvswitch: false), Plan(Topologies.HgxH100, gpus: "2"));
+    }
+
+    [Fact]
+    public void Multi_gpu_cvm_on_an_nvswitch_board_needs_ppcie()
+    {
+        Toggles("cvm-multi-gpu-ppcie", Plan(Topologies.HgxH100, cvm: CvmKind.None), Plan(Topologies.HgxH100, cvm: CvmKind.Snp));
+        Assert.DoesNotContain(Plan(Topologies.Lenovo4Gpu, cvm: CvmKind.Snp).Diagnostics, d => d.Code == "cvm-multi-gpu-ppcie");
+    }
 }
