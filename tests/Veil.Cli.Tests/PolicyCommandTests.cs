@@ -208,4 +208,37 @@ public class PolicyCommandTests
         Assert.Contains("boolean", output);
         Assert.DoesNotContain("tdx.mr_td", output);
     }
+
+    [Fact]
+    public void Init_data_bound_through_host_data_feeds_init_data_claims_and_an_unbound_one_is_refused()
+    {
+        var dir = Directory.CreateTempSubdirectory();
+        try
+        {
+            var toml = Path.Combine(dir.FullName, "initdata.toml");
+            File.WriteAllText(toml, "algorithm = \"sha384\"\nversion = \"0.1.0\"\n\n[data]\nimage_digest = \"sha256:1111\"\n");
+            var hostData = Convert.ToHexStringLower(System.Security.Cryptography.SHA384.HashData(File.ReadAllBytes(toml))[..32]);
+            var policy = Path.Combine(dir.FullName, "p.yaml");
+            File.WriteAllText(policy, "apiVersion: veil.dev/v1\nkind: AttestationPolicy\nsubmodules:\n  cpu:\n    accept: [snp]\n    rules:\n"
+                + "      - {name: image, claim: init_data.image_digest, equals: 'sha256:1111', trust: sourced-data}\n");
+            var claims = Path.Combine(dir.FullName, "c.json");
+            File.WriteAllText(claims, "{\"cpu\": {\"snp.host_data\": \"" + hostData + "\"}}");
+            var (ok, okOut, okErr) = CliRunner.Run("appraise", "--policy", policy, "--claims", claims, "--init-data", toml);
+            Assert.True(ok == 0, okErr + okOut);
+            Assert.Contains("sourced-data=2", okOut);
+
+            File.WriteAllText(claims, "{\"cpu\": {\"snp.host_data\": \"" + new string('0', 64) + "\"}}");
+            var (bad, badOut, _) = CliRunner.Run("appraise", "--policy", policy, "--claims", claims, "--init-data", toml);
+            Assert.Equal(1, bad);
+            Assert.Contains("init_data.binding: expected snp.host_data " + hostData, badOut);
+
+            var (noBinding, _, err) = CliRunner.Run("appraise", "--policy", policy, "--claims", claims);
+            Assert.Equal(1, noBinding);
+            Assert.Equal("", err);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
 }

@@ -31,10 +31,11 @@ internal static class PolicyCommands
         var claims = new Option<string?>("--claims") { Description = "Claims JSON: a 'veil verify ... --output json' result or {cpu, gpu[], switch[], init_data}" };
         var e = new AppraiseEvidence.Options();
         var at = new Option<string?>("--at") { Description = "Appraise (and verify) as of this ISO-8601 time (default: now); reference-value expiry uses it" };
+        var initData = new Option<string?>("--init-data") { Description = "Init-data TOML: bound via SNP HOST_DATA / TDX MRCONFIGID, its [data] keys become init_data.* claims" };
         var output = CliOptions.Output("table", "json");
         var cmd = new Command("appraise", "Appraise verified claims against a policy: EAR status, AR4SI trust vector and an explanation for every failed rule.")
         {
-            policy, parameters, refValues, claims, at, output,
+            policy, parameters, refValues, claims, at, initData, output,
         };
         e.AddTo(cmd);
         cmd.SetAction((parse, ct) => CliErrors.GuardAsync(parse, async () =>
@@ -55,6 +56,11 @@ internal static class PolicyCommands
             {
                 var path = parse.GetValue(claims) ?? throw new CliUsageException("give --claims C.json, or --snp, --tdx or --gpu with evidence options");
                 evidence = Guarded(() => ClaimsFile.Parse(System.Text.Encoding.UTF8.GetString(CliOptions.ReadFile(path, "--claims")), path));
+            }
+
+            if (parse.GetValue(initData) is { } initPath)
+            {
+                evidence = AppraiseEvidence.BindInitData(evidence, CliOptions.ReadFile(initPath, "--init-data"));
             }
 
             var appraisal = Appraiser.Appraise(loaded, evidence, time);
