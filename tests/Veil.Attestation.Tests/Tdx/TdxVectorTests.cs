@@ -194,4 +194,37 @@ public class TdxVectorTests
         Assert.EndsWith(new string('0', 32), reportData, StringComparison.Ordinal);
         Assert.Equal("00a06d080000", result.Claims["tdx.fmspc"]);
     }
+
+    [Fact]
+    public void Trustee_quote_4_claims_equal_trustees_expected_parse()
+    {
+        var quote = TdxQuote.Parse(Vectors.Bytes("trustee", "deps", "verifier", "test_data", "tdx_quote_4.dat"));
+        var c = TdxClaims.From(quote, null, null, null);
+        using var doc = System.Text.Json.JsonDocument.Parse(Vectors.Bytes("trustee", "deps", "verifier", "test_data", "parse_tdx_claims_expected.json"));
+        var body = doc.RootElement.GetProperty("quote").GetProperty("body");
+        string Want(string name) => body.GetProperty(name).GetString()!;
+        Assert.Equal(Want("mr_td"), c["tdx.mr_td"]);
+        Assert.Equal(Want("mr_seam"), c["tdx.mr_seam"]);
+        Assert.Equal(Want("mrsigner_seam"), c["tdx.mr_signer_seam"]);
+        Assert.Equal(Want("mr_config_id"), c["tdx.mr_config_id"]);
+        Assert.Equal(Want("mr_owner"), c["tdx.mr_owner"]);
+        Assert.Equal(Want("mr_owner_config"), c["tdx.mr_owner_config"]);
+        Assert.Equal(Want("report_data"), c["tdx.report_data"]);
+        Assert.Equal(Want("tcb_svn"), c["tdx.tee_tcb_svn"]);
+        Assert.Equal(Want("td_attributes"), c["tdx.td_attributes"]);
+        Assert.Equal(Want("seam_attributes"), c["tdx.seam_attributes"]);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(Want($"rtmr_{i}"), c[$"tdx.rtmr{i}"]);
+        }
+
+        // Trustee prints XFAM as its little-endian bytes; Veil as the number.
+        Assert.Equal(Convert.FromHexString(Want("xfam")).Reverse().ToArray(), Convert.FromHexString(((string)c["tdx.xfam"])[2..]));
+        var attributes = doc.RootElement.GetProperty("td_attributes");
+        Assert.Equal(attributes.GetProperty("debug").GetBoolean(), c["tdx.td_attributes.debug"]);
+        Assert.Equal(attributes.GetProperty("septve_disable").GetBoolean(), c["tdx.td_attributes.sept_ve_disable"]);
+        Assert.Equal(attributes.GetProperty("protection_keys").GetBoolean(), c["tdx.td_attributes.pks"]);
+        Assert.Equal(attributes.GetProperty("key_locker").GetBoolean(), c["tdx.td_attributes.key_locker"]);
+        Assert.Equal(attributes.GetProperty("perfmon").GetBoolean(), c["tdx.td_attributes.perfmon"]);
+    }
 }
