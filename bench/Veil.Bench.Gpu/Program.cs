@@ -8,7 +8,7 @@ using Veil.Tests.Shared;
 
 // Benchmarks of the NVIDIA GPU verifier (run through ./bench/run gpu-verify and ./bench/run gpu-fuzz).
 //   verify <vectors dir> <seconds>: GPU reports verified per second (chain cached, no RIMs) on the calling thread.
-//   rims <vectors dir> <seconds>: the same with both RIMs (XML signatures and chains) each time, for information.
+//   rims <vectors dir> <seconds>: the same with both RIMs compared each time (RIM parse + XML signature cached), for information.
 //   raw <vectors dir> <seconds>: .NET's ECDsa P-384 verify alone over the report's signed bytes (diagnostic).
 //   fuzz <vectors dir> <inputs>: the evidence and RIM parsers' mutation fuzzer for many more inputs.
 var mode = args.ElementAtOrDefault(0);

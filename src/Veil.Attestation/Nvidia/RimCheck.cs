@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Veil.Attestation.Collateral;
 using Veil.Attestation.Nvidia.Rim;
@@ -13,20 +15,24 @@ namespace Veil.Attestation.Nvidia;
 /// </summary>
 internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain chains, OcspCheck ocsp)
 {
+    // Parsing and the XML signature depend only on the bytes, so they are done once per RIM (by SHA-256);
+    // time-dependent checks (validity, OCSP) run on every use. Only documents that parsed are remembered.
+    private readonly ConcurrentDictionary<string, (RimDocument Rim, IReadOnlyList<X509Certificate2> Chain, string? Problem)> documents = new(StringComparer.Ordinal);
+
     /// <summary>The RIM to compare with, or null when none of this kind was supplied.</summary>
     public async Task<RimDocument?> RunAsync(
         NvidiaRimRequest request, string name, DateTimeOffset now, List<VerificationFailure> failures, List<string> findings, CancellationToken cancellationToken)
     {
         var candidates = await collateral.GetRimsAsync(request, cancellationToken).ConfigureAwait(false);
-        var parsed = new List<RimDocument>();
+        var parsed = new List<(RimDocument Rim, IReadOnlyList<X509Certificate2> Chain, string? Problem)>();
         foreach (var file in candidates)
         {
             try
             {
-                var rim = RimDocument.Parse(file.Bytes.Span, file.Origin);
-                if (rim.Kind == request.Kind)
+                var loaded = Load(file);
+                if (loaded.Rim.Kind == request.Kind)
                 {
-                    parsed.Add(rim);
+                    parsed.Add(loaded);
                 }
             }
             catch (EvidenceFormatException e)
@@ -41,14 +47,14 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
             return null;
         }
 
-        var chosen = parsed.FirstOrDefault(r => string.Equals(r.Version, request.Version, StringComparison.OrdinalIgnoreCase));
-        if (chosen is null)
+        var match = parsed.FindIndex(r => string.Equals(r.Rim.Version, request.Version, StringComparison.OrdinalIgnoreCase));
+        var (chosen, signers, problem) = parsed[Math.Max(0, match)];
+        if (match < 0)
         {
-            chosen = parsed[0];
             failures.Add(new($"{name}.version", request.Version, chosen.Version));
         }
 
-        var chain = CheckDocument(chosen, name, now, failures);
+        var chain = CheckChain(signers, problem, name, now, failures);
         if (chain is not null)
         {
             var full = NvidiaChain.Complete(chain, NvidiaRoots.RimSigningRoot);
@@ -61,10 +67,33 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
         return chosen;
     }
 
+    private (RimDocument Rim, IReadOnlyList<X509Certificate2> Chain, string? Problem) Load(NvidiaRimFile file)
+    {
+        var key = Convert.ToHexString(SHA256.HashData(file.Bytes.Span));
+        if (documents.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        var rim = RimDocument.Parse(file.Bytes.Span, file.Origin);
+        var (chain, problem) = RimSignature.Check(rim);
+        if (documents.Count > 1024)
+        {
+            documents.Clear();
+        }
+
+        return documents.GetOrAdd(key, (rim, chain, problem));
+    }
+
     /// <summary>The RIM's signing chain (to the pinned RIM root, valid now) and its XML signature; returns the chain when its signatures hold.</summary>
     public IReadOnlyList<X509Certificate2>? CheckDocument(RimDocument rim, string name, DateTimeOffset now, List<VerificationFailure> failures)
     {
         var (chain, problem) = RimSignature.Check(rim);
+        return CheckChain(chain, problem, name, now, failures);
+    }
+
+    private IReadOnlyList<X509Certificate2>? CheckChain(IReadOnlyList<X509Certificate2> chain, string? problem, string name, DateTimeOffset now, List<VerificationFailure> failures)
+    {
         var chainOk = chains.Verify(chain, NvidiaRoots.RimSigningRoot, now, $"{name}.chain", "RIM signing certificate", failures);
         if (problem is not null)
         {
