@@ -14,7 +14,9 @@ public static class InventoryText
         sb.AppendLine(CultureInfo.InvariantCulture, $"{"BDF",-13} {"KIND",-17} {"ID",-9} {"CLASS",-8} {"DRIVER",-10} {"GROUP",5} {"NUMA",4} {"PORT",-17} {"LINK",-12} {"ACSCTL",-6} {"ATS",-4} BARS");
         foreach (var f in inv.Functions)
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"{f.Address,-13} {Kind(f.Kind),-17} {f.VendorId:x4}:{f.DeviceId:x4} {f.ClassCode:x6}   {f.Driver ?? "-",-10} {Opt(f.IommuGroup),5} {Opt(f.NumaNode),4} {Port(f.PortType),-17} {Link(f),-12} {Acs(f.Config?.Acs),-6} {Ats(f.Config?.Ats),-4} {Bars(f)}");
+            var kind = Kind(f.Kind) + (f.PhysicalFunction is null ? string.Empty : "-vf");
+            var line = $"{f.Address,-13} {kind,-17} {f.VendorId:x4}:{f.DeviceId:x4} {f.ClassCode:x6}   {f.Driver ?? "-",-10} {Opt(f.IommuGroup),5} {Opt(f.NumaNode),4} {Port(f.PortType),-17} {Link(f),-12} {Acs(f.Config?.Acs),-6} {Ats(f.Config?.Ats),-4} {Bars(f)}";
+            sb.AppendLine(line.TrimEnd());
         }
 
         Footer(sb, inv);
