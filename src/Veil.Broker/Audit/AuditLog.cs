@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Veil.Broker.Storage;
 
@@ -6,18 +7,84 @@ namespace Veil.Broker.Audit;
 /// <summary>
 /// Records every release and denial (and every admin change) in the store, and mirrors a one-line summary to
 /// the log. Entries name who, which resource, which evidence digest and why; never a value, key or token.
+/// A call returns only once its entry is on disk, so a release is never answered before it is audited; entries
+/// arriving together share one transaction (group commit), which keeps one disk flush per batch, not per entry.
 /// </summary>
-internal sealed partial class AuditLog(IBrokerStore store, TimeProvider time, ILogger<AuditLog> logger)
+internal sealed partial class AuditLog : IAsyncDisposable
 {
     public const string Allowed = "allowed";
     public const string Denied = "denied";
+    private const int MaxBatch = 256;
+
+    private readonly IBrokerStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AuditLog> _logger;
+    private readonly Channel<(AuditEntry Entry, TaskCompletionSource Done)> _queue =
+        Channel.CreateUnbounded<(AuditEntry, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
+
+    private readonly Task _writer;
+
+    public AuditLog(IBrokerStore store, TimeProvider time, ILogger<AuditLog> logger)
+    {
+        _store = store;
+        _time = time;
+        _logger = logger;
+        _writer = Task.Run(WriteLoopAsync);
+    }
 
     public async Task RecordAsync(string actor, string action, string? resource, string? evidenceDigest, string outcome, string reason, CancellationToken ct)
     {
-        await store.AppendAuditAsync(new AuditEntry(time.GetUtcNow(), actor, action, resource, evidenceDigest, outcome, reason), ct).ConfigureAwait(false);
-        LogAudit(logger, action, outcome, actor, resource ?? "-", evidenceDigest ?? "-", reason);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_queue.Writer.TryWrite((new AuditEntry(_time.GetUtcNow(), actor, action, resource, evidenceDigest, outcome, reason), done)))
+        {
+            throw new InvalidOperationException("audit log is closed");
+        }
+
+        LogAudit(_logger, action, outcome, actor, resource ?? "-", evidenceDigest ?? "-", reason);
+        await done.Task.WaitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<(AuditEntry Entry, TaskCompletionSource Done)>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            try
+            {
+                await _store.AppendAuditBatchAsync(batch.Select(b => b.Entry).ToList(), CancellationToken.None).ConfigureAwait(false);
+                foreach (var b in batch)
+                {
+                    b.Done.TrySetResult();
+                }
+            }
+#pragma warning disable CA1031 // the failure is handed to every waiting request, which then fails closed
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogWriteFailed(_logger, e.GetType().Name, batch.Count);
+                foreach (var b in batch)
+                {
+                    b.Done.TrySetException(new InvalidOperationException("audit log write failed; the request is refused", e));
+                }
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "audit {Action} {Outcome} actor={Actor} resource={Resource} evidence={EvidenceDigest}: {Reason}")]
     private static partial void LogAudit(ILogger logger, string action, string outcome, string actor, string resource, string evidenceDigest, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "audit write failed ({Error}) for {Count} entries")]
+    private static partial void LogWriteFailed(ILogger logger, string error, int count);
 }

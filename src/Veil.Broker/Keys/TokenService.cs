@@ -8,11 +8,12 @@ namespace Veil.Broker.Keys;
 internal sealed class TokenService(BrokerKeys keys, TimeProvider time, TimeSpan lifetime)
 {
     public const string Issuer = "veil-broker";
+    private readonly EarTokenVerifier _verifier = new([keys.TokenJwk], Issuer, time);
 
     public string Issue(IReadOnlyDictionary<string, EarSubmodule> submodules) =>
         EarToken.Issue(keys.TokenSigningKey, keys.TokenJwk.Kid!, Issuer, time.GetUtcNow(), lifetime, submodules);
 
-    public Task<EarClaims> VerifyAsync(string token) => EarToken.VerifyAsync(token, [keys.TokenJwk], Issuer, time);
+    public Task<EarClaims> VerifyAsync(string token) => _verifier.VerifyAsync(token);
 
     public byte[] Jwks() => KbsJson.Serialize(w =>
     {

@@ -22,6 +22,9 @@ internal interface IBrokerStore
 
     Task AppendAuditAsync(AuditEntry entry, CancellationToken ct);
 
+    /// <summary>Appends several entries in one transaction (one disk flush): the audit log's group commit.</summary>
+    Task AppendAuditBatchAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct);
+
     Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct);
 
     Task PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct);

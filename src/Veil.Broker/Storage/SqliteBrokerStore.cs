@@ -103,19 +103,29 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         return list;
     }
 
-    public async Task AppendAuditAsync(AuditEntry entry, CancellationToken ct)
+    public Task AppendAuditAsync(AuditEntry entry, CancellationToken ct) => AppendAuditBatchAsync([entry], ct);
+
+    public async Task AppendAuditBatchAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct)
     {
         await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = "INSERT INTO audit(at, actor, action, resource, evidence_digest, outcome, reason) VALUES ($at, $actor, $action, $res, $ev, $out, $why);";
-        cmd.Parameters.AddWithValue("$at", entry.At.ToString("O"));
-        cmd.Parameters.AddWithValue("$actor", entry.Actor);
-        cmd.Parameters.AddWithValue("$action", entry.Action);
-        cmd.Parameters.AddWithValue("$res", (object?)entry.Resource ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$ev", (object?)entry.EvidenceDigest ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$out", entry.Outcome);
-        cmd.Parameters.AddWithValue("$why", entry.Reason);
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        foreach (var entry in entries)
+        {
+            cmd.Parameters.Clear();
+            cmd.Parameters.AddWithValue("$at", entry.At.ToString("O"));
+            cmd.Parameters.AddWithValue("$actor", entry.Actor);
+            cmd.Parameters.AddWithValue("$action", entry.Action);
+            cmd.Parameters.AddWithValue("$res", (object?)entry.Resource ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$ev", (object?)entry.EvidenceDigest ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$out", entry.Outcome);
+            cmd.Parameters.AddWithValue("$why", entry.Reason);
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct)

@@ -19,6 +19,6 @@ internal sealed class SnpEvidenceVerifier(SnpVerifier verifier) : IEvidenceVerif
             throw new EvidenceFormatException("snp evidence: expected a JSON object {attestation_report, cert_chain}");
         }
 
-        return verifier.VerifyAsync(JsonSerializer.SerializeToUtf8Bytes(evidence), expectedReportData, ct);
+        return verifier.VerifyAsync(System.Text.Encoding.UTF8.GetBytes(evidence.GetRawText()), expectedReportData, ct);
     }
 }

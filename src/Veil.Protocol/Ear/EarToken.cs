@@ -67,57 +67,11 @@ public static class EarToken
         return handler.CreateToken(payload.ToJsonString(), new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256));
     }
 
-    /// <summary>
-    /// Verifies signature (ES256 by a key of <paramref name="keys"/>, selected by <c>kid</c>), issuer and expiry.
-    /// Any failure is a <see cref="SecurityTokenException"/> whose message names the reason, never the token.
-    /// </summary>
-    public static async Task<EarClaims> VerifyAsync(string token, IReadOnlyList<Jwk> keys, string issuer, TimeProvider time)
-    {
-        var handler = new JsonWebTokenHandler();
-        var securityKeys = keys.Select(k => (SecurityKey)new ECDsaSecurityKey(k.CreateEcdsa()) { KeyId = k.Kid }).ToList();
-        var result = await handler.ValidateTokenAsync(token, new TokenValidationParameters
-        {
-            IssuerSigningKeys = securityKeys,
-            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
-            ValidIssuer = issuer,
-            ValidateAudience = false,
-            ValidateLifetime = false, // checked below against the injected clock
-            RequireExpirationTime = false,
-            TryAllIssuerSigningKeys = true,
-        }).ConfigureAwait(false);
+    /// <summary>Verifies with a one-off <see cref="EarTokenVerifier"/>; build one and keep it when verifying often.</summary>
+    public static Task<EarClaims> VerifyAsync(string token, IReadOnlyList<Jwk> keys, string issuer, TimeProvider time) =>
+        new EarTokenVerifier(keys, issuer, time).VerifyAsync(token);
 
-        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
-        {
-            throw new SecurityTokenException("attestation token rejected: " + Reason(result.Exception));
-        }
-
-        var payload = JsonNode.Parse(Encoding.UTF8.GetString(Base64UrlText.Decode(jwt.EncodedPayload, "token.payload")))!.AsObject();
-        var now = time.GetUtcNow();
-        var exp = ReadTime(payload, "exp");
-        var iat = ReadTime(payload, "iat");
-        if (now >= exp)
-        {
-            throw new SecurityTokenException($"attestation token rejected: expired at {exp:O}");
-        }
-
-        if (payload["eat_profile"]?.GetValue<string>() != Profile)
-        {
-            throw new SecurityTokenException("attestation token rejected: eat_profile is not " + Profile);
-        }
-
-        var statuses = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (payload["submods"] is JsonObject submods)
-        {
-            foreach (var (name, node) in submods)
-            {
-                statuses[name] = node?["ear.status"]?.GetValue<string>() ?? EarStatus.None;
-            }
-        }
-
-        return new EarClaims(issuer, iat, exp, statuses, payload);
-    }
-
-    private static DateTimeOffset ReadTime(JsonObject payload, string name)
+    internal static DateTimeOffset ReadTime(JsonObject payload, string name)
     {
         if (payload[name] is JsonValue v && v.TryGetValue<long>(out var seconds))
         {
@@ -127,7 +81,7 @@ public static class EarToken
         throw new SecurityTokenException($"attestation token rejected: claim '{name}' missing or not a number");
     }
 
-    private static string Reason(Exception? e) => e switch
+    internal static string Reason(Exception? e) => e switch
     {
         SecurityTokenSignatureKeyNotFoundException => "signature key not found (unknown kid)",
         SecurityTokenInvalidSignatureException => "invalid signature",

@@ -13,7 +13,13 @@ public sealed record Jwk(string Kty, string? Crv, string? Alg, string? X, string
 {
     public const int MinRsaBits = 2048;
 
-    public static Jwk Parse(JsonElement e, string path = "tee-pubkey")
+    public static Jwk Parse(JsonElement e, string path = "tee-pubkey") => Parse(e, path, checkPoint: true);
+
+    /// <summary>
+    /// <paramref name="checkPoint"/> false skips the on-curve check (an EC key import) for a key that is about to be
+    /// imported anyway, e.g. by <see cref="Jwe.Encrypt"/>, whose import performs the same check.
+    /// </summary>
+    public static Jwk Parse(JsonElement e, string path, bool checkPoint)
     {
         JsonFields.RequireObject(e, path);
         var kty = JsonFields.RequireString(e, "kty", path);
@@ -30,9 +36,12 @@ public sealed record Jwk(string Kty, string? Crv, string? Alg, string? X, string
                 CheckLength(Base64UrlText.Decode(x, path + ".x"), size, path + ".x");
                 CheckLength(Base64UrlText.Decode(y, path + ".y"), size, path + ".y");
                 jwk = new Jwk(kty, crv, alg, x, y, null, null, kid);
-                using (jwk.CreateEcdh(path))
+                if (checkPoint)
                 {
-                    // Import checks that the point lies on the curve.
+                    using (jwk.CreateEcdh(path))
+                    {
+                        // Import checks that the point lies on the curve.
+                    }
                 }
 
                 break;
