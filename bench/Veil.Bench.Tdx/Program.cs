@@ -66,6 +66,13 @@ if (mode == "parts")
     Time("verify without collateral", () => bare.VerifyAsync(q, null).Result);
     var full = new TdxVerifier(TdxCollateralSources.Fixed(TdxCollateral.FromJson(File.ReadAllBytes(Path.Combine(sample, "tdx_quote_collateral.json")))), at);
     Time("verify with collateral", () => full.VerifyAsync(q, null).Result);
+    var coll = TdxCollateral.FromJson(File.ReadAllBytes(Path.Combine(sample, "tdx_quote_collateral.json")));
+    var ext = PckExtensions.From(pck);
+    Time("tcb evaluation", () => TcbEvaluation.Evaluate(q, ext, coll.TcbInfo, coll.QeIdentity, []));
+    var eval = TcbEvaluation.Evaluate(q, ext, coll.TcbInfo, coll.QeIdentity, []);
+    Time("claims with tcb", () => TdxClaims.From(q, ext, eval, null));
+    Time("crl revoked lookup", () => coll.PckCrl.IsRevoked(pck));
+    Time("validity x9", () => { for (var i = 0; i < 9; i++) { CertificateSignature.CheckValidity(pck, DateTimeOffset.UtcNow); } return null; });
     var pckKey = System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions.GetECDsaPublicKey(pck)!;
     Time("ecdsa verify qe (pck key)", () => pckKey.VerifyData(q.QeReport.Raw.Span, q.QeReportSignature.Span, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
     return 0;

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # tdx-verify: Intel TDX quotes fully verified per second on one core (collateral and PCK chain cached; each quote
 # still needs two ECDSA P-256 verifications, QE report and quote) ÷ (`openssl speed -elapsed ecdsap256` verify/s ÷ 2),
-# both measured in this run on the same core. Goal ≥ 0.80.
+# both measured in this run on the same core. The two sides alternate for several rounds and the median
+# round's ratio is reported, so that a burst of load from other work on the machine hits both sides alike.
+# Goal ≥ 0.80.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds="${SECONDS_PER_SIDE:-10}"
+seconds="${SECONDS_PER_SIDE:-4}"
+rounds="${ROUNDS:-5}"
 core="${BENCH_CORE:-0}"
 out=bench/out/tdx
 dotnet build bench/Veil.Bench.Tdx -c Release -nologo -v:q -o "$out" >/dev/null
 
-ossl=$(taskset -c "$core" openssl speed -elapsed -seconds "$seconds" ecdsap256 2>/dev/null | awk '/nistp256/ {print $NF}' | tail -n 1)
-veil=$(taskset -c "$core" dotnet "$out/Veil.Bench.Tdx.dll" verify ../shared/vectors "$seconds" | sed -n 's/^veil_verify_per_s=//p')
-echo "openssl ecdsap256 verify/s: $ossl (reference: half of it, two verifications per quote)"
-echo "veil tdx quotes verified/s: $veil"
-awk -v v="$veil" -v o="$ossl" 'BEGIN { printf "tdx-verify ratio=%.3f goal=0.80\n", v / (o / 2) }'
+ratios=()
+for r in $(seq 1 "$rounds"); do
+  ossl=$(taskset -c "$core" openssl speed -elapsed -seconds "$seconds" ecdsap256 2>/dev/null | awk '/nistp256/ {print $NF}' | tail -n 1)
+  veil=$(taskset -c "$core" dotnet "$out/Veil.Bench.Tdx.dll" verify ../shared/vectors "$seconds" | sed -n 's/^veil_verify_per_s=//p')
+  ratio=$(awk -v v="$veil" -v o="$ossl" 'BEGIN { printf "%.3f", v / (o / 2) }')
+  echo "round $r: openssl ecdsap256 verify/s $ossl (reference $(awk -v o="$ossl" 'BEGIN { printf "%.1f", o / 2 }')), veil tdx quotes verified/s $veil, ratio $ratio"
+  ratios+=("$ratio")
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+echo "tdx-verify ratio=$median goal=0.80"

@@ -6,6 +6,8 @@ namespace Veil.Attestation.Tdx;
 /// <summary>Reads fields of Intel's collateral JSON with errors that name the field's path.</summary>
 internal static class JsonFields
 {
+    private static readonly string[] IsoFormats = ["yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'"];
+
     public static JsonDocument Parse(ReadOnlyMemory<byte> json, string field)
     {
         try
@@ -63,9 +65,10 @@ internal static class JsonFields
     public static DateTimeOffset Date(JsonElement obj, string name, string path)
     {
         var s = String(obj, name, path);
-        return DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
+        // Intel writes UTC times as 2025-06-19T10:16:03Z; nothing looser is accepted.
+        return DateTimeOffset.TryParseExact(s, IsoFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
             ? t
-            : throw new EvidenceFormatException($"{path}.{name}", $"'{s}' is not an ISO-8601 time");
+            : throw new EvidenceFormatException($"{path}.{name}", $"'{s}' is not an ISO-8601 UTC time");
     }
 
     public static IReadOnlyList<JsonElement> Array(JsonElement obj, string name, string path)

@@ -17,10 +17,11 @@ public enum TcbStatus
 
 internal static class TcbStatuses
 {
+    // Exact names only: Enum.TryParse would also take " UpToDate", "4" or "UpToDate, OutOfDate" (flags syntax).
+    private static readonly Dictionary<string, TcbStatus> Names = Enum.GetValues<TcbStatus>().ToDictionary(s => s.ToString(), StringComparer.Ordinal);
+
     public static TcbStatus Parse(string text, string field) =>
-        Enum.TryParse<TcbStatus>(text, ignoreCase: false, out var s) && Enum.IsDefined(s) && text.Length > 0 && !char.IsAsciiDigit(text[0])
-            ? s
-            : throw new EvidenceFormatException(field, $"unknown TCB status '{text}'");
+        Names.TryGetValue(text, out var s) ? s : throw new EvidenceFormatException(field, $"unknown TCB status '{text}'");
 
     public static TcbStatus Worst(TcbStatus a, TcbStatus b) => a >= b ? a : b;
 }

@@ -81,6 +81,8 @@ public class TdxParserTests
     [InlineData("\"tcbStatus\":\"UpToDate\"", "\"tcbStatus\":\"Fine\"", "tcb_info.tcbLevels[0].tcbStatus")]
     [InlineData("\"pcesvn\":11", "\"pcesvn\":-1", "tcb_info.tcbLevels[0].tcb.pcesvn")]
     [InlineData("\"nextUpdate\":\"2025-07-19T10:16:03Z\"", "\"nextUpdate\":\"soon\"", "tcb_info.nextUpdate")]
+    [InlineData("\"nextUpdate\":\"2025-07-19T10:16:03Z\"", "\"nextUpdate\":\"7/19/2025\"", "tcb_info.nextUpdate")]
+    [InlineData("\"tcbStatus\":\"OutOfDate\"", "\"tcbStatus\":\"UpToDate, OutOfDate\"", "tcb_info.tcbLevels[1].tcbStatus")]
     public void Tcb_info_field_errors_name_the_path(string find, string replace, string field)
     {
         var original = DcapCollateral("tdx_quote_collateral.json");
