@@ -15,12 +15,16 @@ public class DiagnosticTests
     private static void Toggles(string code, Plan without, Plan with, string? device = null)
     {
         Assert.DoesNotContain(without.Diagnostics, d => d.Code == code);
-        var hit = Assert.Single(with.Diagnostics, d => d.Code == code);
-        Assert.False(string.IsNullOrWhiteSpace(hit.Remedy));
-        if (device is not null)
+        var hits = with.Diagnostics.Where(d => d.Code == code).ToList();
+        Assert.NotEmpty(hits); // one per affected device or pair (two GPUs share a NIC on the HGX switches)
+        Assert.All(hits, hit =>
         {
-            Assert.Equal(device, hit.Device);
-        }
+            Assert.False(string.IsNullOrWhiteSpace(hit.Remedy));
+            if (device is not null)
+            {
+                Assert.Equal(device, hit.Device);
+            }
+        });
     }
 
     [Fact]
@@ -121,5 +125,34 @@ public class DiagnosticTests
     {
         Toggles("cvm-multi-gpu-ppcie", Plan(Topologies.HgxH100, cvm: CvmKind.None), Plan(Topologies.HgxH100, cvm: CvmKind.Snp));
         Assert.DoesNotContain(Plan(Topologies.Lenovo4Gpu, cvm: CvmKind.Snp).Diagnostics, d => d.Code == "cvm-multi-gpu-ppcie");
+    }
+
+    public static TheoryData<string, string, string, string> OneLineChanges => new()
+    {
+        { "cvm-without-iommufd", "lenovo", "iommufd", "iommufd off" },
+        { "cvm-without-iommufd", "single", "iommufd", "iommufd off" },
+        { "nvswitch-not-passed", "single", "0000:03:00.0", "0000:03:00.0 0000:00:03.0 nvswitch 10de:22a3" },
+        { "acs-redirect-on-p2p-path", "lenovo", "0000:02:00.0", "0000:02:00.0 0000:01:00.0 dsp 15b3:1979 acs=SV,RR,CR,UF" },
+        { "ats-off-on-gdr-nic", "lenovo", "0000:a3:00.0", "0000:a3:00.0 0000:a2:00.0 nic 15b3:1021 class=0x020000 sub=15b3:0041 ats=off" },
+        { "gpu-nic-numa-mismatch", "hgx", "0000:9f:00.0", "0000:9f:00.0 0000:9c:02.0 nic 15b3:1021 sub=15b3:0023 vfs=8 numa=0" },
+    };
+
+    [Theory]
+    [MemberData(nameof(OneLineChanges))]
+    public void Diagnostics_on_the_other_fixtures(string code, string fixture, string prefix, string line)
+    {
+        var description = fixture switch { "hgx" => Topologies.HgxH100, "lenovo" => Topologies.Lenovo4Gpu, _ => Topologies.SingleGpu };
+        var cvm = code == "cvm-without-iommufd" ? CvmKind.Snp : CvmKind.None;
+        var nvswitch = code != "nvswitch-not-passed";
+        Toggles(code, Plan(description, cvm: cvm, nvswitch: nvswitch), Plan(Change(description, prefix, line), cvm: cvm, nvswitch: nvswitch));
+    }
+
+    [Theory]
+    [InlineData("hgx")]
+    [InlineData("single")]
+    public void Runtime_rs_replicate_is_refused_on_every_fixture(string fixture)
+    {
+        var description = fixture == "hgx" ? Topologies.HgxH100 : Topologies.SingleGpu;
+        Toggles("runtime-rs-port-mode", Plan(description, runtime: KataRuntime.Go), Plan(description, runtime: KataRuntime.Rs));
     }
 }
