@@ -107,6 +107,29 @@ public sealed class OcspTests : IDisposable
         Assert.Equal(OcspCertStatus.Good, OcspResponse.Check(der, leaf, ca, DateTimeOffset.UtcNow).Status);
     }
 
+    [Fact]
+    public async Task Ocsp_fetcher_posts_to_the_responder_caches_the_answer_and_falls_back_to_the_cache_offline()
+    {
+        var der = Respond(leaf, "V", null);
+        var cache = Path.Combine(dir, "cache");
+        using var http = new HttpClient();
+        Uri responder;
+        using (var server = new Veil.Tests.Shared.LoopbackHttpServer())
+        {
+            server.Add("/ocsp/", der);
+            responder = new Uri(server.BaseUri, "ocsp/");
+            var service = new NvidiaServiceCollateral(http, server.BaseUri, responder, cache);
+            Assert.Equal(der, await service.GetOcspAsync(new NvidiaOcspRequest(leaf, ca), default));
+            Assert.Equal(["/ocsp/"], server.Requests.ToArray());
+        }
+
+        // The responder is gone: the cached answer is used, and an offline directory over the cache finds it too.
+        var offline = new NvidiaServiceCollateral(http, responder, responder, cache);
+        Assert.Equal(der, await offline.GetOcspAsync(new NvidiaOcspRequest(leaf, ca), default));
+        Assert.Equal(der, await new NvidiaDirectoryCollateral(cache).GetOcspAsync(new NvidiaOcspRequest(leaf, ca), default));
+        Assert.Null(await new NvidiaDirectoryCollateral(cache).GetOcspAsync(new NvidiaOcspRequest(Issue("Other", ca, caKey, 77), ca), default));
+    }
+
     internal static X509Certificate2 SelfSigned(string name, ECDsa key)
     {
         var req = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA384);
