@@ -227,4 +227,54 @@ public class TdxVectorTests
         Assert.Equal(attributes.GetProperty("key_locker").GetBoolean(), c["tdx.td_attributes.key_locker"]);
         Assert.Equal(attributes.GetProperty("perfmon").GetBoolean(), c["tdx.td_attributes.perfmon"]);
     }
+
+    [Theory]
+    [InlineData("tdx_quote_4.dat")]
+    [InlineData("tdx_quote_5.dat")]
+    [InlineData("az-tdx-vtpm/td-quote.bin")]
+    public async Task Trustee_quotes_verify_without_collateral_within_their_pck_validity(string file)
+    {
+        var bytes = Vectors.Bytes(["trustee", "deps", "verifier", "test_data", .. file.Split('/')]);
+        var verifier = new TdxVerifier(TdxCollateralSources.None, new FixedTimeProvider(DateTimeOffset.Parse("2024-06-01T00:00:00Z")), new TdxVerifierOptions { RequireCollateral = false });
+        AssertVerified(await verifier.VerifyAsync(bytes, null));
+    }
+
+    /// <summary>go-tdx-guest's mismatch cases: collateral that describes another platform, module or QE is named.</summary>
+    [Theory]
+    [InlineData("qe", "\"mrsigner\":\"DC9E2A7C", "\"mrsigner\":\"DD9E2A7C", "qe_identity.mrsigner")]
+    [InlineData("qe", "\"isvprodid\":2", "\"isvprodid\":3", "qe_identity.isvprodid")]
+    [InlineData("qe", "\"miscselect\":\"00000000\"", "\"miscselect\":\"00000001\"", "qe_identity.miscselect")]
+    [InlineData("qe", "\"attributes\":\"11000000", "\"attributes\":\"13000000", "qe_identity.attributes")]
+    [InlineData("qe", "\"isvsvn\":4", "\"isvsvn\":9", "tcb.qe")]
+    [InlineData("tcb", "\"pceId\":\"0000\"", "\"pceId\":\"1111\"", "tcb_info.pce_id")]
+    [InlineData("tcb", "\"fmspc\":\"50806f000000\"", "\"fmspc\":\"11111f000000\"", "tcb_info.fmspc")]
+    [InlineData("tcb", "\"tdxModule\":{\"mrsigner\":\"00", "\"tdxModule\":{\"mrsigner\":\"01", "tdx_module.mrsigner")]
+    [InlineData("tcb", "\"attributesMask\":\"FFFFFFFFFFFFFFFF\"},", "\"attributesMask\":\"FFFFFFFFFFFFFFFF\",\"x\":0},", null)]
+    public void Collateral_describing_another_platform_module_or_qe_is_named(string which, string find, string replace, string? check)
+    {
+        var quote = TdxQuote.Parse(GoTdxV4().Quote);
+        var pck = PckExtensions.From(Certificates.Load(quote.PckChain.Span.TrimEnd((byte)0), "pck")[0]);
+        var tcbBody = SignedJson.FromPcsBody(Vectors.Bytes("go-tdx-guest", "testing-testdata", "sample_tcbInfo_response"), "tcbInfo", "t").Body;
+        var qeBody = SignedJson.FromPcsBody(Vectors.Bytes("go-tdx-guest", "testing-testdata", "sample_qeIdentity_response"), "enclaveIdentity", "q").Body;
+        string Edit(ReadOnlyMemory<byte> body)
+        {
+            var text = System.Text.Encoding.UTF8.GetString(body.Span);
+            Assert.Contains(find, text, StringComparison.Ordinal);
+            return text.Replace(find, replace, StringComparison.Ordinal);
+        }
+
+        var tcbInfo = TcbInfo.Parse(System.Text.Encoding.UTF8.GetBytes(which == "tcb" ? Edit(tcbBody) : System.Text.Encoding.UTF8.GetString(tcbBody.Span)));
+        var qe = QeIdentity.Parse(System.Text.Encoding.UTF8.GetBytes(which == "qe" ? Edit(qeBody) : System.Text.Encoding.UTF8.GetString(qeBody.Span)));
+        var failures = new List<VerificationFailure>();
+        _ = TcbEvaluation.Evaluate(quote, pck, tcbInfo, qe, failures);
+        var names = failures.Select(f => f.Check).Where(c => c != "tcb.platform").ToList();
+        if (check is null)
+        {
+            Assert.Empty(names);
+        }
+        else
+        {
+            Assert.Equal([check], names);
+        }
+    }
 }
