@@ -65,7 +65,8 @@ public sealed record NvidiaDeviceCertificate(
             // TCG's TcbInfo holds FWIDs as fwids [6] SEQUENCE OF SEQUENCE { hashAlg OID, digest OCTET STRING };
             // NVIDIA's GPU leaves carry SEQUENCE { version, publicKey, SEQUENCE { hashAlg, digest } } under the same
             // OID. Both put the digest in a { hash OID, OCTET STRING } pair, so that pair is what is looked for.
-            return FindDigest(new AsnReader(ext.RawData, AsnEncodingRules.DER), depth: 0);
+            // Explicit: a null byte[] would otherwise become an empty, non-null ReadOnlyMemory.
+            return FindDigest(new AsnReader(ext.RawData, AsnEncodingRules.DER), depth: 0) is { } digest ? (ReadOnlyMemory<byte>?)digest : null;
         }
         catch (AsnContentException e)
         {
@@ -83,8 +84,10 @@ public sealed record NvidiaDeviceCertificate(
         while (reader.HasData)
         {
             var tag = reader.PeekTag();
-            if (!tag.IsConstructed)
+            var container = tag.IsConstructed && (tag.TagClass != TagClass.Universal || tag.TagValue == (int)UniversalTagNumber.Sequence);
+            if (!container)
             {
+                // Primitives, and universal constructed types other than SEQUENCE (SET, BER strings), hold no FWID pair.
                 reader.ReadEncodedValue();
                 continue;
             }

@@ -210,3 +210,23 @@ public sealed class NvidiaParserTests
 
     private static string Hx(JsonElement e) => e.GetString()!.Replace("0x", "", StringComparison.Ordinal).ToLowerInvariant();
 }
+
+/// <summary>The FWID reader over certificate extensions that are not what NVIDIA writes (found by bench/gpu-fuzz).</summary>
+public sealed class NvidiaFwidExtensionTests
+{
+    [Theory]
+    [InlineData("3004310205 00", null)] // SEQUENCE { SET { NULL } }: a universal constructed type that is not a SEQUENCE
+    [InlineData("3004240204 00", null)] // SEQUENCE { BER constructed OCTET STRING }
+    [InlineData("30 13 30 11 06 09 608648016503040202 04 04 01020304", "01020304")]
+    [InlineData("30 15 a6 13 30 11 06 09 608648016503040202 04 04 0a0b0c0d", "0a0b0c0d")]
+    public void Fwid_is_found_in_a_hash_and_digest_pair_and_anything_else_is_no_fwid(string extensionHex, string? fwid)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
+        var req = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=GH100 A01 GSP FMC LF", key, System.Security.Cryptography.HashAlgorithmName.SHA384);
+        req.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509Extension(
+            NvidiaDeviceCertificate.TcbInfoOid, Convert.FromHexString(extensionHex.Replace(" ", "", StringComparison.Ordinal)), critical: false));
+        using var cert = req.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var found = NvidiaDeviceCertificate.ReadFwid(cert);
+        Assert.Equal(fwid, found is { } f ? Hex.Lower(f.Span) : null);
+    }
+}
