@@ -55,7 +55,7 @@ public sealed class SealBrokerCommandTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("--tee", "snp", "cannot yet send SNP/TDX evidence")]
+    [InlineData("--tee", "tdx", "cannot yet send TDX evidence")]
     [InlineData("--tee", "tpm", "is not one of")]
     [InlineData("--kek-file", "x", "exactly one of --kek-file or --broker")]
     public void Bad_unseal_options_are_usage_errors(string option, string value, string message)
@@ -63,6 +63,19 @@ public sealed class SealBrokerCommandTests : IAsyncLifetime
         var (exit, _, err) = CliRunner.Run("unseal", P("model"), "--out", P("tmpfs"), "--broker", Url, option, value);
         Assert.Equal(2, exit);
         Assert.Contains(message, err);
+    }
+
+    [Fact]
+    public void Snp_without_a_cpu_attester_is_refused_as_attestation_failure()
+    {
+        if (Directory.Exists("/sys/kernel/config/tsm/report") || File.Exists("/dev/sev-guest"))
+        {
+            return; // inside a confidential VM the attester exists; this checks the plain-host answer only
+        }
+
+        var (exit, _, err) = CliRunner.Run("unseal", P("model"), "--out", P("tmpfs"), "--broker", Url, "--tee", "snp");
+        Assert.Equal(1, exit);
+        Assert.Contains("attestation failed: detect: no CPU attester", err);
     }
 
     [Fact]

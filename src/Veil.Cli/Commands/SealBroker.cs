@@ -50,13 +50,12 @@ internal static class SealBroker
         }
     }
 
-    /// <summary>The agent's evidence for <c>--tee</c>. Only the sample TEE can be sent to a broker so far.</summary>
+    /// <summary>The agent's evidence for <c>--tee</c>: sample, or SNP from the CPU attester this VM offers.</summary>
     public static IEvidenceProvider Evidence(string tee) => tee switch
     {
         "sample" => new SampleEvidenceProvider(),
-        "auto" or "snp" or "tdx" => throw new CliUsageException(
-            $"--tee {tee}: the agent cannot yet send SNP/TDX evidence to a broker (Trustee evidence JSON encoding is not implemented); " +
-            "--tee sample works with a broker started with --allow-sample"),
+        "auto" or "snp" => new SnpEvidenceProvider(AttesterDetection.Detect()),
+        "tdx" => throw new CliUsageException("--tee tdx: the agent cannot yet send TDX evidence to a broker (Trustee TDX evidence JSON is not implemented)"),
         _ => throw new CliUsageException($"--tee: '{tee}' is not one of auto, sample, snp, tdx"),
     };
 }
