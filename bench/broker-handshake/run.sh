@@ -24,12 +24,18 @@ url=$(sed -n 's/^url=//p' "$data/host.out")
 [ -n "$url" ] || { echo "broker did not start:" >&2; cat "$data/host.out" >&2; exit 1; }
 
 ossl=$(taskset -c "$broker_core" openssl speed -elapsed -seconds "$seconds" ecdsap384 2>/dev/null | awk '/nistp384/ {print $NF}' | tail -n 1)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$host_pid/stat"; }
+before=$(cpu_ticks)
 load=$(taskset -c "$load_core" dotnet "$out/bin/BrokerHandshakeBench.dll" load "$url" "$evidence" "$seconds" "$concurrency")
+after=$(cpu_ticks)
 hs=$(echo "$load" | sed -n 's/^handshakes_per_s=//p')
+count=$(echo "$load" | sed -n 's/^handshakes=\([0-9]*\).*/\1/p')
+cpu_ms=$(awk -v a="$after" -v b="$before" -v n="$count" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (a - b) * 1000 / t / n }')
 half=$(awk -v h="$hs" 'BEGIN { printf "%.1f", h / 2 }')
 lat=$(taskset -c "$load_core" dotnet "$out/bin/BrokerHandshakeBench.dll" rate "$url" "$evidence" "$seconds" "$half")
 
 echo "openssl ecdsap384 verify/s (core $broker_core): $ossl"
 echo "broker handshakes/s (broker on core $broker_core, $concurrency concurrent clients on core $load_core): $hs"
+echo "broker CPU time per handshake: $cpu_ms ms (machine load average: $(cut -d' ' -f1 /proc/loadavg))"
 echo "at half rate: $lat"
 awk -v v="$hs" -v o="$ossl" 'BEGIN { printf "broker-handshake ratio=%.3f goal=0.60\n", v / o }'
