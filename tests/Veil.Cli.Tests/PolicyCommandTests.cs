@@ -241,4 +241,35 @@ public class PolicyCommandTests
             dir.Delete(true);
         }
     }
+
+    [Fact]
+    public void Check_lints_resource_policies_and_reference_value_files_by_kind()
+    {
+        var dir = Directory.CreateTempSubdirectory();
+        try
+        {
+            var rv = Path.Combine(dir.FullName, "rv.yaml");
+            File.WriteAllText(rv, "apiVersion: veil.dev/v1\nkind: ReferenceValues\nsets:\n  imgs:\n    - {value: ab, provenance: test}\n");
+            var (exit, output, err) = CliRunner.Run("policy", "check", "--policy", rv);
+            Assert.True(exit == 0, err);
+            Assert.Contains("1 reference sets, 1 values", output);
+
+            var rp = Path.Combine(dir.FullName, "resources.yaml");
+            File.WriteAllText(rp, "apiVersion: veil.dev/v1\nkind: ResourcePolicy\nresources:\n  - path: a/b/c\n    attestationPolicy: strict\n"
+                + "  - path: a/b/d\n    attestationPolicy: " + Path.Combine(dir.FullName, "missing.yaml") + "\n");
+            var (bad, _, badErr) = CliRunner.Run(["policy", "check", "--policy", rp, .. StrictParams]);
+            Assert.Equal(2, bad);
+            Assert.Contains("policy named at " + rp + ":6", badErr);
+            Assert.Contains("policy file not found", badErr);
+
+            File.WriteAllText(rp, "apiVersion: veil.dev/v1\nkind: ResourcePolicy\ndefault: {attestationPolicy: strict}\nresources:\n  - path: a/b/c\n    attestationPolicy: strict\n");
+            var (ok, okOut, okErr) = CliRunner.Run(["policy", "check", "--policy", rp, .. StrictParams]);
+            Assert.True(ok == 0, okErr);
+            Assert.Contains("1 resource rules, default policy strict", okOut);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
 }

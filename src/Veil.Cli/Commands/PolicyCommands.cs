@@ -6,6 +6,7 @@ using Veil.Policy;
 using Veil.Policy.Appraisal;
 using Veil.Policy.Model;
 using Veil.Policy.ReferenceValues;
+using Veil.Policy.Resources;
 
 namespace Veil.Cli.Commands;
 
@@ -163,18 +164,38 @@ internal static class PolicyCommands
         var policy = PolicyOption();
         var parameters = ParamOption();
         var refValues = RefValuesOption();
-        var cmd = new Command("check", "Load a policy and report the first problem with its file and line (exit 2), or a summary (exit 0).")
+        var cmd = new Command("check", "Check a policy, resource policy or reference-value file; the first problem is reported at file:line (exit 2).")
         {
             policy, parameters, refValues,
         };
         cmd.SetAction(parse => CliErrors.Guard(parse, () =>
         {
-            var p = LoadPolicy(parse.GetValue(policy)!, parse.GetValue(parameters), parse.GetValue(refValues));
+            var name = parse.GetValue(policy)!;
             var o = parse.InvocationConfiguration.Output;
-            o.WriteLine($"{p.File}: ok, policy {p.Id}");
-            foreach (var (kind, sub) in p.Submodules.OrderBy(s => s.Key))
+            var kind = DefaultPolicies.Text(name) is null && File.Exists(name) ? Guarded(() => PolicyLoader.KindOf(File.ReadAllText(name), name)) : "AttestationPolicy";
+            switch (kind)
             {
-                o.WriteLine($"  {kind.ToString().ToLowerInvariant(),-7} accepts [{string.Join(", ", sub.AcceptedTees)}], at least {sub.MinCount}, {sub.Rules.Count} rules");
+                case "ReferenceValues":
+                    var sets = Guarded(() => ReferenceValueFile.Load(name));
+                    o.WriteLine($"{name}: ok, {sets.Count} reference sets, {sets.Sum(x => x.Values.Count)} values");
+                    return ExitCodes.Ok;
+                case "ResourcePolicy":
+                    var rp = Guarded(() => ResourcePolicy.Load(name, RefStore(parse.GetValue(refValues))));
+                    foreach (var rule in rp.Default is { } d ? [.. rp.Rules, d] : rp.Rules)
+                    {
+                        // Every attestation policy a resource names must load too (parameters as given).
+                        LoadPolicy(rule.AttestationPolicy, parse.GetValue(parameters), parse.GetValue(refValues), $"policy named at {rule.Source}");
+                    }
+
+                    o.WriteLine($"{name}: ok, {rp.Rules.Count} resource rules, " + (rp.Default is null ? "unlisted resources denied" : $"default policy {rp.Default.AttestationPolicy}"));
+                    return ExitCodes.Ok;
+            }
+
+            var p = LoadPolicy(name, parse.GetValue(parameters), parse.GetValue(refValues));
+            o.WriteLine($"{p.File}: ok, policy {p.Id}");
+            foreach (var (k, sub) in p.Submodules.OrderBy(s => s.Key))
+            {
+                o.WriteLine($"  {k.ToString().ToLowerInvariant(),-7} accepts [{string.Join(", ", sub.AcceptedTees)}], at least {sub.MinCount}, {sub.Rules.Count} rules");
             }
 
             if (p.ReferenceSetsUsed.Count > 0)
@@ -226,7 +247,7 @@ internal static class PolicyCommands
 
     private static Option<string[]> RefValuesOption() => new("--reference-values") { Description = "Reference-value file (repeatable)" };
 
-    private static AttestationPolicy LoadPolicy(string policy, string[]? parameters, string[]? refValueFiles)
+    private static AttestationPolicy LoadPolicy(string policy, string[]? parameters, string[]? refValueFiles, string what = "policy input")
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var p in parameters ?? [])
@@ -240,17 +261,19 @@ internal static class PolicyCommands
             values[p[..eq]] = p[(eq + 1)..];
         }
 
-        return Guarded(() =>
-        {
-            ReferenceValueStore? store = null;
-            foreach (var f in refValueFiles ?? [])
-            {
-                store ??= new ReferenceValueStore();
-                store.AddAll(ReferenceValueFile.Load(f));
-            }
+        return Guarded(() => DefaultPolicies.Load(policy, RefStore(refValueFiles), values), what);
+    }
 
-            return DefaultPolicies.Load(policy, store, values);
-        });
+    private static ReferenceValueStore? RefStore(string[]? files)
+    {
+        ReferenceValueStore? store = null;
+        foreach (var f in files ?? [])
+        {
+            store ??= new ReferenceValueStore();
+            Guarded(() => { store.AddAll(ReferenceValueFile.Load(f)); return 0; });
+        }
+
+        return store;
     }
 
     /// <summary>Policy and claims documents that cannot be used are bad input (exit 2), reported at file:line.</summary>

@@ -44,6 +44,13 @@ public static class PolicyLoader
 
     private static readonly string[] KnownTees = ["snp", "tdx", "nvidia", "sample"];
 
+    /// <summary>The <c>kind</c> of a Veil document (AttestationPolicy, ResourcePolicy, ReferenceValues), read without validating the rest.</summary>
+    public static string KindOf(string text, string file)
+    {
+        var doc = PolicyYaml.Parse(text, file);
+        return doc.String(doc.Root, "kind", "document");
+    }
+
     /// <summary>Loads a policy file; reference-value files it lists are read relative to it.</summary>
     public static AttestationPolicy Load(string path, IReferenceValueStore? store = null, IReadOnlyDictionary<string, string>? parameters = null)
     {
