@@ -55,6 +55,18 @@ internal static unsafe class FakeNvml
     {
         var dir = Path.Combine(Path.GetTempPath(), "veil-fake-nvml-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
+
+        // The library stays mapped until exit; Linux lets the files go now and frees them when unmapped.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        };
         var output = Path.Combine(dir, "libnvidia-ml.so.1");
         var source = Path.Combine(AppContext.BaseDirectory, "Fakes", "fake_nvml.c");
         using var gcc = Process.Start(new ProcessStartInfo("gcc", ["-shared", "-fPIC", "-O1", "-o", output, source])
