@@ -240,3 +240,22 @@ public sealed class NvidiaTrusteeVectorTests
         Assert.Contains(r.Combined.Failures, f => f.Check.StartsWith(check, StringComparison.Ordinal));
     }
 }
+
+/// <summary>The evidence shape Trustee's nvidia attester sends (guest-components NvDeviceEvidence), built from a real report.</summary>
+public sealed class NvidiaTrusteeEvidenceShapeTests
+{
+    [Fact]
+    public async Task Device_evidence_list_with_trustees_field_names_verifies()
+    {
+        var report = Convert.ToBase64String(NvidiaEvidence.Parse(File.ReadAllBytes(SampleReport)).Devices[0].Report.Raw.Span);
+        var chain = Convert.ToBase64String(File.ReadAllBytes(SampleChain));
+        var json = $"{{\"device_evidence_list\": [{{\"arch\": \"Hopper\", \"uuid\": \"GPU-0\", \"evidence\": \"{report}\", \"certificate\": \"{chain}\"}}]}}";
+        var r = await Verifier(Today).VerifyAsync(System.Text.Encoding.UTF8.GetBytes(json), null, Hex.Parse(SdkNonce, "nonce"));
+        Assert.True(r.Combined.Verified, Failures(r));
+        Assert.Equal("HOPPER", r.Combined.Claims["nvidia.arch"]);
+
+        // An attester that says Blackwell for a Hopper chain is caught.
+        var wrong = await Verifier(Today).VerifyAsync(System.Text.Encoding.UTF8.GetBytes(json.Replace("\"Hopper\"", "\"Blackwell\"", StringComparison.Ordinal)), null, Hex.Parse(SdkNonce, "nonce"));
+        Assert.Equal("evidence.arch", Assert.Single(wrong.Combined.Failures).Check);
+    }
+}
