@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -18,7 +17,8 @@ internal sealed class CollateralChecks
 
     private readonly TdxCollateral collateral;
     private readonly List<VerificationFailure> fixedFailures = [];
-    private readonly ConcurrentDictionary<ReadOnlyMemory<byte>, VerificationFailure?> pckCrlByCa = new(BytesComparer.Instance);
+    private readonly ConditionalWeakTable<PckChain, IReadOnlyList<VerificationFailure>> revocation = [];
+    private readonly (string Name, X509Certificate2 Certificate)[] issuers;
 
     private CollateralChecks(TdxCollateral collateral)
     {
@@ -43,6 +43,13 @@ internal sealed class CollateralChecks
         {
             fixedFailures.Add(new("qe_identity.id", "TD_QE", q.Id));
         }
+
+        issuers =
+        [
+            .. collateral.TcbInfoIssuerChain.Select((c, i) => ($"tcb_info.issuer_chain[{i}].validity", c)),
+            .. collateral.QeIdentityIssuerChain.Select((c, i) => ($"qe_identity.issuer_chain[{i}].validity", c)),
+            .. collateral.PckCrlIssuerChain.Select((c, i) => ($"pck_crl.issuer_chain[{i}].validity", c)),
+        ];
     }
 
     public IntelCrl? RootCrl { get; }
@@ -60,14 +67,11 @@ internal sealed class CollateralChecks
     public void Check(PckChain pck, DateTimeOffset now, List<VerificationFailure> failures)
     {
         failures.AddRange(fixedFailures);
-        foreach (var (name, chain) in new[] { ("tcb_info", collateral.TcbInfoIssuerChain), ("qe_identity", collateral.QeIdentityIssuerChain), ("pck_crl", collateral.PckCrlIssuerChain) })
+        foreach (var (name, cert) in issuers)
         {
-            foreach (var (cert, i) in chain.Select((c, i) => (c, i)))
+            if (CertificateSignature.CheckValidity(cert, now) is { } why)
             {
-                if (CertificateSignature.CheckValidity(cert, now) is { } why)
-                {
-                    failures.Add(new($"{name}.issuer_chain[{i}].validity", "valid at the verification time", why));
-                }
+                failures.Add(new(name, "valid at the verification time", why));
             }
         }
 
@@ -76,6 +80,13 @@ internal sealed class CollateralChecks
         Fresh("tcb_info", TcbInfo?.IssueDate, TcbInfo?.NextUpdate, now, failures);
         Fresh("qe_identity", QeIdentity?.IssueDate, QeIdentity?.NextUpdate, now, failures);
 
+        // Which CRL entries and signatures apply to this chain does not change while this collateral is current.
+        failures.AddRange(revocation.GetValue(pck, Revocation));
+    }
+
+    private List<VerificationFailure> Revocation(PckChain pck)
+    {
+        var failures = new List<VerificationFailure>();
         if (pck.Ca is { } ca && RootCrl is not null && RootCrl.IsRevoked(ca))
         {
             failures.Add(new("pck.ca.revoked", "not on the Intel SGX Root CA CRL", $"serial {ca.SerialNumber} revoked"));
@@ -83,17 +94,17 @@ internal sealed class CollateralChecks
 
         if (pck.Ca is { } issuer && PckCrl is not null)
         {
-            if (pckCrlByCa.GetOrAdd(issuer.RawDataMemory, _ => PckCrl.VerifySignature(issuer) is { } why
-                ? new VerificationFailure("pck_crl.signature", $"signed by {issuer.GetNameInfo(X509NameType.SimpleName, false)} (the quote's PCK CA)", why)
-                : null) is { } f)
+            if (PckCrl.VerifySignature(issuer) is { } why)
             {
-                failures.Add(f);
+                failures.Add(new("pck_crl.signature", $"signed by {issuer.GetNameInfo(X509NameType.SimpleName, false)} (the quote's PCK CA)", why));
             }
             else if (pck.Leaf is { } leaf && PckCrl.IsRevoked(leaf))
             {
                 failures.Add(new("pck.revoked", "not on the PCK CA CRL", $"serial {leaf.SerialNumber} revoked"));
             }
         }
+
+        return failures;
     }
 
     private static void Fresh(string name, DateTimeOffset? issued, DateTimeOffset? next, DateTimeOffset now, List<VerificationFailure> failures)

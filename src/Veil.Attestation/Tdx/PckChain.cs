@@ -182,7 +182,11 @@ internal sealed class TdxKeyCache
     }
 }
 
-/// <summary>Compares byte strings by content; the hash is seeded per process, so bucket collisions cannot be planned.</summary>
+/// <summary>
+/// Compares byte strings by content. The hash reads the length and 64 bytes spread over the data (a PEM chain is
+/// ~4 KB and is looked up once per quote); equality always compares every byte, so a planned hash collision only
+/// shares a bucket and can never stand in for another chain. HashCode is seeded per process.
+/// </summary>
 internal sealed class BytesComparer : IEqualityComparer<ReadOnlyMemory<byte>>
 {
     public static readonly BytesComparer Instance = new();
@@ -191,8 +195,21 @@ internal sealed class BytesComparer : IEqualityComparer<ReadOnlyMemory<byte>>
 
     public int GetHashCode(ReadOnlyMemory<byte> obj)
     {
+        var span = obj.Span;
         var h = new HashCode();
-        h.AddBytes(obj.Span);
+        h.Add(span.Length);
+        if (span.Length <= 64)
+        {
+            h.AddBytes(span);
+            return h.ToHashCode();
+        }
+
+        var step = span.Length / 8;
+        for (var i = 0; i < 8; i++)
+        {
+            h.Add(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(span[Math.Min(i * step, span.Length - 8)..]));
+        }
+
         return h.ToHashCode();
     }
 }
