@@ -212,7 +212,15 @@ public sealed class NvidiaVerifier
         var pool = leafKeys.GetOrAdd(chainKey, _ => []);
         if (!pool.TryTake(out var ec))
         {
-            ec = leaf.GetECDsaPublicKey();
+            try
+            {
+                ec = leaf.GetECDsaPublicKey();
+            }
+            catch (CryptographicException)
+            {
+                return false;
+            }
+
             if (ec is null || ec.KeySize != 384)
             {
                 ec?.Dispose();

@@ -100,6 +100,24 @@ public sealed class RimTests
         Assert.Contains("found 2", f.Actual, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_signing_certificate_with_a_malformed_public_key_is_a_named_problem_not_an_exception()
+    {
+        // Found by the RIM fuzzer: decoding the key threw out of the signature check.
+        var text = File.ReadAllText(TestVbiosRim);
+        var start = text.IndexOf("<ds:X509Certificate>", StringComparison.Ordinal) + "<ds:X509Certificate>".Length;
+        var end = text.IndexOf("</ds:X509Certificate>", start, StringComparison.Ordinal);
+        var der = Convert.FromBase64String(text[start..end]);
+        var point = der.AsSpan().IndexOf(new byte[] { 0x03, 0x62, 0x00, 0x04 });
+        Assert.True(point > 0);
+        der[point + 3] = 0x05; // not an uncompressed point any more
+        var edited = text[..start] + Convert.ToBase64String(der) + text[end..];
+        var (_, problem) = RimSignature.Check(RimDocument.Parse(Encoding.UTF8.GetBytes(edited), "vbios"));
+        Assert.NotNull(problem);
+        var failures = Check(Encoding.UTF8.GetBytes(edited), RimTime);
+        Assert.Contains(failures, f => f.Check == "rim.signature");
+    }
+
     [Theory]
     [InlineData("", "empty RIM")]
     [InlineData("not xml", "not well-formed XML")]

@@ -69,14 +69,15 @@ internal static class RimSignature
             return (certs, "no X509Certificate in KeyInfo");
         }
 
-        using var key = certs[0].GetECDsaPublicKey();
-        if (key is null || key.KeySize != 384)
-        {
-            return (certs, "the RIM signing certificate has no ECDSA P-384 key");
-        }
-
         try
         {
+            // Inside the try: a malformed public key in a KeyInfo certificate throws while decoding.
+            using var key = certs[0].GetECDsaPublicKey();
+            if (key is null || key.KeySize != 384)
+            {
+                return (certs, "the RIM signing certificate has no ECDSA P-384 key");
+            }
+
             return (certs, signed.CheckSignature(key) ? null : "XML signature does not verify (digest or signature mismatch)");
         }
         catch (Exception e) when (e is CryptographicException or FormatException or XmlException)
