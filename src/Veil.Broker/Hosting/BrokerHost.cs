@@ -69,6 +69,8 @@ public sealed class BrokerHost : IAsyncDisposable
         }
 
         var builder = WebApplication.CreateSlimBuilder();
+        // Per-request framework chatter stays out of production logs; the audit lines say what happened.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

@@ -47,6 +47,7 @@ internal sealed class TestBroker : IAsyncDisposable
         {
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Trace); // the log scan reads everything
             builder.Logging.AddProvider(LogCapture.Shared);
             if (time is not null)
             {
