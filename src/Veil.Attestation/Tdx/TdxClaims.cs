@@ -13,7 +13,8 @@ public static class TdxClaims
     public static Dictionary<string, object> From(TdxQuote q, PckExtensions? pck, TcbEvaluationResult? tcb, RtmrReplay? eventLog)
     {
         var b = q.Body;
-        var c = new Dictionary<string, object>(StringComparer.Ordinal)
+        // Sized for every claim up front: growing the table rehashes it several times per quote.
+        var c = new Dictionary<string, object>(64, StringComparer.Ordinal)
         {
             ["tdx.version"] = (long)q.Version,
             ["tdx.body_type"] = b.BodyType == TdxQuoteBody.TypeTdx15 ? "tdx1.5" : "tdx1.0",
@@ -22,12 +23,12 @@ public static class TdxClaims
             ["tdx.mr_signer_seam"] = Hex.Lower(b.MrSignerSeam.Span),
             ["tdx.seam_attributes"] = Hex.Lower(b.SeamAttributes.Span),
             ["tdx.td_attributes"] = b.TdAttributes.Hex(),
-            ["tdx.td_attributes.debug"] = b.TdAttributes.Debug,
-            ["tdx.td_attributes.sept_ve_disable"] = b.TdAttributes.SeptVeDisable,
-            ["tdx.td_attributes.migratable"] = b.TdAttributes.Migratable,
-            ["tdx.td_attributes.pks"] = b.TdAttributes.Pks,
-            ["tdx.td_attributes.key_locker"] = b.TdAttributes.KeyLocker,
-            ["tdx.td_attributes.perfmon"] = b.TdAttributes.PerfMon,
+            ["tdx.td_attributes.debug"] = Box(b.TdAttributes.Debug),
+            ["tdx.td_attributes.sept_ve_disable"] = Box(b.TdAttributes.SeptVeDisable),
+            ["tdx.td_attributes.migratable"] = Box(b.TdAttributes.Migratable),
+            ["tdx.td_attributes.pks"] = Box(b.TdAttributes.Pks),
+            ["tdx.td_attributes.key_locker"] = Box(b.TdAttributes.KeyLocker),
+            ["tdx.td_attributes.perfmon"] = Box(b.TdAttributes.PerfMon),
             ["tdx.td_attributes.other_bits"] = $"0x{b.TdAttributes.Other:x16}",
             ["tdx.xfam"] = $"0x{b.Xfam:x16}",
             ["tdx.mr_td"] = Hex.Lower(b.MrTd.Span),
@@ -89,4 +90,9 @@ public static class TdxClaims
 
         return c;
     }
+
+    private static readonly object True = true;
+    private static readonly object False = false;
+
+    private static object Box(bool value) => value ? True : False;
 }
