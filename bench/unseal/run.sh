@@ -79,7 +79,7 @@ r3=$(awk -v a="$age_wall" -v b="$veil_wall" 'BEGIN { printf "%.2f", a / b }')
 rss_mib_peak=$(awk -v k="$rss_kib" 'BEGIN { printf "%.1f", k / 1024 }')
 
 echo "machine: $(nproc) cores, $(lscpu | grep 'Model name' | sed 's/ \+/ /g')"
-echo "data: ${size_mib} MiB random, sealed with 1 MiB chunks; outputs to tmpfs; best of $runs"
+echo "data: ${size_mib} MiB random, sealed with 256 KiB chunks (the default); outputs to tmpfs; best of $runs"
 echo "openssl speed -evp aes-256-gcm 16 KiB: ${openssl_gbps} GB/s"
 echo "veil unseal 1 thread: ${one} GB/s -> ÷ openssl = ${r1} (goal >= 0.85)"
 echo "veil unseal 2 threads: ${two} GB/s -> ÷ 1 thread = ${r2} (goal >= 1.7)"
