@@ -114,21 +114,10 @@ if (mode == "parts")
 
 if (mode == "fuzz")
 {
+    // The test suite's own seeds and target (tests/Veil.Attestation.Tests/Tdx/TdxFuzzSeeds.cs), for many more inputs.
     var inputs = long.Parse(args.ElementAtOrDefault(2) ?? "1000000", CultureInfo.InvariantCulture);
-    var seeds = new List<byte[]>
-    {
-        File.ReadAllBytes(Path.Combine(sample, "tdx_quote")),
-        File.ReadAllBytes(Path.Combine(sample, "tdx_quote_outdated")),
-        File.ReadAllBytes(Path.Combine(sample, "tdx-quote.hex")),
-        File.ReadAllBytes(Path.Combine(sample, "tdx_quote_collateral.json")),
-        File.ReadAllBytes(Path.Combine(vectors, "go-tdx-guest", "testing-testdata", "tdx_prod_quote_SPR_E4.dat")),
-        File.ReadAllBytes(Path.Combine(vectors, "go-tdx-guest", "testing-testdata", "sample_tcbInfo_response")),
-        File.ReadAllBytes(Path.Combine(vectors, "go-tdx-guest", "testing-testdata", "sample_qeIdentity_response")),
-        File.ReadAllBytes(Path.Combine(vectors, "go-tdx-guest", "testing-testdata", "pckcrl")),
-        File.ReadAllBytes(Path.Combine(vectors, "trustee", "deps", "eventlog", "test_data", "CCEL_data_ovmf"))[..6000],
-    };
     var sw = Stopwatch.StartNew();
-    var result = new MutationFuzzer(seeds, seed: 1).Run(Target, _ => false, inputs, TimeSpan.FromHours(1));
+    var result = new MutationFuzzer(Veil.Attestation.Tests.Tdx.TdxFuzzSeeds.All(), seed: 1).Run(Veil.Attestation.Tests.Tdx.TdxFuzzSeeds.Target, _ => false, inputs, TimeSpan.FromHours(1));
     foreach (var crash in result.Crashes)
     {
         Console.WriteLine($"crash: {crash.Exception.GetType().Name}: {crash.Exception.Message} ({crash.Input.Length} bytes)");
@@ -172,38 +161,3 @@ static void Check(VerificationResult r)
     }
 }
 
-// The same parsers as the test suite's TdxFuzzSeeds.Target, through the public surface.
-static void Target(byte[] input)
-{
-    Try(() =>
-    {
-        var quote = TdxQuoteInput.Parse(input);
-        _ = TdxClaims.From(quote, null, null, null);
-        var pem = quote.PckChain.ToArray().AsSpan().TrimEnd((byte)0);
-        _ = PckExtensions.From(Certificates.Load(pem, "pck")[0]);
-    });
-    Try(() =>
-    {
-        var c = TdxCollateral.FromJson(input);
-        _ = c.TcbInfo;
-        _ = c.QeIdentity;
-        _ = c.PckCrl;
-        _ = c.RootCaCrl;
-    });
-    Try(() => _ = TcbInfo.Parse(SignedJson.FromPcsBody(input, "tcbInfo", "tcb_info").Body));
-    Try(() => _ = QeIdentity.Parse(SignedJson.FromPcsBody(input, "enclaveIdentity", "qe_identity").Body));
-    Try(() => _ = IntelCrl.Parse(input, "crl"));
-    Try(() => _ = RtmrReplay.Parse(input).ToJsonShape());
-}
-
-static void Try(Action parse)
-{
-    try
-    {
-        parse();
-    }
-    catch (EvidenceFormatException)
-    {
-        // The expected, named rejection.
-    }
-}
