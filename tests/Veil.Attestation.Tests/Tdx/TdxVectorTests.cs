@@ -277,4 +277,16 @@ public class TdxVectorTests
             Assert.Equal([check], names);
         }
     }
+
+    [Theory]
+    [InlineData(2, 3, "quote.att_key_type")]
+    [InlineData(12, 0x00, "quote.qe_vendor_id")]
+    public async Task A_non_intel_qe_or_a_p384_attestation_key_is_refused_by_name(int offset, int value, string check)
+    {
+        var c = DcapTdx();
+        var quote = c.Quote;
+        quote[offset] = (byte)value;
+        var result = await c.VerifyAsync(quote);
+        AssertFailed(result, check);
+    }
 }
