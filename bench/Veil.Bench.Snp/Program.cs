@@ -11,13 +11,25 @@ var mode = args.ElementAtOrDefault(0);
 var vectors = args.ElementAtOrDefault(1) ?? "../shared/vectors";
 var ms = Path.Combine(vectors, "TEE-Attestation-Verification", "tests-test_data");
 
-if (mode == "verify")
+if (mode is "verify" or "verify-json")
 {
+    // verify: the raw report with its VCEK given once (a verifier fed from files);
+    // verify-json: Trustee's evidence JSON with the VCEK inside, parsed every time (what the broker gets).
     var seconds = double.Parse(args.ElementAtOrDefault(2) ?? "5", System.Globalization.CultureInfo.InvariantCulture);
-    var report = File.ReadAllBytes(Path.Combine(ms, "genoa_attestation_report.bin"));
-    var vcek = Certificates.LoadOne(File.ReadAllBytes(Path.Combine(ms, "genoa_vcek.pem")), "vcek");
-    var chain = Certificates.Load(File.ReadAllBytes(Path.Combine(ms, "genoa_ask.pem")), "ask");
-    var verifier = new SnpVerifier(SnpCollateralSources.Files(vcek, chain), new FixedTimeProvider(DateTimeOffset.Parse("2026-03-01T00:00:00Z")));
+    byte[] report;
+    SnpVerifier verifier;
+    if (mode == "verify")
+    {
+        report = File.ReadAllBytes(Path.Combine(ms, "genoa_attestation_report.bin"));
+        var vcek = Certificates.LoadOne(File.ReadAllBytes(Path.Combine(ms, "genoa_vcek.pem")), "vcek");
+        var chain = Certificates.Load(File.ReadAllBytes(Path.Combine(ms, "genoa_ask.pem")), "ask");
+        verifier = new SnpVerifier(SnpCollateralSources.Files(vcek, chain), new FixedTimeProvider(DateTimeOffset.Parse("2026-03-01T00:00:00Z")));
+    }
+    else
+    {
+        report = File.ReadAllBytes(Path.Combine(vectors, "trustee", "attestation-service", "tests", "e2e", "evidence.json"));
+        verifier = new SnpVerifier(SnpCollateralSources.Embedded(), new FixedTimeProvider(DateTimeOffset.Parse("2025-06-01T00:00:00Z")));
+    }
 
     // Warm up (JIT, chain cache), then count whole verifications: parse, checks, cached chain, one ECDSA verify, claims.
     for (var i = 0; i < 200; i++)
@@ -64,6 +76,49 @@ if (mode == "raw")
     }
 
     Console.WriteLine($"raw_verify_per_s={n / sw.Elapsed.TotalSeconds:F1}");
+    return 0;
+}
+
+if (mode == "profile")
+{
+    var json = File.ReadAllBytes(Path.Combine(vectors, "trustee", "attestation-service", "tests", "e2e", "evidence.json"));
+    var ev = SnpEvidence.Parse(json);
+    var vcek = ev.Certificates[0];
+    void Time(string name, Action a)
+    {
+        for (var i = 0; i < 200; i++) { a(); }
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < 2000; i++) { a(); }
+        Console.WriteLine($"{name}: {sw.Elapsed.TotalMicroseconds / 2000:F1} us");
+    }
+
+    Time("json parse", () => SnpEvidence.Parse(json));
+    Time("jsondocument", () => System.Text.Json.JsonDocument.Parse(json).Dispose());
+    Time("trustee only", () => TrusteeSnpEvidence.Parse(json));
+    Time("x509 load", () => X509CertificateLoader.LoadCertificate(vcek.RawData));
+    Time("getnameinfo", () => vcek.GetNameInfo(X509NameType.SimpleName, false));
+    Time("signing cert", () => SnpSigningCertificate.From(vcek, "vcek"));
+    Time("signing cert fresh", () => SnpSigningCertificate.From(X509CertificateLoader.LoadCertificate(vcek.RawData), "vcek"));
+    Time("validity", () => CertificateSignature.CheckValidity(vcek, DateTimeOffset.UtcNow));
+    Time("validity fresh", () => CertificateSignature.CheckValidity(X509CertificateLoader.LoadCertificate(vcek.RawData), DateTimeOffset.UtcNow));
+    Time("claims", () => SnpClaims.From(ev.Report, SnpProduct.Genoa, SnpSigningKey.Vcek));
+    Time("roots", () => Veil.Attestation.Collateral.AmdRoots.For(SnpProduct.Genoa));
+    var raw = File.ReadAllBytes(Path.Combine(ms, "genoa_attestation_report.bin"));
+    var gv = Certificates.LoadOne(File.ReadAllBytes(Path.Combine(ms, "genoa_vcek.pem")), "vcek");
+    var gc = Certificates.Load(File.ReadAllBytes(Path.Combine(ms, "genoa_ask.pem")), "ask");
+    var v = new SnpVerifier(SnpCollateralSources.Files(gv, gc), new FixedTimeProvider(DateTimeOffset.Parse("2026-03-01T00:00:00Z")));
+    var rep = SnpReport.Parse(raw);
+    using var k = gv.GetECDsaPublicKey()!;
+    var sg = new byte[96];
+    rep.SignatureR.Span[..48].CopyTo(sg);
+    rep.SignatureS.Span[..48].CopyTo(sg.AsSpan(48));
+    sg.AsSpan(0, 48).Reverse();
+    sg.AsSpan(48).Reverse();
+    Time("ecdsa", () => k.VerifyData(rep.SignedBytes, sg, System.Security.Cryptography.HashAlgorithmName.SHA384, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
+    Time("full verify", () => v.VerifyAsync(raw, null).GetAwaiter().GetResult());
+    Time("parse raw", () => SnpEvidence.Parse(raw));
+    Time("collateral", () => SnpCollateralSources.Files(gv, gc).GetAsync(new SnpCollateralRequest(SnpProduct.Genoa, SnpSigningKey.Vcek, rep.ChipId, rep.ReportedTcb, []), default).AsTask().GetAwaiter().GetResult());
+    Time("key", () => typeof(SnpVerifier).Assembly.GetType("Veil.Attestation.Snp.SnpChainCache")!.GetMethod("Key")!.Invoke(null, [gv, gc[0], gc[0]]));
     return 0;
 }
 

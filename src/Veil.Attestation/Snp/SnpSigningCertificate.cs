@@ -44,7 +44,13 @@ public sealed record SnpSigningCertificate
 
     public SnpProduct? Product => SnpProducts.FromProductName(ProductName);
 
-    public static SnpSigningCertificate From(X509Certificate2 certificate, string field)
+    /// <summary>Decodes the extensions once per certificate instance (instances are shared, see <see cref="Certificates"/>).</summary>
+    public static SnpSigningCertificate From(X509Certificate2 certificate, string field) =>
+        Decoded.TryGetValue(certificate, out var known) ? known : Decoded.GetValue(certificate, c => Decode(c, field));
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<X509Certificate2, SnpSigningCertificate> Decoded = new();
+
+    private static SnpSigningCertificate Decode(X509Certificate2 certificate, string field)
     {
         var cn = certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
         SnpSigningKey kind = cn switch
