@@ -43,4 +43,21 @@ internal static class CliOptions
 
         return File.ReadAllBytes(path);
     }
+
+    /// <summary>
+    /// Reads <c>--report-data</c>: exactly 64 bytes of hex. The result stays a nullable memory on purpose: a
+    /// null byte[] would convert to an empty (non-null) ReadOnlyMemory and be taken as an expectation.
+    /// </summary>
+    public static ReadOnlyMemory<byte>? ExpectedReportData(string? hex)
+    {
+        if (hex is null)
+        {
+            return null;
+        }
+
+        var bytes = Hex.Parse(hex, "--report-data");
+        return bytes.Length == 64
+            ? bytes
+            : throw new CliUsageException($"--report-data: expected 64 bytes (128 hex digits), got {bytes.Length}");
+    }
 }

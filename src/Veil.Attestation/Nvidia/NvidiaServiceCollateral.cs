@@ -57,7 +57,7 @@ public sealed class NvidiaServiceCollateral(HttpClient http, Uri rimBaseUri, Uri
         }
 
         _ = Rim.RimDocument.Parse(xml, uri.ToString());
-        WriteAtomically(NvidiaDirectoryCollateral.RimPath(cacheDirectory, request.Id), xml);
+        AtomicFile.Write(NvidiaDirectoryCollateral.RimPath(cacheDirectory, request.Id), xml);
         return [new NvidiaRimFile(uri.ToString(), xml)];
     }
 
@@ -85,7 +85,7 @@ public sealed class NvidiaServiceCollateral(HttpClient http, Uri rimBaseUri, Uri
         if (Ocsp.OcspResponse.Names(body, request.Certificate, request.Issuer))
         {
             var name = Convert.ToHexStringLower(SHA256.HashData(request.Issuer.RawDataMemory.Span))[..16] + "_" + request.Certificate.SerialNumber.ToLowerInvariant();
-            WriteAtomically(Path.Combine(NvidiaDirectoryCollateral.OcspDirectory(cacheDirectory), name + ".der"), body);
+            AtomicFile.Write(Path.Combine(NvidiaDirectoryCollateral.OcspDirectory(cacheDirectory), name + ".der"), body);
         }
 
         return body;
@@ -124,13 +124,5 @@ public sealed class NvidiaServiceCollateral(HttpClient http, Uri rimBaseUri, Uri
 
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         return body.Length <= MaxBytes ? body : throw new HttpRequestException($"NVIDIA service {uri}: answer of {body.Length} bytes is too large");
-    }
-
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, path, overwrite: true);
     }
 }

@@ -53,10 +53,10 @@ public sealed class KdsCollateralSource(HttpClient http, Uri baseUri, string cac
                 var chain = await FetchAsync(chainUri, cancellationToken).ConfigureAwait(false)
                     ?? throw new HttpRequestException($"AMD KDS {chainUri}: not found");
                 _ = Certificates.Load(chain, chainUri.ToString());
-                WriteAtomically(chainPath, chain);
+                AtomicFile.Write(chainPath, chain);
             }
 
-            WriteAtomically(leafPath, leafCert.RawData);
+            AtomicFile.Write(leafPath, leafCert.RawData);
             return await new SnpDirectoryCollateral(cacheDirectory).GetAsync(request with { Product = product }, cancellationToken).ConfigureAwait(false);
         }
 
@@ -78,13 +78,5 @@ public sealed class KdsCollateralSource(HttpClient http, Uri baseUri, string cac
         }
 
         return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, path, overwrite: true);
     }
 }

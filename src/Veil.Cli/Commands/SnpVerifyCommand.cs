@@ -64,15 +64,7 @@ internal static class SnpVerifyCommand
                 sources.Add(new KdsCollateralSource(http, baseUri, collateralDir ?? KdsCollateralSource.DefaultCacheDirectory()));
             }
 
-            // A null byte[] would convert to an empty (non-null) ReadOnlyMemory, so keep the nullable memory explicit.
-            ReadOnlyMemory<byte>? expected = null;
-            if (parse.GetValue(reportData) is { } hex)
-            {
-                var bytes = Hex.Parse(hex, "--report-data");
-                expected = bytes.Length == 64
-                    ? bytes
-                    : throw new CliUsageException($"--report-data: expected 64 bytes (128 hex digits), got {bytes.Length}");
-            }
+            var expected = CliOptions.ExpectedReportData(parse.GetValue(reportData));
 
             var verifier = new SnpVerifier(SnpCollateralSources.Combine([.. sources]), CliOptions.TimeAt(parse.GetValue(at)));
             var result = await verifier.VerifyAsync(evidence, expected, ct).ConfigureAwait(false);

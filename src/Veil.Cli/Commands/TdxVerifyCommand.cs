@@ -42,14 +42,7 @@ internal static class TdxVerifyCommand
 
             var parsed = TdxQuoteInput.Parse(CliOptions.ReadFile(parse.GetValue(quote)!, "--quote"));
             var replay = parse.GetValue(eventLog) is { } logPath ? RtmrReplay.Parse(CliOptions.ReadFile(logPath, "--event-log")) : null;
-            ReadOnlyMemory<byte>? expected = null;
-            if (parse.GetValue(reportData) is { } hex)
-            {
-                var bytes = Hex.Parse(hex, "--report-data");
-                expected = bytes.Length == 64
-                    ? bytes
-                    : throw new CliUsageException($"--report-data: expected 64 bytes (128 hex digits), got {bytes.Length}");
-            }
+            var expected = CliOptions.ExpectedReportData(parse.GetValue(reportData));
 
             var time = CliOptions.TimeAt(parse.GetValue(at));
             using var http = pcsUrl is not null ? new HttpClient() : null;
