@@ -38,7 +38,7 @@ internal sealed class SnpChainCache
 }
 
 /// <summary>A leaf whose chain to the pinned ARK verified, with its public key ready for report signatures.</summary>
-internal sealed class VerifiedChain(SnpSigningCertificate leaf, ECDsa key) : IDisposable
+internal sealed class VerifiedChain(SnpSigningCertificate leaf, ECDsa key)
 {
     // .NET does not promise that one ECDsa instance is safe for concurrent use, so concurrent verifications
     // of the same chip each take their own instance from a small pool instead of queueing on a lock.
@@ -62,14 +62,6 @@ internal sealed class VerifiedChain(SnpSigningCertificate leaf, ECDsa key) : IDi
         finally
         {
             pool.Add(ec);
-        }
-    }
-
-    public void Dispose()
-    {
-        while (pool.TryTake(out var ec))
-        {
-            ec.Dispose();
         }
     }
 }

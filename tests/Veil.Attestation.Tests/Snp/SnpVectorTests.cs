@@ -99,9 +99,10 @@ public class SnpVectorTests
 
         var other = (byte[])reportData.Clone();
         other[63] ^= 1;
-        var f = AssertFailed(await json.VerifyAsync(reportData: other), "report.report_data");
+        var mismatch = await json.VerifyAsync(reportData: other);
+        var f = AssertFailed(mismatch, "report.report_data");
         Assert.Equal(Hex.Lower(other), f.Expected);
-        Assert.Single((await json.VerifyAsync(reportData: other)).Failures);
+        Assert.Single(mismatch.Failures);
     }
 
     [Fact]
