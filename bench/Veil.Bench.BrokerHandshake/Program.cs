@@ -40,7 +40,21 @@ static async Task<int> HostAsync(string dataDir, string evidencePath)
 
     using var evidence = JsonDocument.Parse(File.ReadAllText(evidencePath));
     var reportData = evidence.RootElement.GetProperty("attestation_report").GetProperty("report_data").EnumerateArray().Select(e => e.GetByte()).ToArray();
-    var options = new BrokerOptions { DataDir = dataDir, Urls = ["http://127.0.0.1:0"] };
+    // Appraised with the shipped strict policy, its SNP TCB minimums set to the vector's reported TCB, as an
+    // operator would: every handshake pays for the real appraisal and the release decision.
+    var tcb = evidence.RootElement.GetProperty("attestation_report").GetProperty("reported_tcb");
+    var options = new BrokerOptions
+    {
+        DataDir = dataDir,
+        Urls = ["http://127.0.0.1:0"],
+        PolicyParameters = new Dictionary<string, string>
+        {
+            ["snp_min_bootloader"] = tcb.GetProperty("bootloader").GetRawText(),
+            ["snp_min_tee"] = tcb.GetProperty("tee").GetRawText(),
+            ["snp_min_snp"] = tcb.GetProperty("snp").GetRawText(),
+            ["snp_min_microcode"] = tcb.GetProperty("microcode").GetRawText(),
+        },
+    };
     await using var host = await BrokerHost.StartAsync(options, b =>
     {
         b.Logging.ClearProviders();

@@ -21,7 +21,7 @@ public sealed class BrokerCommandTests : IDisposable
 
     private async Task<BrokerHost> StartAsync(bool allowSample)
     {
-        var options = new BrokerOptions { DataDir = DataDir, Urls = ["http://127.0.0.1:0"], AllowSample = allowSample };
+        var options = new BrokerOptions { DataDir = DataDir, Urls = ["http://127.0.0.1:0"], AllowSample = allowSample, Policy = "sample" };
         return await BrokerHost.StartAsync(options, b => b.Logging.ClearProviders(), _ => null, CancellationToken.None);
     }
 
@@ -127,6 +127,17 @@ public sealed class BrokerCommandTests : IDisposable
         Assert.Equal(2, cfg2.Exit);
         Assert.Contains("http://10.0.0.1:8080", cfg2.Err, StringComparison.Ordinal);
 
+        // strict (the default) needs the operator's SNP TCB minimums; a broken policy file is refused with file:line.
+        var noParams = CliRunner.Run("broker", "serve", "--data-dir", DataDir, "--urls", "http://127.0.0.1:0");
+        Assert.Equal(2, noParams.Exit);
+        Assert.Contains("snp_min_bootloader", noParams.Err, StringComparison.Ordinal);
+        var badPolicy = Path.Combine(_dir, "bad-policy.yaml");
+        File.WriteAllText(badPolicy, "apiVersion: veil.dev/v1\nkind: AttestationPolicy\nsubmodules:\n  cpu:\n    rules:\n      - {name: x, claim: snp.polcy.debug, equals: false, trust: configuration}\n");
+        var bad = CliRunner.Run("broker", "serve", "--data-dir", DataDir, "--urls", "http://127.0.0.1:0", "--policy", badPolicy);
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains("bad-policy.yaml:6", bad.Err, StringComparison.Ordinal);
+        Assert.Contains("snp.polcy.debug", bad.Err, StringComparison.Ordinal);
+
         var missing = CliRunner.Run("broker", "serve", "--data-dir", Path.Combine(_dir, "nope"), "--urls", "http://127.0.0.1:0");
         Assert.Equal(2, missing.Exit);
         Assert.Contains("veil broker init", missing.Err, StringComparison.Ordinal);
@@ -137,7 +148,7 @@ public sealed class BrokerCommandTests : IDisposable
     {
         Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);
         File.SetUnixFileMode(Path.Combine(DataDir, "master.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
-        var r = CliRunner.Run("broker", "serve", "--data-dir", DataDir, "--urls", "http://127.0.0.1:0");
+        var r = CliRunner.Run("broker", "serve", "--data-dir", DataDir, "--urls", "http://127.0.0.1:0", "--policy", "sample");
         Assert.Equal(2, r.Exit);
         Assert.Contains("permissions are too open", r.Err, StringComparison.Ordinal);
         Assert.DoesNotContain(File.ReadAllText(Path.Combine(DataDir, "master.key")).Trim(), r.Err + r.Out, StringComparison.Ordinal);

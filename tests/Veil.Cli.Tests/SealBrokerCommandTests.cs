@@ -21,7 +21,7 @@ public sealed class SealBrokerCommandTests : IAsyncLifetime
         Directory.CreateDirectory(P("model"));
         File.WriteAllBytes(P("model/model.safetensors"), RandomNumberGenerator.GetBytes(40_000));
         adminToken = BrokerInit.Run(P("data"), TimeSpan.FromHours(1), TimeProvider.System).AdminTokenPath;
-        broker = await BrokerHost.StartAsync(new BrokerOptions { DataDir = P("data"), Urls = ["http://127.0.0.1:0"], AllowSample = true }, CancellationToken.None);
+        broker = await BrokerHost.StartAsync(new BrokerOptions { DataDir = P("data"), Urls = ["http://127.0.0.1:0"], AllowSample = true, Policy = "sample" }, CancellationToken.None);
     }
 
     [Fact]

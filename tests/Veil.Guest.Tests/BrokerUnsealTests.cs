@@ -27,7 +27,7 @@ public sealed class BrokerUnsealTests : IAsyncLifetime
         File.WriteAllBytes(P("model/model.safetensors"), weights);
         File.WriteAllText(P("model/config.json"), "{\"model_type\":\"demo\"}");
         adminTokenPath = BrokerInit.Run(P("broker"), TimeSpan.FromHours(1), TimeProvider.System).AdminTokenPath;
-        broker = await BrokerHost.StartAsync(new BrokerOptions { DataDir = P("broker"), Urls = ["http://127.0.0.1:0"], AllowSample = true }, CancellationToken.None);
+        broker = await BrokerHost.StartAsync(new BrokerOptions { DataDir = P("broker"), Urls = ["http://127.0.0.1:0"], AllowSample = true, Policy = "sample" }, CancellationToken.None);
 
         using var kek = KeyEncryptionKey.Generate();
         kek.WriteToFile(P("kek"));

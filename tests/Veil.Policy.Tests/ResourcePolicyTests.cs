@@ -180,6 +180,18 @@ public class ReferenceValueFileTests
     }
 
     [Fact]
+    public void Coco_sample_message_with_a_base64_payload_as_kbs_client_sends_it_is_accepted()
+    {
+        var payload = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("""{"svn":["1","2"],"major_version":1}"""));
+        var sets = ReferenceValueFile.ParseSampleMessage($$"""{"version":"0.1.0","type":"sample","payload":"{{payload}}"}""", "kbs-client");
+        Assert.Equal(["svn", "major_version"], sets.Select(s => s.Name));
+        Assert.Equal(["1", "2"], sets[0].Values.Select(v => v.Value));
+        Assert.Equal("1", sets[1].Values[0].Value);
+        var e = Assert.Throws<PolicyLoadException>(() => ReferenceValueFile.ParseSampleMessage("""{"version":"0.1.0","type":"sample","payload":"not base64!"}""", "x"));
+        Assert.Contains("payload must be base64", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Policy_reads_reference_value_files_relative_to_itself()
     {
         var dir = Directory.CreateTempSubdirectory();

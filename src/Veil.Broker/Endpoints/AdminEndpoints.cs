@@ -5,18 +5,22 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Veil.Broker.Admin;
+using Veil.Broker.Appraisal;
 using Veil.Broker.Audit;
 using Veil.Broker.Keys;
 using Veil.Broker.Metrics;
 using Veil.Broker.Problems;
 using Veil.Broker.Secrets;
 using Veil.Broker.Storage;
+using Veil.Policy;
+using Veil.Policy.Appraisal;
+using Veil.Policy.Resources;
 
 namespace Veil.Broker.Endpoints;
 
 /// <summary>
-/// Admin API (bearer JWT signed by the admin key): resources, policies, reference values. Policies are stored
-/// as given; evaluating them is issue 6. Every call and every refusal is audited.
+/// Admin API (bearer JWT signed by the admin key): resources, policies, reference values. A policy or reference
+/// value is validated in full before it is stored and takes effect. Every call and every refusal is audited.
 /// </summary>
 internal static class AdminEndpoints
 {
@@ -28,7 +32,7 @@ internal static class AdminEndpoints
         admin.MapGet("/veil/v0/resources", ListResourcesAsync);
         admin.MapPost("/kbs/v0/attestation-policy", SetAttestationPolicyAsync);
         admin.MapPost("/kbs/v0/resource-policy", SetResourcePolicyAsync);
-        admin.MapGet("/kbs/v0/resource-policy", ListResourcePoliciesAsync);
+        admin.MapGet("/kbs/v0/resource-policy", GetResourcePolicy);
         admin.MapPost("/kbs/v0/reference-value", AddReferenceValueAsync);
     }
 
@@ -89,7 +93,7 @@ internal static class AdminEndpoints
         return Results.Json(list.Select(r => new Dictionary<string, string> { ["name"] = r.Name, ["updated_at"] = r.UpdatedAt.ToString("O") }));
     }
 
-    private static async Task<IResult> SetAttestationPolicyAsync(HttpContext http, IBrokerStore store, AuditLog audit, TimeProvider time)
+    private static async Task<IResult> SetAttestationPolicyAsync(HttpContext http, IBrokerStore store, BrokerPolicies policies, AuditLog audit, TimeProvider time)
     {
         var (doc, error) = await ReadJsonAsync(http).ConfigureAwait(false);
         if (error is not null)
@@ -100,9 +104,15 @@ internal static class AdminEndpoints
         using (doc)
         {
             var root = doc!.RootElement;
-            if (!root.TryGetProperty("policy_id", out var id) || id.ValueKind != JsonValueKind.String || id.GetString()!.Length == 0)
+            if (!root.TryGetProperty("policy_id", out var idElement) || idElement.ValueKind != JsonValueKind.String || idElement.GetString() is not { Length: > 0 and <= 64 } id
+                || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
             {
-                return KbsProblem.BadRequest("InvalidPolicy", "policy_id: missing or not a non-empty string");
+                return KbsProblem.BadRequest("InvalidPolicy", "policy_id: missing, or not 1-64 characters of letters, digits, '-', '_', '.'");
+            }
+
+            if (root.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() is { } t && t != "veil")
+            {
+                return KbsProblem.BadRequest("InvalidPolicy", $"type: '{t}' policies are not supported; Veil policies are YAML or JSON documents (apiVersion: veil.dev/v1, kind: AttestationPolicy) with type 'veil' or no type");
             }
 
             if (DecodePolicy(root) is not { } policy)
@@ -110,13 +120,23 @@ internal static class AdminEndpoints
                 return KbsProblem.BadRequest("InvalidPolicy", "policy: missing or not base64url (no padding)");
             }
 
-            await store.PutPolicyAsync("attestation", id.GetString()!, policy, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
-            await audit.RecordAsync("admin", "set attestation-policy", id.GetString(), null, AuditLog.Allowed, "stored (evaluated once the policy engine lands)", http.RequestAborted).ConfigureAwait(false);
+            try
+            {
+                policies.SetAttestationPolicy(id, policy);
+            }
+            catch (PolicyLoadException e)
+            {
+                await audit.RecordAsync("admin", "set attestation-policy", id, null, AuditLog.Denied, e.Message, http.RequestAborted).ConfigureAwait(false);
+                return KbsProblem.BadRequest("InvalidPolicy", e.Message);
+            }
+
+            await store.PutPolicyAsync(BrokerPolicies.AttestationKind, id, policy, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
+            await audit.RecordAsync("admin", "set attestation-policy", id, null, AuditLog.Allowed, "validated, stored and in effect", http.RequestAborted).ConfigureAwait(false);
             return Results.Ok();
         }
     }
 
-    private static async Task<IResult> SetResourcePolicyAsync(HttpContext http, IBrokerStore store, AuditLog audit, TimeProvider time)
+    private static async Task<IResult> SetResourcePolicyAsync(HttpContext http, IBrokerStore store, BrokerPolicies policies, AuditLog audit, TimeProvider time)
     {
         var (doc, error) = await ReadJsonAsync(http).ConfigureAwait(false);
         if (error is not null)
@@ -131,42 +151,110 @@ internal static class AdminEndpoints
                 return KbsProblem.BadRequest("InvalidPolicy", "policy: missing or not base64url (no padding)");
             }
 
-            await store.PutPolicyAsync("resource", "resource-policy", policy, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
-            await audit.RecordAsync("admin", "set resource-policy", null, null, AuditLog.Allowed, "stored (evaluated once the policy engine lands)", http.RequestAborted).ConfigureAwait(false);
+            try
+            {
+                policies.SetResourcePolicy(policy);
+            }
+            catch (PolicyLoadException e)
+            {
+                await audit.RecordAsync("admin", "set resource-policy", null, null, AuditLog.Denied, e.Message, http.RequestAborted).ConfigureAwait(false);
+                return KbsProblem.BadRequest("InvalidPolicy", e.Message);
+            }
+
+            await store.PutPolicyAsync(BrokerPolicies.ResourceKind, BrokerPolicies.ResourcePolicyId, policy, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
+            await audit.RecordAsync("admin", "set resource-policy", null, null, AuditLog.Allowed, "validated, stored and in effect", http.RequestAborted).ConfigureAwait(false);
             return Results.Ok();
         }
     }
 
-    private static async Task<IResult> ListResourcePoliciesAsync(IBrokerStore store, CancellationToken ct) =>
-        Results.Json(await store.ListPolicyIdsAsync("resource", ct).ConfigureAwait(false));
-
-    private static async Task<IResult> AddReferenceValueAsync(HttpContext http, IBrokerStore store, AuditLog audit, TimeProvider time)
+    /// <summary>The resource policy in effect: its rules, as the broker reads them.</summary>
+    private static IResult GetResourcePolicy(BrokerPolicies policies)
     {
-        var (doc, error) = await ReadJsonAsync(http).ConfigureAwait(false);
-        if (error is not null)
+        var p = policies.ResourcePolicy;
+        static Dictionary<string, object> Rule(ResourceRule r) => new()
         {
-            return error;
+            ["path"] = r.Pattern,
+            ["attestation_policy"] = r.AttestationPolicy,
+            ["minimum_status"] = AppraisalResult.StatusName(r.MinimumStatus),
+            ["require"] = r.Require.Select(c => c.Name).ToList(),
+            ["source"] = r.Source.ToString(),
+        };
+        var body = new Dictionary<string, object>
+        {
+            ["source"] = p.File,
+            ["resources"] = p.Rules.Select(Rule).ToList(),
+        };
+        if (p.Default is { } d)
+        {
+            body["default"] = Rule(d);
         }
 
-        using (doc)
+        return Results.Json(body);
+    }
+
+    /// <summary>
+    /// Takes a Veil ReferenceValues document (YAML or JSON: named sets with provenance and expiry) or the
+    /// Confidential Containers RVPS message <c>{"version":"0.1.0","type":"sample","payload":"..."}</c>.
+    /// </summary>
+    private static async Task<IResult> AddReferenceValueAsync(HttpContext http, IBrokerStore store, BrokerPolicies policies, AuditLog audit, TimeProvider time)
+    {
+        var body = await HttpBodies.ReadAsync(http.Request, http.RequestAborted).ConfigureAwait(false);
+        if (body is null)
         {
-            var root = doc!.RootElement;
-            foreach (var field in new[] { "version", "type", "payload" })
+            return KbsProblem.Create(StatusCodes.Status413PayloadTooLarge, "PayloadTooLarge", $"body exceeds {HttpBodies.MaxBytes} bytes");
+        }
+
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, true).GetString(body);
+        }
+        catch (DecoderFallbackException)
+        {
+            return KbsProblem.BadRequest("InvalidReferenceValue", "body: not UTF-8 text");
+        }
+
+        if (RvpsVersionError(text) is { } versionError)
+        {
+            return KbsProblem.BadRequest("InvalidReferenceValue", versionError);
+        }
+
+        var now = time.GetUtcNow();
+        IReadOnlyList<Veil.Policy.ReferenceValues.ReferenceValueSet> sets;
+        try
+        {
+            sets = policies.AddReferenceValues(text, now);
+        }
+        catch (PolicyLoadException e)
+        {
+            return KbsProblem.BadRequest("InvalidReferenceValue", e.Message);
+        }
+
+        await store.PutReferenceValueAsync(text, now, http.RequestAborted).ConfigureAwait(false);
+        var summary = string.Join(", ", sets.Select(s => $"{s.Name} ({s.Values.Count})"));
+        await audit.RecordAsync("admin", "add reference-value", null, null, AuditLog.Allowed, "added " + summary, http.RequestAborted).ConfigureAwait(false);
+        return Results.Json(new Dictionary<string, object> { ["sets"] = sets.Select(s => new Dictionary<string, object> { ["name"] = s.Name, ["values"] = s.Values.Count }).ToList() });
+    }
+
+    /// <summary>The RVPS message's version must be the one CoCo tools send; other documents pass through.</summary>
+    private static string? RvpsVersionError(string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("payload", out _))
             {
-                if (!root.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.String)
-                {
-                    return KbsProblem.BadRequest("InvalidReferenceValue", $"{field}: missing or not a string (RVPS message {{version, type, payload}})");
-                }
+                return null;
             }
 
-            if (root.GetProperty("version").GetString() != "0.1.0")
-            {
-                return KbsProblem.BadRequest("InvalidReferenceValue", $"version: expected '0.1.0', got '{root.GetProperty("version").GetString()}'");
-            }
-
-            await store.PutReferenceValueAsync(root.GetRawText(), time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
-            await audit.RecordAsync("admin", "add reference-value", root.GetProperty("type").GetString(), null, AuditLog.Allowed, "stored", http.RequestAborted).ConfigureAwait(false);
-            return Results.Ok();
+            return root.TryGetProperty("version", out var v) && v.ValueKind == JsonValueKind.String && v.GetString() == "0.1.0"
+                ? null
+                : $"version: expected '0.1.0' (RVPS message {{version, type, payload}}), got {(root.TryGetProperty("version", out var got) ? got.GetRawText() : "none")}";
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

@@ -15,6 +15,9 @@ using Veil.Broker.Rcar;
 using Veil.Broker.Secrets;
 using Veil.Broker.Storage;
 using Veil.Broker.Verification;
+using Veil.Policy;
+using Veil.Policy.Appraisal;
+using Veil.Policy.Model;
 using Veil.Protocol;
 using Veil.Protocol.Ear;
 using Veil.Protocol.Jose;
@@ -74,7 +77,7 @@ internal static class KbsEndpoints
         SessionStore sessions,
         EvidenceVerifiers verifiers,
         IReportDataBindingService binding,
-        IAppraisalPolicy appraisal,
+        BrokerPolicies policies,
         TokenService tokens,
         AuditLog audit,
         BrokerMetrics metrics)
@@ -147,6 +150,29 @@ internal static class KbsEndpoints
             return await Deny("AttestationFailed", Explain(result)).ConfigureAwait(false);
         }
 
+        var evidence = new EvidenceSet([new SubmoduleEvidence(SubmoduleKind.Cpu, session.Tee, result.Claims)]);
+        if (attestation.InitData is { } initData)
+        {
+            if (initData.Format != "toml")
+            {
+                return await Deny("InvalidInitData", $"init-data.format: '{initData.Format}' is not supported (toml)").ConfigureAwait(false);
+            }
+
+            try
+            {
+                evidence = InitDataBinding.Bind(evidence, System.Text.Encoding.UTF8.GetBytes(initData.Body));
+            }
+            catch (InitDataException e)
+            {
+                return await Deny("InvalidInitData", e.Message).ConfigureAwait(false);
+            }
+
+            if (evidence.Submodules[0] is { Verified: false } unbound)
+            {
+                return await Deny("InitDataMismatch", "init-data is not the one the TEE was launched with: " + string.Join("; ", unbound.Failures ?? [])).ConfigureAwait(false);
+            }
+        }
+
         var annotated = new JsonObject
         {
             [session.Tee] = ClaimsJson.From(result),
@@ -160,11 +186,24 @@ internal static class KbsEndpoints
             ["veil.tee"] = session.Tee,
             ["veil.evidence_digest"] = evidenceDigest,
         };
-        var cpu0 = appraisal.Appraise(result, annotated);
-        var token = tokens.Issue(new Dictionary<string, EarSubmodule> { ["cpu0"] = cpu0 });
+        if (evidence.InitData is { } initClaims)
+        {
+            var o = new JsonObject();
+            foreach (var (k, v) in initClaims)
+            {
+                o[k] = v;
+            }
+
+            annotated[TokenEvidence.InitDataClaims] = o;
+        }
+
+        var appraisal = policies.Appraise(evidence);
+        var token = tokens.Issue(TokenEvidence.Submodules(appraisal, new Dictionary<string, JsonObject> { ["cpu0"] = annotated }));
         session.Token = token;
+        var status = AppraisalResult.StatusName(appraisal.Status);
         metrics.Attestations.Add(1, new("tee", session.Tee), new("outcome", "verified"));
-        await audit.RecordAsync(actor, "attest", null, evidenceDigest, AuditLog.Allowed, $"evidence verified; cpu0 {cpu0.Status}", ct).ConfigureAwait(false);
+        await audit.RecordAsync(actor, "attest", null, evidenceDigest, AuditLog.Allowed,
+            $"evidence verified; appraised with {appraisal.PolicyId}: {status}" + (appraisal.Explanations.Count == 0 ? "" : "; " + string.Join("; ", appraisal.Explanations)), ct).ConfigureAwait(false);
         SetCookie(http, session);
         return Results.Bytes(AttestResponse.Serialize(token), "application/json");
     }
@@ -176,7 +215,8 @@ internal static class KbsEndpoints
         HttpContext http,
         SessionStore sessions,
         TokenService tokens,
-        IResourcePolicy policy,
+        BrokerPolicies policies,
+        BrokerOptions options,
         IBrokerStore store,
         MasterKey masterKey,
         AuditLog audit,
@@ -188,11 +228,11 @@ internal static class KbsEndpoints
             return KbsProblem.BadRequest("InvalidResourcePath", pathError);
         }
 
-        async Task<IResult> Deny(string kind, string detail, string? evidence, int status = StatusCodes.Status401Unauthorized)
+        async Task<IResult> Deny(string kind, string detail, string? evidence, int status = StatusCodes.Status401Unauthorized, IReadOnlyDictionary<string, object>? extensions = null)
         {
             metrics.ResourceRequests.Add(1, new KeyValuePair<string, object?>("outcome", "denied"));
             await audit.RecordAsync("client", "release", name, evidence, AuditLog.Denied, detail, ct).ConfigureAwait(false);
-            return KbsProblem.Create(status, kind, detail);
+            return KbsProblem.Create(status, kind, detail, extensions);
         }
 
         var token = HttpBodies.BearerToken(http.Request);
@@ -222,10 +262,27 @@ internal static class KbsEndpoints
         }
 
         var evidenceDigest = claims.Payload["submods"]?["cpu0"]?["ear.veraison.annotated-evidence"]?["veil.evidence_digest"]?.GetValue<string>();
-        var decision = policy.Evaluate(claims, name);
-        if (!decision.Allow)
+        if (claims.Tee == TeeNames.Sample && !options.AllowSample)
         {
-            return await Deny("PolicyDeny", "resource policy denied the release: " + decision.Reason, evidenceDigest).ConfigureAwait(false);
+            return await Deny("PolicyDeny", "token is from the sample TEE, which this broker does not accept (it runs without --allow-sample)", evidenceDigest).ConfigureAwait(false);
+        }
+
+        EvidenceSet evidence;
+        try
+        {
+            evidence = TokenEvidence.FromToken(claims);
+        }
+        catch (PolicyLoadException)
+        {
+            return await Deny("TokenVerificationFailed", "attestation token rejected: its claims cannot be read", evidenceDigest).ConfigureAwait(false);
+        }
+
+        var (decision, _) = policies.Decide(name, evidence);
+        if (!decision.Allowed)
+        {
+            var why = string.Join("; ", decision.Explanations.Select(e => $"{e} (rule {e.Rule}, {e.Source})"));
+            return await Deny("PolicyDeny", $"resource policy denied the release of '{name}' under attestation policy '{decision.AttestationPolicy ?? "none"}': {why}", evidenceDigest,
+                extensions: new Dictionary<string, object> { ["explanations"] = EarJson.Explanations(decision.Explanations) }).ConfigureAwait(false);
         }
 
         if (claims.TeePubKey is not { } keyNode)
@@ -244,7 +301,7 @@ internal static class KbsEndpoints
         // The key was validated at attest time and is signed into the token; Encrypt's import re-checks the point.
         var jwe = Jwe.Encrypt(value.Span, Jwk.Parse(keyDoc.RootElement, "token.tee-pubkey", checkPoint: false));
         metrics.ResourceRequests.Add(1, new KeyValuePair<string, object?>("outcome", "released"));
-        await audit.RecordAsync("tee:" + (claims.Tee ?? "?"), "release", name, evidenceDigest, AuditLog.Allowed, decision.Reason, ct).ConfigureAwait(false);
+        await audit.RecordAsync("tee:" + (claims.Tee ?? "?"), "release", name, evidenceDigest, AuditLog.Allowed, $"released under attestation policy '{decision.AttestationPolicy}'", ct).ConfigureAwait(false);
         return Results.Bytes(jwe.ToUtf8(), "application/json");
     }
 

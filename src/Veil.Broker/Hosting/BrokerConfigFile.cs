@@ -12,7 +12,8 @@ namespace Veil.Broker.Hosting;
 public static class BrokerConfigFile
 {
     private static readonly string[] Keys =
-        ["data-dir", "urls", "insecure-http", "tls-cert", "tls-key", "session-timeout-minutes", "token-lifetime-minutes"];
+        ["data-dir", "urls", "insecure-http", "tls-cert", "tls-key", "session-timeout-minutes", "token-lifetime-minutes",
+         "policy", "policy-params", "resource-policy", "reference-values"];
 
     public static BrokerOptions Apply(string path, BrokerOptions options)
     {
@@ -46,12 +47,40 @@ public static class BrokerConfigFile
                 "tls-cert" => options with { TlsCertificatePath = AsString(value, key, path) },
                 "tls-key" => options with { TlsKeyPath = AsString(value, key, path) },
                 "session-timeout-minutes" => options with { SessionTimeout = TimeSpan.FromMinutes(AsMinutes(value, key, path)) },
+                "policy" => options with { Policy = AsString(value, key, path) },
+                "policy-params" => options with { PolicyParameters = ParsePolicyParameters(AsList(value, key, path), $"{path}: {key}") },
+                "resource-policy" => options with { ResourcePolicyPath = AsString(value, key, path) },
+                "reference-values" => options with { ReferenceValuePaths = AsList(value, key, path) },
                 _ => options with { TokenLifetime = TimeSpan.FromMinutes(AsMinutes(value, key, path)) },
             };
         }
 
         return options;
     }
+
+    /// <summary><c>name=value</c> pairs (flags and config files alike) into policy parameters.</summary>
+    public static IReadOnlyDictionary<string, string> ParsePolicyParameters(IEnumerable<string> pairs, string where)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in pairs)
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == pair.Length - 1)
+            {
+                throw new BrokerConfigurationException($"{where}: '{pair}' is not name=value");
+            }
+
+            if (!result.TryAdd(pair[..eq].Trim(), pair[(eq + 1)..].Trim()))
+            {
+                throw new BrokerConfigurationException($"{where}: parameter '{pair[..eq].Trim()}' given twice");
+            }
+        }
+
+        return result;
+    }
+
+    private static List<string> AsList(object value, string key, string path) =>
+        value is List<object> list ? list.Select(v => AsString(v, key, path)).ToList() : [AsString(value, key, path)];
 
     private static Dictionary<string, object> ParseYaml(string text, string path)
     {

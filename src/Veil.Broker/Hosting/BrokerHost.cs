@@ -55,6 +55,7 @@ public sealed class BrokerHost : IAsyncDisposable
         var masterKey = MasterKey.Load(options.DataDir, environment);
         var keys = BrokerKeys.Load(options.DataDir);
         var store = await SqliteBrokerStore.OpenAsync(options.DataDir, ct).ConfigureAwait(false);
+        var policies = await BrokerPolicies.LoadAsync(options, store, TimeProvider.System, ct).ConfigureAwait(false);
         X509Certificate2? certificate = null;
         if (listen.Any(l => l.Scheme == "https"))
         {
@@ -111,11 +112,11 @@ public sealed class BrokerHost : IAsyncDisposable
         s.AddSingleton<IEvidenceVerifier>(sp => new SnpEvidenceVerifier(new SnpVerifier(SnpCollateralSources.Embedded(), sp.GetRequiredService<TimeProvider>())));
         s.AddSingleton(sp => new EvidenceVerifiers(sp.GetServices<IEvidenceVerifier>(), options.AllowSample));
         s.AddSingleton<IReportDataBindingService, KbsReportDataBinding>();
-        s.AddSingleton<IAppraisalPolicy, InterimAppraisalPolicy>();
-        s.AddSingleton<IResourcePolicy>(_ => new InterimResourcePolicy(options.AllowSample));
+        s.AddSingleton(policies);
         customize?.Invoke(builder);
 
         var app = builder.Build();
+        policies.UseClock(app.Services.GetRequiredService<TimeProvider>());
         app.Use(async (http, next) =>
         {
             var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "";
@@ -140,7 +141,8 @@ public sealed class BrokerHost : IAsyncDisposable
         await app.StartAsync(ct).ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal))).ToList();
-        app.Logger.LogInformation("veil broker listening on {Addresses} (sample TEE {Sample})", string.Join(", ", addresses), options.AllowSample ? "ALLOWED" : "refused");
+        app.Logger.LogInformation("veil broker listening on {Addresses} (sample TEE {Sample}; attestation policy {Policy}; resource policy {ResourcePolicy})",
+            string.Join(", ", addresses), options.AllowSample ? "ALLOWED" : "refused", options.Policy, policies.ResourcePolicy.File);
         return new BrokerHost(app, addresses);
     }
 

@@ -20,4 +20,19 @@ public sealed record BrokerOptions
     public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The attestation policy tokens are appraised with, and that every resource needs unless a resource policy
+    /// says otherwise: a shipped name (<c>strict</c>, <c>sample</c>) or a policy file. Strict unless told otherwise.
+    /// </summary>
+    public string Policy { get; init; } = "strict";
+
+    /// <summary>Values for the policy's parameters (strict's SNP TCB minimums), <c>name → value</c>.</summary>
+    public IReadOnlyDictionary<string, string> PolicyParameters { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>A resource-policy file used until an admin posts one (which is then stored and wins).</summary>
+    public string? ResourcePolicyPath { get; init; }
+
+    /// <summary>Reference-value files loaded at start, next to the values posted to the admin endpoint.</summary>
+    public IReadOnlyList<string> ReferenceValuePaths { get; init; } = [];
 }

@@ -10,16 +10,22 @@ internal static class KbsProblem
 {
     public const string TypePrefix = "https://github.com/confidential-containers/kbs/errors/";
 
-    public static IResult Create(int status, string kind, string detail) => Results.Json(
-        new Dictionary<string, object>
+    public static IResult Create(int status, string kind, string detail, IReadOnlyDictionary<string, object>? extensions = null)
+    {
+        var body = new Dictionary<string, object>
         {
             ["type"] = TypePrefix + kind,
             ["title"] = kind,
             ["status"] = status,
             ["detail"] = detail,
-        },
-        statusCode: status,
-        contentType: "application/problem+json");
+        };
+        foreach (var (name, value) in extensions ?? new Dictionary<string, object>())
+        {
+            body[name] = value;
+        }
+
+        return Results.Json(body, statusCode: status, contentType: "application/problem+json");
+    }
 
     public static IResult Unauthorized(string kind, string detail) => Create(StatusCodes.Status401Unauthorized, kind, detail);
 

@@ -31,7 +31,13 @@ internal interface IBrokerStore
 
     Task<IReadOnlyList<string>> ListPolicyIdsAsync(string kind, CancellationToken ct);
 
+    /// <summary>Every stored policy of a kind (<c>attestation</c>, <c>resource</c>) with its text.</summary>
+    Task<IReadOnlyList<(string Id, string Body)>> ListPoliciesAsync(string kind, CancellationToken ct);
+
     Task PutReferenceValueAsync(string message, DateTimeOffset at, CancellationToken ct);
+
+    /// <summary>Every reference-value document posted so far, oldest first (replayed into the store at start).</summary>
+    Task<IReadOnlyList<(string Message, DateTimeOffset AddedAt)>> ListReferenceValuesAsync(CancellationToken ct);
 
     Task<int> SchemaVersionAsync(CancellationToken ct);
 }

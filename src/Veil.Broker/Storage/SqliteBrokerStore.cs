@@ -184,6 +184,37 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<(string Id, string Body)>> ListPoliciesAsync(string kind, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT id, body FROM policies WHERE kind = $k ORDER BY id;";
+        cmd.Parameters.AddWithValue("$k", kind);
+        var list = new List<(string, string)>();
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add((r.GetString(0), r.GetString(1)));
+        }
+
+        return list;
+    }
+
+    public async Task<IReadOnlyList<(string Message, DateTimeOffset AddedAt)>> ListReferenceValuesAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT message, added_at FROM reference_values ORDER BY id;";
+        var list = new List<(string, DateTimeOffset)>();
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add((r.GetString(0), DateTimeOffset.Parse(r.GetString(1), CultureInfo.InvariantCulture)));
+        }
+
+        return list;
+    }
+
     private static async Task ExecAsync(SqliteConnection conn, string sql, CancellationToken ct)
     {
         await using var cmd = conn.CreateCommand();

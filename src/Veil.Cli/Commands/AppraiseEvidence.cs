@@ -19,45 +19,17 @@ namespace Veil.Cli.Commands;
 /// </summary>
 internal static class AppraiseEvidence
 {
-    /// <summary>
-    /// Binds an init-data document to the CPU evidence: its digest must equal SNP HOST_DATA or TDX MRCONFIGID.
-    /// Then its <c>[data]</c> keys become <c>init_data.*</c> claims; otherwise the CPU submodule is failed with
-    /// the mismatch as the reason, so no rule can be satisfied by an unbound document.
-    /// </summary>
+    /// <summary>Binds an init-data document to the CPU evidence (see <see cref="InitDataBinding"/>).</summary>
     public static EvidenceSet BindInitData(EvidenceSet evidence, byte[] toml)
     {
-        InitDataMeasurement m;
-        IReadOnlyDictionary<string, string> data;
         try
         {
-            m = InitDataDigest.Compute(toml);
-            data = InitDataDocument.ParseData(toml);
+            return InitDataBinding.Bind(evidence, toml);
         }
-        catch (MeasureException e)
+        catch (InitDataException e)
         {
-            throw new CliUsageException($"--init-data: {e.Message}", e);
+            throw new CliUsageException("--" + e.Message, e);
         }
-
-        var cpu = evidence.Submodules.FirstOrDefault(s => s.Kind == SubmoduleKind.Cpu)
-            ?? throw new CliUsageException("--init-data needs CPU evidence (SNP or TDX) to bind it to");
-        var (claim, expected) = cpu.Tee switch
-        {
-            "snp" => ("snp.host_data", Convert.ToHexStringLower(m.SnpHostData)),
-            "tdx" => ("tdx.mr_config_id", Convert.ToHexStringLower(m.TdxMrConfigId)),
-            _ => throw new CliUsageException($"--init-data: evidence from '{cpu.Tee}' carries no init-data binding"),
-        };
-        var actual = cpu.Claims.TryGetValue(claim, out var v) ? v as string : null;
-        if (string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
-        {
-            return evidence with { InitData = data };
-        }
-
-        var failed = cpu with
-        {
-            Verified = false,
-            Failures = [.. cpu.Failures ?? [], $"init_data.binding: expected {claim} {expected} ({m.Algorithm} of the document), actual {actual ?? "absent"}"],
-        };
-        return evidence with { Submodules = evidence.Submodules.Select(s => ReferenceEquals(s, cpu) ? failed : s).ToList() };
     }
 
     internal sealed class Options

@@ -61,7 +61,11 @@ internal static class BrokerCommands
         var tlsCert = new Option<string?>("--tls-cert") { Description = "TLS certificate (PEM) for https:// addresses" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "TLS private key (PEM)" };
         var config = new Option<string?>("--config") { Description = "Settings file (veil.yaml or veil.toml); flags override it" };
-        var cmd = new Command("serve", "Run the key broker.") { dataDir, urls, allowSample, insecureHttp, tlsCert, tlsKey, config };
+        var policy = new Option<string?>("--policy") { Description = "Attestation policy: a shipped name (strict, sample) or a policy file (default strict)" };
+        var policyParams = new Option<string[]?>("--policy-param") { Description = "Policy parameter name=value, e.g. snp_min_microcode=219 (repeatable)" };
+        var resourcePolicy = new Option<string?>("--resource-policy") { Description = "Resource-policy file, used until an admin posts one" };
+        var referenceValues = new Option<string[]?>("--reference-values") { Description = "Reference-value file (repeatable)" };
+        var cmd = new Command("serve", "Run the key broker.") { dataDir, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues };
         cmd.SetAction((parse, ct) => GuardAsync(parse, async () =>
         {
             var options = new BrokerOptions();
@@ -78,6 +82,10 @@ internal static class BrokerCommands
                 InsecureHttp = parse.GetValue(insecureHttp) || options.InsecureHttp,
                 TlsCertificatePath = parse.GetValue(tlsCert) ?? options.TlsCertificatePath,
                 TlsKeyPath = parse.GetValue(tlsKey) ?? options.TlsKeyPath,
+                Policy = parse.GetValue(policy) ?? options.Policy,
+                PolicyParameters = parse.GetValue(policyParams) is { Length: > 0 } pp ? BrokerConfigFile.ParsePolicyParameters(pp, "--policy-param") : options.PolicyParameters,
+                ResourcePolicyPath = parse.GetValue(resourcePolicy) ?? options.ResourcePolicyPath,
+                ReferenceValuePaths = parse.GetValue(referenceValues) is { Length: > 0 } rv ? rv : options.ReferenceValuePaths,
             };
             await using var host = await BrokerHost.StartAsync(options, ct).ConfigureAwait(false);
             var output = parse.InvocationConfiguration.Output;

@@ -5,6 +5,7 @@ using Veil.Broker;
 using Veil.Broker.Hosting;
 using Veil.Broker.Keys;
 using Veil.Guest;
+using Veil.Policy;
 using Veil.Protocol.Client;
 using Veil.Protocol.Messages;
 using Veil.Sealing;
@@ -13,8 +14,9 @@ namespace Veil.Cli.Commands;
 
 /// <summary>
 /// <c>veil quickstart</c>: the whole flow on one machine. A broker on 127.0.0.1 (SQLite in a temp folder, sample TEE
-/// allowed), a demo model sealed under a key the broker holds, the agent attesting and restoring it, then a tampered
-/// sealed file and replayed evidence both refused with their reasons. Exit 0 only if every step behaved so.
+/// allowed, appraised with the shipped <c>sample</c> policy), a demo model sealed under a key the broker holds, the agent
+/// attesting and restoring it, then a tampered sealed file, evidence the policy refuses and replayed evidence, each
+/// refused with its reason. Exit 0 only if every step behaved so.
 /// </summary>
 internal static class QuickstartCommands
 {
@@ -50,9 +52,9 @@ internal static class QuickstartCommands
             }
 
             await using var broker = await BrokerHost.StartAsync(
-                new BrokerOptions { DataDir = dataDir, Urls = ["http://127.0.0.1:0"], AllowSample = true }, ct).ConfigureAwait(false);
+                new BrokerOptions { DataDir = dataDir, Urls = ["http://127.0.0.1:0"], AllowSample = true, Policy = DefaultPolicies.Sample }, ct).ConfigureAwait(false);
             var url = broker.Addresses[0];
-            o.WriteLine($"1. broker listening on {url} (SQLite store in {dataDir}, sample TEE allowed)");
+            o.WriteLine($"1. broker listening on {url} (SQLite store in {dataDir}, sample TEE allowed, attestation policy '{DefaultPolicies.Sample}')");
 
             var model = Path.Combine(root, "demo-model");
             WriteDemoModel(model);
@@ -77,6 +79,7 @@ internal static class QuickstartCommands
             }
 
             ok &= await ShowTamperRefusedAsync(o, root, sealedDir, http, ct).ConfigureAwait(false);
+            ok &= await ShowPolicyRefusalAsync(o, http, ct).ConfigureAwait(false);
             ok &= await ShowReplayRefusedAsync(o, http, ct).ConfigureAwait(false);
         }
         finally
@@ -120,6 +123,30 @@ internal static class QuickstartCommands
         }
     }
 
+    /// <summary>
+    /// Genuine (correctly bound) evidence whose claims the policy refuses: the sample TEE reporting security version 0.
+    /// The broker issues the token (its EAR says contraindicated) and refuses the release with the rule that failed.
+    /// </summary>
+    private static async Task<bool> ShowPolicyRefusalAsync(TextWriter o, HttpClient http, CancellationToken ct)
+    {
+        var client = new KbsClient(http);
+        using var key = TeeKey.CreateEc();
+        var challenge = await client.AuthAsync("sample", ct).ConfigureAwait(false);
+        var evidence = SampleAttester.Evidence(challenge.Nonce, key.PublicJson, svn: "0");
+        await client.AttestAsync(new KbsAttestation(new RuntimeData(challenge.Nonce, key.PublicJson), new TeeEvidence(evidence, "")), ct).ConfigureAwait(false);
+        try
+        {
+            await client.GetResourceAsync(KeyId, ct: ct).ConfigureAwait(false);
+            o.WriteLine("5. evidence violating the policy: NOT REFUSED");
+            return false;
+        }
+        catch (KbsClientException e)
+        {
+            o.WriteLine($"5. evidence reporting sample svn 0: {e.Message}");
+            return e.Status == 401 && e.Kind == "PolicyDeny";
+        }
+    }
+
     /// <summary>Evidence made for one challenge and presented in another session: its report data no longer binds.</summary>
     private static async Task<bool> ShowReplayRefusedAsync(TextWriter o, HttpClient http, CancellationToken ct)
     {
@@ -131,12 +158,12 @@ internal static class QuickstartCommands
         try
         {
             await client.AttestAsync(new KbsAttestation(new RuntimeData(second.Nonce, key.PublicJson), new TeeEvidence(evidence, "")), ct).ConfigureAwait(false);
-            o.WriteLine("5. replayed evidence: NOT REFUSED");
+            o.WriteLine("6. replayed evidence: NOT REFUSED");
             return false;
         }
         catch (KbsClientException e)
         {
-            o.WriteLine($"5. evidence bound to an earlier challenge: {e.Message}");
+            o.WriteLine($"6. evidence bound to an earlier challenge: {e.Message}");
             return e.Status == 401;
         }
     }

@@ -9,7 +9,10 @@ public static class DefaultPolicies
 {
     public const string Strict = "strict";
 
-    public static IReadOnlyList<string> Names { get; } = [Strict];
+    /// <summary>Accepts the sample TEE (no hardware): tests, demos and the quickstart only.</summary>
+    public const string Sample = "sample";
+
+    public static IReadOnlyList<string> Names { get; } = [Strict, Sample];
 
     /// <summary>The text of a shipped policy, or null when there is no shipped policy of that name.</summary>
     public static string? Text(string name)

@@ -97,7 +97,7 @@ public static class ReferenceValueFile
                 throw new PolicyLoadException(source, "'payload' must be a JSON string");
             }
 
-            using var payload = JsonDocument.Parse(payloadElement.GetString()!);
+            using var payload = JsonDocument.Parse(PayloadJson(payloadElement.GetString()!, source));
             if (payload.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new PolicyLoadException(source, "payload must be a JSON object of name → values");
@@ -120,6 +120,30 @@ public static class ReferenceValueFile
         catch (JsonException e)
         {
             throw new PolicyLoadException(new SourceLocation("reference-value message", (int)(e.LineNumber ?? 0) + 1), $"not valid JSON: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// RVPS's sample extractor takes the payload as base64 of the JSON (what kbs-client sends); a payload that is
+    /// already a JSON object is taken as is.
+    /// </summary>
+    private static string PayloadJson(string payload, SourceLocation source)
+    {
+        var trimmed = payload.TrimStart();
+        if (trimmed.StartsWith('{'))
+        {
+            return payload;
+        }
+
+        var b64 = payload.Trim().Replace('-', '+').Replace('_', '/');
+        b64 += new string('=', (4 - (b64.Length % 4)) % 4);
+        try
+        {
+            return new System.Text.UTF8Encoding(false, true).GetString(Convert.FromBase64String(b64));
+        }
+        catch (Exception e) when (e is FormatException or System.Text.DecoderFallbackException)
+        {
+            throw new PolicyLoadException(source, "payload must be base64 of a JSON object of name → values (or that JSON object itself)");
         }
     }
 

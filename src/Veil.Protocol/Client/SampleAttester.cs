@@ -10,13 +10,17 @@ namespace Veil.Protocol.Client;
 /// </summary>
 public static class SampleAttester
 {
-    public static JsonElement Evidence(string nonce, JsonElement teePubKey, string additionalEvidence = "")
+    /// <summary>
+    /// <paramref name="svn"/> other than guest-components' fixed "1" exists so that demos and tests can present
+    /// evidence a policy refuses (the sample TEE's claims are whatever the guest says).
+    /// </summary>
+    public static JsonElement Evidence(string nonce, JsonElement teePubKey, string additionalEvidence = "", string svn = "1")
     {
         var digest = ReportDataBinding.PrimaryDigest(nonce, teePubKey, additionalEvidence);
         var json = KbsJson.Serialize(w =>
         {
             w.WriteStartObject();
-            w.WriteString("svn", "1");
+            w.WriteString("svn", svn);
             w.WriteString("report_data", Convert.ToBase64String(digest));
             w.WriteEndObject();
         });

@@ -5,14 +5,15 @@ namespace Veil.Protocol.Ear;
 /// <summary>
 /// One appraised submodule of an EAR (<c>cpu0</c>, <c>gpu0</c>, …). <see cref="AnnotatedEvidence"/> becomes
 /// <c>ear.veraison.annotated-evidence</c> (with <c>runtime_data_claims.tee-pubkey</c>, where KBS clients look
-/// for the key), <see cref="Explanations"/> becomes <c>veil.explanations</c>.
+/// for the key), <see cref="Explanations"/> becomes <c>veil.explanations</c> (one object per failed rule:
+/// rule, claim, operator, expected, actual, source).
 /// </summary>
 public sealed record EarSubmodule(
     string Status,
     IReadOnlyDictionary<string, int> TrustVector,
     string PolicyId,
     JsonObject AnnotatedEvidence,
-    IReadOnlyList<string> Explanations);
+    JsonArray Explanations);
 
 /// <summary>The verified content of an EAR token.</summary>
 public sealed record EarClaims(

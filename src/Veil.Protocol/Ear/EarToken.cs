@@ -41,7 +41,7 @@ public static class EarToken
                 ["ear.trustworthiness-vector"] = vector,
                 ["ear.appraisal-policy-id"] = s.PolicyId,
                 ["ear.veraison.annotated-evidence"] = s.AnnotatedEvidence.DeepClone(),
-                ["veil.explanations"] = new JsonArray(s.Explanations.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray()),
+                ["veil.explanations"] = s.Explanations.DeepClone(),
             };
             if (s.AnnotatedEvidence["veil.tee"] is { } tee)
             {

@@ -34,7 +34,7 @@ public sealed class HttpsTests : IDisposable
         var dataDir = Path.Combine(_dir, "data");
         BrokerInit.Run(dataDir, TimeSpan.FromDays(1), TimeProvider.System);
         TestBroker.RegisterKeyFiles(dataDir);
-        var options = new BrokerOptions { DataDir = dataDir, Urls = ["https://127.0.0.1:0"], AllowSample = true, TlsCertificatePath = certPath, TlsKeyPath = keyPath };
+        var options = new BrokerOptions { DataDir = dataDir, Urls = ["https://127.0.0.1:0"], AllowSample = true, Policy = "sample", TlsCertificatePath = certPath, TlsKeyPath = keyPath };
         await using var host = await BrokerHost.StartAsync(options, b =>
         {
             b.Logging.ClearProviders();

@@ -23,7 +23,7 @@ public class KillNineDurabilityTests
 
         var acknowledged = new ConcurrentDictionary<string, string>();
         var attempted = 0;
-        using (var broker = VeilProcess.Start("broker", "serve", "--data-dir", dataDir, "--urls", "http://127.0.0.1:0"))
+        using (var broker = VeilProcess.Start("broker", "serve", "--data-dir", dataDir, "--urls", "http://127.0.0.1:0", "--policy", "sample"))
         {
             var url = await broker.ListeningAsync();
             using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
@@ -71,7 +71,7 @@ public class KillNineDurabilityTests
         }
 
         // Restart the real server on the same data directory, then check through a fresh store handle too.
-        using (var again = VeilProcess.Start("broker", "serve", "--data-dir", dataDir, "--urls", "http://127.0.0.1:0"))
+        using (var again = VeilProcess.Start("broker", "serve", "--data-dir", dataDir, "--urls", "http://127.0.0.1:0", "--policy", "sample"))
         {
             var url = await again.ListeningAsync();
             using var http = new HttpClient { BaseAddress = url };

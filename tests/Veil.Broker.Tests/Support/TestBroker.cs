@@ -32,7 +32,8 @@ internal sealed class TestBroker : IAsyncDisposable
         bool allowSample = true,
         IReportDataBindingService? binding = null,
         TimeProvider? time = null,
-        string? dataDir = null)
+        string? dataDir = null,
+        Func<BrokerOptions, BrokerOptions>? configure = null)
     {
         var fresh = dataDir is null;
         dataDir ??= Directory.CreateTempSubdirectory("veil-broker-").FullName;
@@ -43,6 +44,12 @@ internal sealed class TestBroker : IAsyncDisposable
         }
 
         var options = new BrokerOptions { DataDir = dataDir, Urls = ["http://127.0.0.1:0"], AllowSample = allowSample };
+        // A sample-allowing test broker appraises with the shipped sample policy; otherwise strict, with SNP TCB
+        // minimums equal to the reported TCB of Trustee's SNP vector (bootloader 10, tee 0, snp 23, microcode 25).
+        options = allowSample
+            ? options with { Policy = "sample" }
+            : options with { PolicyParameters = StrictMinimumsOfTrusteeVector };
+        options = configure?.Invoke(options) ?? options;
         var host = await BrokerHost.StartAsync(options, builder =>
         {
             builder.Logging.ClearProviders();
@@ -62,6 +69,14 @@ internal sealed class TestBroker : IAsyncDisposable
         var adminToken = File.ReadAllText(Path.Combine(dataDir, BrokerKeys.AdminTokenFile)).Trim();
         return new TestBroker(host, dataDir, adminToken);
     }
+
+    public static IReadOnlyDictionary<string, string> StrictMinimumsOfTrusteeVector { get; } = new Dictionary<string, string>
+    {
+        ["snp_min_bootloader"] = "10",
+        ["snp_min_tee"] = "0",
+        ["snp_min_snp"] = "23",
+        ["snp_min_microcode"] = "25",
+    };
 
     public static void RegisterKeyFiles(string dataDir)
     {
