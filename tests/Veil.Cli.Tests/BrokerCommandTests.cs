@@ -75,6 +75,42 @@ public sealed class BrokerCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Refvalue_add_with_broker_provisions_a_set_the_broker_then_knows()
+    {
+        Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);
+        await using var host = await StartAsync(allowSample: true);
+        var url = host.Addresses[0].ToString();
+        using var admin = new HttpClient { BaseAddress = host.Addresses[0] };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", File.ReadAllText(TokenFile).Trim());
+        var policy = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(
+            "apiVersion: veil.dev/v1\nkind: AttestationPolicy\nsubmodules:\n  cpu:\n    accept: [sample]\n    rules:\n      - {name: svn, claim: sample.svn, inSet: approved-svns, trust: hardware}\n"))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        async Task<int> PostPolicyAsync()
+        {
+            using var body = new StringContent("{\"policy_id\":\"p\",\"policy\":\"" + policy + "\"}", System.Text.Encoding.UTF8, "application/json");
+            using var r = await admin.PostAsync(new Uri("kbs/v0/attestation-policy", UriKind.Relative), body);
+            return (int)r.StatusCode;
+        }
+
+        // The broker does not know the set yet, so a policy naming it is refused...
+        Assert.Equal(400, await PostPolicyAsync());
+        var add = CliRunner.Run("refvalue", "add", "approved-svns", "--value", "1", "--provenance", "release notes 1.0", "--broker", url, "--admin-token", TokenFile);
+        Assert.Equal((0, ""), (add.Exit, add.Err));
+        Assert.Contains("approved-svns += 1", add.Out, StringComparison.Ordinal);
+        // ...and accepted once the CLI has provisioned it.
+        Assert.Equal(200, await PostPolicyAsync());
+
+        var wrongToken = Path.Combine(_dir, "wrong.token");
+        File.WriteAllText(wrongToken, "eyJhbGciOiJFUzI1NiJ9.eyJyb2xlIjoiYWRtaW4ifQ.AAAA");
+        var refused = CliRunner.Run("refvalue", "add", "approved-svns", "--value", "2", "--provenance", "x", "--broker", url, "--admin-token", wrongToken);
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("401 AdminAuthFailed", refused.Err, StringComparison.Ordinal);
+        var both = CliRunner.Run("refvalue", "add", "s", "--value", "2", "--provenance", "x", "--broker", url, "--admin-token", TokenFile, "--file", Path.Combine(_dir, "rv.yaml"));
+        Assert.Equal(2, both.Exit);
+        Assert.Contains("exactly one of --file or --broker", both.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Refusals_are_one_line_with_the_right_exit_code()
     {
         Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);

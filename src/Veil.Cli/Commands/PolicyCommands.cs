@@ -85,15 +85,16 @@ internal static class PolicyCommands
     {
         var refvalue = new Command("refvalue", "Manage reference-value files (named sets of accepted values with provenance and expiry).");
         var set = new Argument<string>("set") { Description = "Set name, e.g. llama-guest-images" };
-        var file = new Option<string>("--file") { Description = "Reference-value file to create or extend", Required = true };
+        var file = new Option<string?>("--file") { Description = "Reference-value file to create or extend" };
+        var broker = new Option<string?>("--broker") { Description = "Add to this broker's reference values instead of a file (needs --admin-token)" };
+        var adminToken = new Option<string?>("--admin-token") { Description = "File holding the broker's admin JWT" };
         var value = new Option<string?>("--value") { Description = "The value to accept (e.g. a measurement in hex)" };
         var fromMeasure = new Option<string?>("--from-measure") { Description = "Output of 'veil measure snp --output json' (its measurement and inputs become value and provenance)" };
         var provenance = new Option<string?>("--provenance") { Description = "Who or what produced the value (required with --value)" };
         var expires = new Option<string?>("--expires") { Description = "ISO-8601 time after which the value no longer matches" };
-        var add = new Command("add", "Add a value to a set in a reference-value file.") { set, file, value, fromMeasure, provenance, expires };
-        add.SetAction(parse => CliErrors.Guard(parse, () =>
+        var add = new Command("add", "Add a value to a set in a reference-value file or a broker.") { set, file, broker, adminToken, value, fromMeasure, provenance, expires };
+        add.SetAction((parse, ct) => BrokerCommands.GuardAsync(parse, async () =>
         {
-            var path = parse.GetValue(file)!;
             var (v, p) = (parse.GetValue(value), parse.GetValue(fromMeasure)) switch
             {
                 ({ } given, null) => (given, parse.GetValue(provenance) ?? throw new CliUsageException("--provenance is required with --value")),
@@ -103,17 +104,41 @@ internal static class PolicyCommands
             DateTimeOffset? until = parse.GetValue(expires) is { } e
                 ? DateTimeOffset.TryParse(e, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t) ? t : throw new CliUsageException($"--expires: '{e}' is not an ISO-8601 time")
                 : null;
-            var store = new ReferenceValueStore();
-            if (File.Exists(path))
-            {
-                Guarded(() => { store.AddAll(ReferenceValueFile.Load(path)); return 0; });
-            }
-
             var name = parse.GetValue(set)!;
             Guarded(() => { ReferenceValueFile.Write([new ReferenceValueSet(name, [])]); return 0; }, "set name");
-            store.Add(name, new ReferenceValue(v, p, until));
-            File.WriteAllText(path, ReferenceValueFile.Write(store.Names.Order(StringComparer.Ordinal).Select(n => store.Find(n)!)));
-            parse.InvocationConfiguration.Output.WriteLine($"{path}: {name} += {v}");
+            var entry = new ReferenceValue(v, p, until);
+            switch (parse.GetValue(file), parse.GetValue(broker))
+            {
+                case ({ } path, null):
+                    var store = new ReferenceValueStore();
+                    if (File.Exists(path))
+                    {
+                        Guarded(() => { store.AddAll(ReferenceValueFile.Load(path)); return 0; });
+                    }
+
+                    store.Add(name, entry);
+                    await File.WriteAllTextAsync(path, ReferenceValueFile.Write(store.Names.Order(StringComparer.Ordinal).Select(n => store.Find(n)!)), ct).ConfigureAwait(false);
+                    parse.InvocationConfiguration.Output.WriteLine($"{path}: {name} += {v}");
+                    break;
+                case (null, { } url):
+                    if (parse.GetValue(adminToken) is null)
+                    {
+                        throw new CliUsageException("--broker needs --admin-token");
+                    }
+
+                    using (var http = ResourceCommands.AdminClient(parse, broker!, adminToken!))
+                    using (var content = new StringContent(ReferenceValueFile.Write([new ReferenceValueSet(name, [entry])]), System.Text.Encoding.UTF8, "application/yaml"))
+                    using (var response = await http.PostAsync(new Uri("kbs/v0/reference-value", UriKind.Relative), content, ct).ConfigureAwait(false))
+                    {
+                        await ResourceCommands.EnsureOkAsync(response, ct).ConfigureAwait(false);
+                    }
+
+                    parse.InvocationConfiguration.Output.WriteLine($"{url}: {name} += {v}");
+                    break;
+                default:
+                    throw new CliUsageException("give exactly one of --file or --broker");
+            }
+
             return ExitCodes.Ok;
         }));
         refvalue.Add(add);

@@ -32,7 +32,7 @@ internal static class ResourceCommands
         new Option<string>("--broker") { Description = "Broker URL, e.g. http://127.0.0.1:8080", Required = true },
         new Option<string>("--admin-token") { Description = "File holding the admin JWT (veil broker init writes DATA_DIR/admin.token)", Required = true });
 
-    private static HttpClient AdminClient(ParseResult parse, Option<string> broker, Option<string> token)
+    internal static HttpClient AdminClient(ParseResult parse, Option<string> broker, Option<string> token)
     {
         var tokenText = File.ReadAllText(CliOptionsPath(parse.GetValue(token)!)).Trim();
         var http = KbsClient.CreateHttpClient(BrokerCommands.BrokerUrl(parse.GetValue(broker)));
@@ -112,7 +112,7 @@ internal static class ResourceCommands
         return cmd;
     }
 
-    private static async Task<byte[]> EnsureOkAsync(HttpResponseMessage response, CancellationToken ct)
+    internal static async Task<byte[]> EnsureOkAsync(HttpResponseMessage response, CancellationToken ct)
     {
         var body = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
