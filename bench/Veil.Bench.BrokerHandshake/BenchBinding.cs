@@ -10,4 +10,7 @@ namespace Veil.Bench.BrokerHandshake;
 internal sealed class BenchBinding(byte[] reportData) : IReportDataBindingService
 {
     public ReadOnlyMemory<byte> ExpectedReportData(string tee, RuntimeData runtimeData, string additionalEvidence) => reportData;
+
+    public ReadOnlyMemory<byte> ExpectedDeviceNonce(string tee, RuntimeData runtimeData) =>
+        new KbsReportDataBinding().ExpectedDeviceNonce(tee, runtimeData);
 }

@@ -37,7 +37,7 @@ internal static class KbsEndpoints
         app.MapGet("/kbs/v0/resource/{repository}/{type}/{tag}", GetResourceAsync);
     }
 
-    private static async Task<IResult> AuthAsync(HttpContext http, SessionStore sessions, EvidenceVerifiers verifiers, BrokerMetrics metrics)
+    private static async Task<IResult> AuthAsync(HttpContext http, SessionStore sessions, EvidenceVerifiers verifiers, BrokerMetrics metrics, TimeProvider time)
     {
         var body = await HttpBodies.ReadAsync(http.Request, http.RequestAborted).ConfigureAwait(false);
         if (body is null)
@@ -68,7 +68,7 @@ internal static class KbsEndpoints
         }
 
         var session = sessions.Create(request.Tee);
-        SetCookie(http, session);
+        SetCookie(http, session, time);
         return Results.Bytes(KbsChallenge.Create(session.Nonce).ToUtf8(), "application/json");
     }
 
@@ -78,9 +78,11 @@ internal static class KbsEndpoints
         EvidenceVerifiers verifiers,
         IReportDataBindingService binding,
         BrokerPolicies policies,
+        DeviceEvidence devices,
         TokenService tokens,
         AuditLog audit,
-        BrokerMetrics metrics)
+        BrokerMetrics metrics,
+        TimeProvider time)
     {
         var ct = http.RequestAborted;
         var lookup = sessions.Find(http.Request.Cookies[CookieName]);
@@ -129,10 +131,6 @@ internal static class KbsEndpoints
         }
 
         var additional = attestation.TeeEvidence.AdditionalEvidence ?? "";
-        if (AdditionalEvidenceRefusal(additional, verifiers) is { } addRefusal)
-        {
-            return await Deny(addRefusal.Kind, addRefusal.Detail).ConfigureAwait(false);
-        }
 
         var expected = binding.ExpectedReportData(session.Tee, attestation.RuntimeData, additional);
         VerificationResult result;
@@ -173,6 +171,13 @@ internal static class KbsEndpoints
             }
         }
 
+        var deviceOutcome = await devices.VerifyAsync(additional, attestation.RuntimeData, binding, ct).ConfigureAwait(false);
+        if (deviceOutcome.Refusal is { } deviceRefusal)
+        {
+            return await Deny(deviceRefusal.Kind, deviceRefusal.Detail).ConfigureAwait(false);
+        }
+
+        evidence = evidence with { Submodules = [.. evidence.Submodules, .. deviceOutcome.Devices.Select(d => d.Evidence)] };
         var annotated = new JsonObject
         {
             [session.Tee] = ClaimsJson.From(result),
@@ -198,13 +203,15 @@ internal static class KbsEndpoints
         }
 
         var appraisal = policies.Appraise(evidence);
-        var token = tokens.Issue(TokenEvidence.Submodules(appraisal, new Dictionary<string, JsonObject> { ["cpu0"] = annotated }));
+        var annotations = deviceOutcome.Devices.ToDictionary(d => d.Name, d => d.Annotated, StringComparer.Ordinal);
+        annotations["cpu0"] = annotated;
+        var token = tokens.Issue(TokenEvidence.Submodules(appraisal, annotations));
         session.Token = token;
         var status = AppraisalResult.StatusName(appraisal.Status);
         metrics.Attestations.Add(1, new("tee", session.Tee), new("outcome", "verified"));
         await audit.RecordAsync(actor, "attest", null, evidenceDigest, AuditLog.Allowed,
             $"evidence verified; appraised with {appraisal.PolicyId}: {status}" + (appraisal.Explanations.Count == 0 ? "" : "; " + string.Join("; ", appraisal.Explanations)), ct).ConfigureAwait(false);
-        SetCookie(http, session);
+        SetCookie(http, session, time);
         return Results.Bytes(AttestResponse.Serialize(token), "application/json");
     }
 
@@ -305,35 +312,6 @@ internal static class KbsEndpoints
         return Results.Bytes(jwe.ToUtf8(), "application/json");
     }
 
-    private static TeeRefusal? AdditionalEvidenceRefusal(string additional, EvidenceVerifiers verifiers)
-    {
-        if (additional.Length == 0)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var doc = JsonDocument.Parse(additional);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return new("InvalidAttestation", "tee-evidence.additional_evidence: expected a JSON map tee → evidence");
-            }
-
-            foreach (var device in doc.RootElement.EnumerateObject())
-            {
-                // No device verifier is wired yet: refuse rather than release with unverified GPUs attached.
-                return verifiers.Check(device.Name) ?? new TeeRefusal("TeeNotSupported", $"TEE not supported: additional evidence for '{device.Name}' cannot be verified by this broker yet");
-            }
-
-            return null;
-        }
-        catch (JsonException)
-        {
-            return new("InvalidAttestation", "tee-evidence.additional_evidence: not valid JSON");
-        }
-    }
-
     private static string Explain(VerificationResult result)
     {
         var reportData = result.Failures.FirstOrDefault(f => f.Check.EndsWith("report_data", StringComparison.Ordinal));
@@ -344,10 +322,14 @@ internal static class KbsEndpoints
         return others.Count == 0 ? text : text + "; also failed: " + string.Join("; ", others);
     }
 
-    private static void SetCookie(HttpContext http, RcarSession session) =>
+    /// <summary>
+    /// Max-Age rather than Expires: the client's clock need not agree with the broker's (the session's expiry is
+    /// enforced by the broker either way).
+    /// </summary>
+    private static void SetCookie(HttpContext http, RcarSession session, TimeProvider time) =>
         http.Response.Cookies.Append(CookieName, session.Id, new CookieOptions
         {
-            Expires = session.Expires,
+            MaxAge = session.Expires - time.GetUtcNow() is { Ticks: > 0 } left ? left : TimeSpan.Zero,
             HttpOnly = true,
             Secure = http.Request.IsHttps,
             Path = "/kbs/v0",

@@ -13,7 +13,8 @@ public static class BrokerConfigFile
 {
     private static readonly string[] Keys =
         ["data-dir", "urls", "insecure-http", "tls-cert", "tls-key", "session-timeout-minutes", "token-lifetime-minutes",
-         "policy", "policy-params", "resource-policy", "reference-values"];
+         "policy", "policy-params", "resource-policy", "reference-values",
+         "tdx-collateral-dir", "pcs-url", "nvidia-collateral-dir", "nvidia-rim-service"];
 
     public static BrokerOptions Apply(string path, BrokerOptions options)
     {
@@ -51,6 +52,10 @@ public static class BrokerConfigFile
                 "policy-params" => options with { PolicyParameters = ParsePolicyParameters(AsList(value, key, path), $"{path}: {key}") },
                 "resource-policy" => options with { ResourcePolicyPath = AsString(value, key, path) },
                 "reference-values" => options with { ReferenceValuePaths = AsList(value, key, path) },
+                "tdx-collateral-dir" => options with { TdxCollateralDir = AsString(value, key, path) },
+                "pcs-url" => options with { PcsUrl = AsUrl(AsString(value, key, path), $"{path}: {key}") },
+                "nvidia-collateral-dir" => options with { NvidiaCollateralDir = AsString(value, key, path) },
+                "nvidia-rim-service" => options with { NvidiaRimServiceUrl = AsUrl(AsString(value, key, path), $"{path}: {key}") },
                 _ => options with { TokenLifetime = TimeSpan.FromMinutes(AsMinutes(value, key, path)) },
             };
         }
@@ -78,6 +83,12 @@ public static class BrokerConfigFile
 
         return result;
     }
+
+    /// <summary>An http(s) URL for a collateral service.</summary>
+    public static Uri AsUrl(string value, string where) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"
+            ? u
+            : throw new BrokerConfigurationException($"{where}: '{value}' is not an http(s) URL");
 
     private static List<string> AsList(object value, string key, string path) =>
         value is List<object> list ? list.Select(v => AsString(v, key, path)).ToList() : [AsString(value, key, path)];

@@ -10,7 +10,9 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Veil.Attestation.Nvidia;
 using Veil.Attestation.Snp;
+using Veil.Attestation.Tdx;
 using Veil.Broker.Appraisal;
 using Veil.Broker.Audit;
 using Veil.Broker.Endpoints;
@@ -110,7 +112,23 @@ public sealed class BrokerHost : IAsyncDisposable
         s.AddSingleton<AuditLog>();
         s.AddSingleton<IEvidenceVerifier, SampleEvidenceVerifier>();
         s.AddSingleton<IEvidenceVerifier>(sp => new SnpEvidenceVerifier(new SnpVerifier(SnpCollateralSources.Embedded(), sp.GetRequiredService<TimeProvider>())));
-        s.AddSingleton(sp => new EvidenceVerifiers(sp.GetServices<IEvidenceVerifier>(), options.AllowSample));
+        var tdxSource = TdxSource(options);
+        if (tdxSource is not null)
+        {
+            s.AddSingleton<IEvidenceVerifier>(sp => new TdxEvidenceVerifier(new TdxVerifier(tdxSource, sp.GetRequiredService<TimeProvider>())));
+        }
+
+        var unavailable = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (tdxSource is null)
+        {
+            unavailable[TeeNames.Tdx] = "TEE not supported: tdx needs Intel collateral; start the broker with --tdx-collateral-dir DIR (PCS bodies) or --pcs-url URL";
+        }
+
+        var nvidiaSource = NvidiaSource(options);
+        s.AddSingleton(sp => new DeviceEvidence(
+            nvidiaSource is null ? null : new NvidiaVerifier(nvidiaSource, sp.GetRequiredService<TimeProvider>()),
+            "TEE not supported: nvidia needs NVIDIA's RIMs; start the broker with --nvidia-collateral-dir DIR or --nvidia-rim-service URL"));
+        s.AddSingleton(sp => new EvidenceVerifiers(sp.GetServices<IEvidenceVerifier>(), options.AllowSample, unavailable));
         s.AddSingleton<IReportDataBindingService, KbsReportDataBinding>();
         s.AddSingleton(policies);
         customize?.Invoke(builder);
@@ -147,6 +165,46 @@ public sealed class BrokerHost : IAsyncDisposable
     }
 
     public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
+
+    /// <summary>Offline PCS bodies, or PCS/PCCS fetched into DATA_DIR/collateral/tdx; null when neither is configured.</summary>
+    private static ITdxCollateralSource? TdxSource(BrokerOptions options)
+    {
+        if (options.TdxCollateralDir is { } dir && !Directory.Exists(dir))
+        {
+            throw new BrokerConfigurationException($"--tdx-collateral-dir: directory not found: {dir}");
+        }
+
+        return (options.TdxCollateralDir, options.PcsUrl) switch
+        {
+            (null, null) => null,
+            ({ } d, null) => new TdxDirectoryCollateral(d),
+            (_, { } url) => new PcsCollateralSource(SharedHttp, url, options.TdxCollateralDir ?? Path.Combine(options.DataDir, "collateral", "tdx"), TimeProvider.System),
+        };
+    }
+
+    /// <summary>Offline RIM/OCSP directory and/or NVIDIA's RIM service cached into DATA_DIR/collateral/nvidia.</summary>
+    private static INvidiaCollateralSource? NvidiaSource(BrokerOptions options)
+    {
+        if (options.NvidiaCollateralDir is { } dir && !Directory.Exists(dir))
+        {
+            throw new BrokerConfigurationException($"--nvidia-collateral-dir: directory not found: {dir}");
+        }
+
+        var sources = new List<INvidiaCollateralSource>();
+        if (options.NvidiaCollateralDir is { } d)
+        {
+            sources.Add(new NvidiaDirectoryCollateral(d));
+        }
+
+        if (options.NvidiaRimServiceUrl is { } url)
+        {
+            sources.Add(new NvidiaServiceCollateral(SharedHttp, url, NvidiaServiceCollateral.DefaultOcspResponder, Path.Combine(options.DataDir, "collateral", "nvidia")));
+        }
+
+        return sources.Count == 0 ? null : NvidiaCollateralSources.Combine([.. sources]);
+    }
+
+    private static readonly HttpClient SharedHttp = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     public async ValueTask DisposeAsync()
     {

@@ -33,6 +33,18 @@ public sealed record BrokerOptions
     /// <summary>A resource-policy file used until an admin posts one (which is then stored and wins).</summary>
     public string? ResourcePolicyPath { get; init; }
 
+    /// <summary>Intel collateral for TDX, as PCS response bodies (see <c>TdxDirectoryCollateral</c>); offline.</summary>
+    public string? TdxCollateralDir { get; init; }
+
+    /// <summary>Intel PCS or a PCCS to fetch TDX collateral from, cached under the data directory.</summary>
+    public Uri? PcsUrl { get; init; }
+
+    /// <summary>NVIDIA RIMs and OCSP responses (rims/*.xml, ocsp/*.der); offline.</summary>
+    public string? NvidiaCollateralDir { get; init; }
+
+    /// <summary>NVIDIA's RIM service (and its OCSP responder) to fetch from, cached under the data directory.</summary>
+    public Uri? NvidiaRimServiceUrl { get; init; }
+
     /// <summary>Reference-value files loaded at start, next to the values posted to the admin endpoint.</summary>
     public IReadOnlyList<string> ReferenceValuePaths { get; init; } = [];
 }

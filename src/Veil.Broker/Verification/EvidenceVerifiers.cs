@@ -8,11 +8,14 @@ internal sealed class EvidenceVerifiers
 {
     private readonly Dictionary<string, IEvidenceVerifier> _byTee;
     private readonly bool _allowSample;
+    private readonly IReadOnlyDictionary<string, string> _unavailable;
 
-    public EvidenceVerifiers(IEnumerable<IEvidenceVerifier> verifiers, bool allowSample)
+    /// <param name="unavailable">Why a TEE the broker could verify is off here (e.g. tdx without Intel collateral).</param>
+    public EvidenceVerifiers(IEnumerable<IEvidenceVerifier> verifiers, bool allowSample, IReadOnlyDictionary<string, string>? unavailable = null)
     {
         _byTee = verifiers.ToDictionary(v => v.Tee, StringComparer.Ordinal);
         _allowSample = allowSample;
+        _unavailable = unavailable ?? new Dictionary<string, string>();
     }
 
     public TeeRefusal? Check(string tee)
@@ -25,6 +28,11 @@ internal sealed class EvidenceVerifiers
         if (tee == TeeNames.Sample && !_allowSample)
         {
             return new("SampleNotAllowed", "the sample TEE is refused: it proves nothing; start the broker with --allow-sample for testing only");
+        }
+
+        if (!_byTee.ContainsKey(tee) && _unavailable.TryGetValue(tee, out var why))
+        {
+            return new("TeeNotSupported", why);
         }
 
         if (!_byTee.ContainsKey(tee))

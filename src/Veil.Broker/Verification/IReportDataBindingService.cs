@@ -11,6 +11,9 @@ namespace Veil.Broker.Verification;
 internal interface IReportDataBindingService
 {
     ReadOnlyMemory<byte> ExpectedReportData(string tee, RuntimeData runtimeData, string additionalEvidence);
+
+    /// <summary>The nonce each device of an additional-evidence entry (e.g. every NVIDIA GPU) must carry.</summary>
+    ReadOnlyMemory<byte> ExpectedDeviceNonce(string tee, RuntimeData runtimeData);
 }
 
 /// <summary>KBS protocol 0.4.0 binding: SHA-384 over JCS({additional-evidence, nonce, tee-pubkey}).</summary>
@@ -22,4 +25,8 @@ internal sealed class KbsReportDataBinding : IReportDataBindingService
         TeeNames.Sample => ReportDataBinding.PrimaryDigest(runtimeData.Nonce, runtimeData.TeePubKey, additionalEvidence),
         _ => ReportDataBinding.CpuReportData(runtimeData.Nonce, runtimeData.TeePubKey, additionalEvidence),
     };
+
+    /// <summary>GPUs: the first 32 bytes of SHA-384(JCS({nonce, tee-pubkey})), as the SPDM request nonce.</summary>
+    public ReadOnlyMemory<byte> ExpectedDeviceNonce(string tee, RuntimeData runtimeData) =>
+        ReportDataBinding.GpuNonce(runtimeData.Nonce, runtimeData.TeePubKey);
 }

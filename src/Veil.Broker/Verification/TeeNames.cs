@@ -5,6 +5,8 @@ internal static class TeeNames
 {
     public const string Sample = "sample";
     public const string Snp = "snp";
+    public const string Tdx = "tdx";
+    public const string Nvidia = "nvidia";
 
     public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)
     {

@@ -65,7 +65,14 @@ internal static class BrokerCommands
         var policyParams = new Option<string[]?>("--policy-param") { Description = "Policy parameter name=value, e.g. snp_min_microcode=219 (repeatable)" };
         var resourcePolicy = new Option<string?>("--resource-policy") { Description = "Resource-policy file, used until an admin posts one" };
         var referenceValues = new Option<string[]?>("--reference-values") { Description = "Reference-value file (repeatable)" };
-        var cmd = new Command("serve", "Run the key broker.") { dataDir, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues };
+        var tdxDir = new Option<string?>("--tdx-collateral-dir") { Description = "Intel PCS response bodies for TDX (offline); enables tee tdx" };
+        var pcsUrl = new Option<string?>("--pcs-url") { Description = "Intel PCS or PCCS base URL to fetch TDX collateral from (cached in the data directory)" };
+        var nvidiaDir = new Option<string?>("--nvidia-collateral-dir") { Description = "NVIDIA RIMs (rims/*.xml) and OCSP responses (ocsp/*.der); enables GPU evidence" };
+        var rimService = new Option<string?>("--nvidia-rim-service") { Description = "NVIDIA RIM service URL (e.g. https://rim.attestation.nvidia.com/), cached in the data directory" };
+        var cmd = new Command("serve", "Run the key broker.")
+        {
+            dataDir, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues, tdxDir, pcsUrl, nvidiaDir, rimService,
+        };
         cmd.SetAction((parse, ct) => GuardAsync(parse, async () =>
         {
             var options = new BrokerOptions();
@@ -86,6 +93,10 @@ internal static class BrokerCommands
                 PolicyParameters = parse.GetValue(policyParams) is { Length: > 0 } pp ? BrokerConfigFile.ParsePolicyParameters(pp, "--policy-param") : options.PolicyParameters,
                 ResourcePolicyPath = parse.GetValue(resourcePolicy) ?? options.ResourcePolicyPath,
                 ReferenceValuePaths = parse.GetValue(referenceValues) is { Length: > 0 } rv ? rv : options.ReferenceValuePaths,
+                TdxCollateralDir = parse.GetValue(tdxDir) ?? options.TdxCollateralDir,
+                PcsUrl = parse.GetValue(pcsUrl) is { } pcs ? BrokerConfigFile.AsUrl(pcs, "--pcs-url") : options.PcsUrl,
+                NvidiaCollateralDir = parse.GetValue(nvidiaDir) ?? options.NvidiaCollateralDir,
+                NvidiaRimServiceUrl = parse.GetValue(rimService) is { } rs ? BrokerConfigFile.AsUrl(rs, "--nvidia-rim-service") : options.NvidiaRimServiceUrl,
             };
             await using var host = await BrokerHost.StartAsync(options, ct).ConfigureAwait(false);
             var output = parse.InvocationConfiguration.Output;

@@ -60,7 +60,7 @@ public class SnpHandshakeTests
     }
 
     [Fact]
-    public async Task Additional_gpu_evidence_is_refused_as_not_supported_yet()
+    public async Task Additional_evidence_of_a_tee_without_a_device_verifier_is_refused_as_not_supported()
     {
         await using var broker = await TestBroker.StartAsync(allowSample: false, binding: new FixedBinding(VectorReportData()));
         using var http = broker.NewHttpClient();
@@ -68,7 +68,7 @@ public class SnpHandshakeTests
         using var key = TeeKey.CreateEc();
         var challenge = await client.AuthAsync("snp");
         var a = Handshake.SnpAttestation(challenge.Nonce, key);
-        a = a with { TeeEvidence = a.TeeEvidence with { AdditionalEvidence = "{\"nvidia\":{\"device_evidence_list\":[]}}" } };
+        a = a with { TeeEvidence = a.TeeEvidence with { AdditionalEvidence = "{\"sampledevice\":{\"svn\":\"2\"}}" } };
         var e = await Assert.ThrowsAsync<KbsClientException>(() => client.AttestAsync(a));
         Assert.Equal(("TeeNotSupported", 401), (e.Kind, e.Status));
         Assert.Contains("TEE not supported", e.Detail, StringComparison.Ordinal);
