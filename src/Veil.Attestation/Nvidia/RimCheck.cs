@@ -19,7 +19,7 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
 {
     private readonly X509Certificate2 rimRoot = root ?? NvidiaRoots.RimSigningRoot;
 
-    // Parsing and the XML signature depend only on the bytes, so they are done once per RIM (by SHA-256);
+    // Parsing and the signature depend only on the bytes, so they are done once per RIM (by SHA-256);
     // time-dependent checks (validity, OCSP) run on every use. Only documents that parsed are remembered.
     private readonly ConcurrentDictionary<string, (RimDocument Rim, IReadOnlyList<X509Certificate2> Chain, string? Problem)> documents = new(StringComparer.Ordinal);
 
@@ -89,7 +89,7 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
         return documents.GetOrAdd(key, (rim, chain, problem));
     }
 
-    /// <summary>The RIM's signing chain (to the pinned RIM root, valid now) and its XML signature; returns the chain when its signatures hold.</summary>
+    /// <summary>The RIM's signing chain (to the pinned RIM root, valid now), its signature and a CoRIM's rim-validity; returns the chain when its signatures hold.</summary>
     public IReadOnlyList<X509Certificate2>? CheckDocument(RimDocument rim, string name, DateTimeOffset now, List<VerificationFailure> failures)
     {
         var (chain, problem) = Signature(rim);

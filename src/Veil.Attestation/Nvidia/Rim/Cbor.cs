@@ -129,6 +129,33 @@ internal sealed class CborReader(ReadOnlyMemory<byte> data)
         return false;
     }
 
+    /// <summary>
+    /// The integer keys of a map, one at a time; the caller reads or skips each value. A text key (a profile
+    /// extension) is skipped with its value, a key given twice is an error (which value would count is ambiguous).
+    /// </summary>
+    public IEnumerable<long> IntKeys(string field)
+    {
+        var count = ReadMap(field);
+        var seen = new HashSet<long>();
+        for (var i = 0; i < count; i++)
+        {
+            if (PeekType(field) is not (CborType.Unsigned or CborType.Negative))
+            {
+                _ = Skip(field + ".key");
+                _ = Skip(field + ".value");
+                continue;
+            }
+
+            var key = ReadInteger(field + ".key");
+            if (!seen.Add(key))
+            {
+                throw new EvidenceFormatException($"{field}[{key}]", "key appears twice");
+            }
+
+            yield return key;
+        }
+    }
+
     /// <summary>Skips one whole data item (with everything nested in it) and returns its encoded bytes.</summary>
     public ReadOnlyMemory<byte> Skip(string field)
     {

@@ -18,13 +18,13 @@ internal sealed record Comid(string TagId, IReadOnlyList<CorimMeasurement> Measu
         string? tagId = null;
         var measurements = new List<CorimMeasurement>();
         var sawTriples = false;
-        foreach (var key in IntKeys(r, field))
+        foreach (var key in r.IntKeys(field))
         {
             var at = $"{field}[{key}]";
             switch (key)
             {
                 case 1:
-                    foreach (var k in IntKeys(r, at))
+                    foreach (var k in r.IntKeys(at))
                     {
                         if (k == 0)
                         {
@@ -39,7 +39,7 @@ internal sealed record Comid(string TagId, IReadOnlyList<CorimMeasurement> Measu
                     break;
                 case 4:
                     sawTriples = true;
-                    foreach (var k in IntKeys(r, at))
+                    foreach (var k in r.IntKeys(at))
                     {
                         if (k == 0)
                         {
@@ -61,33 +61,6 @@ internal sealed record Comid(string TagId, IReadOnlyList<CorimMeasurement> Measu
         return new Comid(
             tagId ?? throw new EvidenceFormatException(field + ".tag-identity", "missing"),
             sawTriples ? measurements : throw new EvidenceFormatException(field + ".triples", "missing"));
-    }
-
-    /// <summary>
-    /// The integer keys of a map, one at a time; the caller reads or skips each value. A text key (a profile
-    /// extension) is skipped with its value, a key given twice is an error (which value would count is ambiguous).
-    /// </summary>
-    internal static IEnumerable<long> IntKeys(CborReader r, string field)
-    {
-        var count = r.ReadMap(field);
-        var seen = new HashSet<long>();
-        for (var i = 0; i < count; i++)
-        {
-            if (r.PeekType(field) is not (CborType.Unsigned or CborType.Negative))
-            {
-                _ = r.Skip(field + ".key");
-                _ = r.Skip(field + ".value");
-                continue;
-            }
-
-            var key = r.ReadInteger(field + ".key");
-            if (!seen.Add(key))
-            {
-                throw new EvidenceFormatException($"{field}[{key}]", "key appears twice");
-            }
-
-            yield return key;
-        }
     }
 
     /// <summary>A tag-id or corim-id: a text string or a UUID (16 bytes; #6.37-tagged as some generators write it).</summary>
@@ -132,7 +105,7 @@ internal sealed record Comid(string TagId, IReadOnlyList<CorimMeasurement> Measu
     {
         var parts = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var model = "";
-        foreach (var key in IntKeys(r, field))
+        foreach (var key in r.IntKeys(field))
         {
             var at = $"{field}[{key}]";
             if (key != 0)
@@ -142,7 +115,7 @@ internal sealed record Comid(string TagId, IReadOnlyList<CorimMeasurement> Measu
                 continue;
             }
 
-            foreach (var k in IntKeys(r, at + ".class"))
+            foreach (var k in r.IntKeys(at + ".class"))
             {
                 var c = $"{at}.class[{k}]";
                 switch (k)
@@ -173,7 +146,7 @@ internal sealed record Comid(string TagId, IReadOnlyList<CorimMeasurement> Measu
         ulong? index = null;
         string? version = null;
         List<ReadOnlyMemory<byte>>? values = null;
-        foreach (var key in IntKeys(r, field))
+        foreach (var key in r.IntKeys(field))
         {
             var at = $"{field}[{key}]";
             switch (key)
@@ -199,13 +172,13 @@ internal sealed record Comid(string TagId, IReadOnlyList<CorimMeasurement> Measu
     {
         string? version = null;
         var values = new List<ReadOnlyMemory<byte>>();
-        foreach (var key in IntKeys(r, field))
+        foreach (var key in r.IntKeys(field))
         {
             var at = $"{field}[{key}]";
             switch (key)
             {
                 case 0:
-                    foreach (var k in IntKeys(r, at + ".version"))
+                    foreach (var k in r.IntKeys(at + ".version"))
                     {
                         if (k == 0)
                         {

@@ -106,7 +106,7 @@ internal static class CorimDocument
         string? id = null;
         List<Comid>? comids = null;
         DateTimeOffset? notBefore = null, notAfter = null;
-        foreach (var key in Comid.IntKeys(r, field))
+        foreach (var key in r.IntKeys(field))
         {
             var at = $"{field}[{key}]";
             switch (key)
@@ -132,7 +132,7 @@ internal static class CorimDocument
 
                     break;
                 case 4:
-                    foreach (var k in Comid.IntKeys(r, at + ".rim-validity"))
+                    foreach (var k in r.IntKeys(at + ".rim-validity"))
                     {
                         var when = $"{at}.rim-validity[{k}]";
                         if (k is 0 or 1)

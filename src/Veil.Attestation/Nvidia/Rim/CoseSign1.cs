@@ -200,24 +200,9 @@ internal sealed record CoseSign1
 
     private static void ReadHeaders(CborReader r, Headers h, bool isProtected, string field)
     {
-        var count = r.ReadMap(field);
-        var seen = new HashSet<long>();
-        for (var i = 0; i < count; i++)
+        foreach (var label in r.IntKeys(field))
         {
-            if (r.PeekType(field) is not (CborType.Unsigned or CborType.Negative))
-            {
-                _ = r.Skip(field + ".label");
-                _ = r.Skip(field + ".value");
-                continue;
-            }
-
-            var label = r.ReadInteger(field + ".label");
             var at = $"{field}[{label}]";
-            if (!seen.Add(label))
-            {
-                throw new EvidenceFormatException(at, "label appears twice");
-            }
-
             switch (label)
             {
                 // RFC 9052 §3.1: alg, crit and x5t only count when protected; unprotected copies are ignored.
