@@ -91,6 +91,43 @@ public sealed class VerifyGpuCliTests : IDisposable
         Assert.StartsWith("nvidia: VERIFIED", stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Corim_rims_are_told_from_swid_by_content_and_checked_against_the_pinned_nvidia_root()
+    {
+        // Re-signed by a test key (no NVIDIA-signed GPU CoRIM is at hand): the measurements match the report,
+        // the chain must stop at the pinned root.
+        using var pki = new Veil.Attestation.Tests.Nvidia.TestPki();
+        var paths = new List<string>();
+        foreach (var swid in new[] { "Driver_RIM_test_no_gpu.swidtag", "1010_0200_882_96005E0001_test_no_gpu.swidtag" })
+        {
+            var rim = Veil.Attestation.Nvidia.Rim.RimDocument.Parse(File.ReadAllBytes(Path.Combine(Samples, swid)), swid);
+            var path = Path.Combine(temp, swid + ".xml"); // a misleading extension: the content decides
+            File.WriteAllBytes(path, Veil.Attestation.Tests.Nvidia.CorimBuilder.SignedFromSwid(rim, pki));
+            paths.Add(path);
+        }
+
+        var (exit, stdout, stderr) = CliRunner.Run("verify", "gpu", "--evidence", Path.Combine(History, "attestationReport.txt"),
+            "--cert-chain", Path.Combine(History, "gpuAkCertChain.txt"), "--nonce", Nonce, "--rim", paths[0], "--rim", paths[1],
+            "--at", "2024-06-01T00:00:00Z", "--output", "json");
+        Assert.Equal(1, exit);
+        Assert.Equal("", stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var checks = doc.RootElement.GetProperty("failures").EnumerateArray().Select(f => f.GetProperty("check").GetString()).ToList();
+        Assert.Equal(["rim.driver.chain.root", "rim.vbios.chain.root"], checks);
+        Assert.Equal(0, doc.RootElement.GetProperty("claims").GetProperty("nvidia.mismatched_indices").GetArrayLength());
+    }
+
+    [Fact]
+    public void A_truncated_corim_is_a_named_schema_failure_without_a_stack_trace()
+    {
+        var path = Path.Combine(temp, "bad.corim");
+        File.WriteAllBytes(path, Convert.FromHexString("d901f5a1006178"));
+        var (exit, stdout, stderr) = CliRunner.Run(Args("--rim", path, "--at", "2024-06-01T00:00:00Z"));
+        Assert.Equal(1, exit);
+        Assert.Contains("failed rim.driver.schema: expected a well-formed NVIDIA RIM (SWID tag or CoRIM), actual " + path + ".corim-map.tags: missing", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(10)]

@@ -29,6 +29,15 @@ internal sealed class NvidiaChain
             return false;
         }
 
+        for (var i = 0; i < supplied.Count; i++)
+        {
+            if (Unreadable(supplied[i]) is { } why)
+            {
+                failures.Add(new($"{check}[{i}].certificate", "a well-formed X.509 certificate", why));
+                return false;
+            }
+        }
+
         var chain = Complete(supplied, root);
         var last = chain[^1];
         if (!last.RawDataMemory.Span.SequenceEqual(root.RawDataMemory.Span))
@@ -103,6 +112,33 @@ internal sealed class NvidiaChain
     }
 
     internal static string Name(X509Certificate2 c) => c.GetNameInfo(X509NameType.SimpleName, false);
+
+    /// <summary>
+    /// The loader decodes some fields only when they are first read, so a certificate whose dates, names or
+    /// extensions are corrupt loads fine and throws later (found by the CoRIM bit-flip test): read them all once.
+    /// </summary>
+    private static string? Unreadable(X509Certificate2 c)
+    {
+        try
+        {
+            _ = c.NotBefore;
+            _ = c.NotAfter;
+            _ = c.SubjectName.RawData;
+            _ = c.IssuerName.RawData;
+            _ = Name(c);
+            foreach (var e in c.Extensions)
+            {
+                // Typed extensions decode their value on first use; basic constraints is the one Verify reads.
+                _ = e is X509BasicConstraintsExtension bc ? bc.CertificateAuthority : e.Critical;
+            }
+
+            return null;
+        }
+        catch (CryptographicException e)
+        {
+            return "unreadable: " + e.Message;
+        }
+    }
 
     /// <summary>SHA-256 over the certificates' SHA-256s: names one supplied chain for the caches.</summary>
     public static string Key(IReadOnlyList<X509Certificate2> chain)

@@ -5,9 +5,11 @@ namespace Veil.Attestation.Nvidia;
 /// an air-gapped site as it is:
 /// <code>
 /// rims/{RIM id}.xml         (e.g. rims/NV_GPU_DRIVER_GH100_550.90.07.xml; .swidtag is read too)
+/// rims/{RIM id}.corim       (a CoRIM; .cbor is read too)
 /// ocsp/*.der                (DER OCSP responses; matched to certificates by their CertID)
 /// </code>
-/// RIM files directly in the directory (<c>{RIM id}.xml|.swidtag</c>) are read too.
+/// RIM files directly in the directory (<c>{RIM id}.xml|.swidtag|.corim|.cbor</c>) are read too; the content,
+/// not the extension, decides how a file is parsed.
 /// </summary>
 public sealed class NvidiaDirectoryCollateral(string root) : INvidiaCollateralSource
 {
@@ -15,7 +17,8 @@ public sealed class NvidiaDirectoryCollateral(string root) : INvidiaCollateralSo
 
     public string Root { get; } = root;
 
-    public static string RimPath(string root, string id) => Path.Combine(root, "rims", SafeName(id) + ".xml");
+    public static string RimPath(string root, string id, Rim.RimFormat format = Rim.RimFormat.Swid) =>
+        Path.Combine(root, "rims", SafeName(id) + (format == Rim.RimFormat.Corim ? ".corim" : ".xml"));
 
     public static string OcspDirectory(string root) => Path.Combine(root, "ocsp");
 
@@ -25,7 +28,7 @@ public sealed class NvidiaDirectoryCollateral(string root) : INvidiaCollateralSo
         var found = new List<NvidiaRimFile>();
         foreach (var dir in new[] { Path.Combine(Root, "rims"), Root })
         {
-            foreach (var ext in new[] { ".xml", ".swidtag" })
+            foreach (var ext in new[] { ".xml", ".swidtag", ".corim", ".cbor" })
             {
                 var path = Path.Combine(dir, name + ext);
                 if (File.Exists(path))

@@ -9,7 +9,7 @@ using System.Text.Json;
 namespace Veil.Attestation.Nvidia;
 
 /// <summary>
-/// Fetches RIMs from NVIDIA's RIM service (<c>GET {base}/v1/rim/{id}</c> → JSON <c>{"rim": base64(xml), …}</c>,
+/// Fetches RIMs from NVIDIA's RIM service (<c>GET {base}/v1/rim/{id}</c> → JSON <c>{"rim": base64(SWID XML or CoRIM), …}</c>,
 /// as nvtrust rim/__init__.py fetches them) and OCSP responses from NVIDIA's responder (RFC 6960 POST of a
 /// SHA-384 CertID, as nvtrust cc_admin_utils builds it), keeping both in an on-disk cache laid out like
 /// <see cref="NvidiaDirectoryCollateral"/>. Base URLs are configurable (a mirror, a test server). Nothing fetched
@@ -45,20 +45,20 @@ public sealed class NvidiaServiceCollateral(HttpClient http, Uri rimBaseUri, Uri
         }
 
         var body = await Body(response, uri, cancellationToken).ConfigureAwait(false);
-        byte[] xml;
+        byte[] document;
         try
         {
             using var doc = JsonDocument.Parse(body);
-            xml = Convert.FromBase64String(doc.RootElement.GetProperty("rim").GetString() ?? "");
+            document = Convert.FromBase64String(doc.RootElement.GetProperty("rim").GetString() ?? "");
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new EvidenceFormatException(uri.ToString(), "not a RIM service answer ({\"rim\": base64}): " + e.Message, e);
         }
 
-        _ = Rim.RimDocument.Parse(xml, uri.ToString());
-        AtomicFile.Write(NvidiaDirectoryCollateral.RimPath(cacheDirectory, request.Id), xml);
-        return [new NvidiaRimFile(uri.ToString(), xml)];
+        var rim = Rim.RimDocument.Parse(document, uri.ToString());
+        AtomicFile.Write(NvidiaDirectoryCollateral.RimPath(cacheDirectory, request.Id, rim.Format), document);
+        return [new NvidiaRimFile(uri.ToString(), document)];
     }
 
     public async ValueTask<byte[]?> GetOcspAsync(NvidiaOcspRequest request, CancellationToken cancellationToken)

@@ -24,11 +24,17 @@ public sealed class NvidiaVerifier
     private readonly ConcurrentDictionary<string, NvidiaDeviceCertificate> deviceCertificates = new(StringComparer.Ordinal);
 
     public NvidiaVerifier(INvidiaCollateralSource collateral, TimeProvider time)
+        : this(collateral, time, null)
+    {
+    }
+
+    /// <summary><paramref name="rimRoot"/> replaces the pinned NVIDIA RIM root: tests only, which cannot sign as NVIDIA.</summary>
+    internal NvidiaVerifier(INvidiaCollateralSource collateral, TimeProvider time, X509Certificate2? rimRoot)
     {
         this.collateral = collateral;
         this.time = time;
         ocsp = new OcspCheck(collateral);
-        rims = new RimCheck(collateral, new NvidiaChain(), ocsp);
+        rims = new RimCheck(collateral, new NvidiaChain(), ocsp, rimRoot);
     }
 
     /// <summary>Parses (see <see cref="NvidiaEvidence.Parse"/>) and verifies every device as one set.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Veil.Attestation.Collateral;
@@ -9,13 +10,16 @@ namespace Veil.Attestation.Nvidia;
 /// <summary>
 /// Finds and checks one RIM for a device (nvtrust rim/__init__.py verify order): the version must match the
 /// report, the signing chain must reach the pinned NVIDIA RIM root and be valid at the verification time, OCSP
-/// (when supplied) must not say revoked, and the XML signature must verify. Every problem is a named failure;
-/// a RIM that is not supplied at all is a finding, since only policy can say whether unchecked measurements
-/// are acceptable.
+/// (when supplied) must not say revoked, and the signature must verify (XML-DSig for a SWID tag, COSE_Sign1 for
+/// a CoRIM, whose rim-validity must also hold). Every problem is a named failure; a RIM that is not supplied at
+/// all is a finding, since only policy can say whether unchecked measurements are acceptable.
+/// <paramref name="root"/> replaces the pinned root only in tests, which cannot sign with NVIDIA's key.
 /// </summary>
-internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain chains, OcspCheck ocsp)
+internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain chains, OcspCheck ocsp, X509Certificate2? root = null)
 {
-    // Parsing and the XML signature depend only on the bytes, so they are done once per RIM (by SHA-256);
+    private readonly X509Certificate2 rimRoot = root ?? NvidiaRoots.RimSigningRoot;
+
+    // Parsing and the signature depend only on the bytes, so they are done once per RIM (by SHA-256);
     // time-dependent checks (validity, OCSP) run on every use. Only documents that parsed are remembered.
     private readonly ConcurrentDictionary<string, (RimDocument Rim, IReadOnlyList<X509Certificate2> Chain, string? Problem)> documents = new(StringComparer.Ordinal);
 
@@ -37,7 +41,7 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
             }
             catch (EvidenceFormatException e)
             {
-                failures.Add(new($"{name}.schema", "a well-formed NVIDIA RIM (SWID tag)", e.Message));
+                failures.Add(new($"{name}.schema", "a well-formed NVIDIA RIM (SWID tag or CoRIM)", e.Message));
             }
         }
 
@@ -54,10 +58,10 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
             failures.Add(new($"{name}.version", request.Version, chosen.Version));
         }
 
-        var chain = CheckChain(signers, problem, name, now, failures);
+        var chain = CheckChain(chosen, signers, problem, name, now, failures);
         if (chain is not null)
         {
-            var full = NvidiaChain.Complete(chain, NvidiaRoots.RimSigningRoot);
+            var full = NvidiaChain.Complete(chain, rimRoot);
             for (var i = 0; i < full.Count - 1; i++)
             {
                 await ocsp.RunAsync(full[i], full[i + 1], $"{name}.chain[{i}]", now, failures, findings, cancellationToken).ConfigureAwait(false);
@@ -76,7 +80,7 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
         }
 
         var rim = RimDocument.Parse(file.Bytes.Span, file.Origin);
-        var (chain, problem) = RimSignature.Check(rim);
+        var (chain, problem) = Signature(rim);
         if (documents.Count > 1024)
         {
             documents.Clear();
@@ -85,19 +89,33 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
         return documents.GetOrAdd(key, (rim, chain, problem));
     }
 
-    /// <summary>The RIM's signing chain (to the pinned RIM root, valid now) and its XML signature; returns the chain when its signatures hold.</summary>
+    /// <summary>The RIM's signing chain (to the pinned RIM root, valid now), its signature and a CoRIM's rim-validity; returns the chain when its signatures hold.</summary>
     public IReadOnlyList<X509Certificate2>? CheckDocument(RimDocument rim, string name, DateTimeOffset now, List<VerificationFailure> failures)
     {
-        var (chain, problem) = RimSignature.Check(rim);
-        return CheckChain(chain, problem, name, now, failures);
+        var (chain, problem) = Signature(rim);
+        return CheckChain(rim, chain, problem, name, now, failures);
     }
 
-    private IReadOnlyList<X509Certificate2>? CheckChain(IReadOnlyList<X509Certificate2> chain, string? problem, string name, DateTimeOffset now, List<VerificationFailure> failures)
+    /// <summary>The signer chain and the signature problem (null when it holds) for either encoding.</summary>
+    internal static (IReadOnlyList<X509Certificate2> Chain, string? Problem) Signature(RimDocument rim) =>
+        rim.Format == RimFormat.Corim
+            ? rim.Cose?.Check() ?? ([], "unsigned CoRIM: no COSE_Sign1 envelope (#6.18)")
+            : RimSignature.Check(rim);
+
+    private IReadOnlyList<X509Certificate2>? CheckChain(RimDocument rim, IReadOnlyList<X509Certificate2> chain, string? problem, string name, DateTimeOffset now, List<VerificationFailure> failures)
     {
-        var chainOk = chains.Verify(chain, NvidiaRoots.RimSigningRoot, now, $"{name}.chain", "RIM signing certificate", failures);
+        var chainOk = chains.Verify(chain, rimRoot, now, $"{name}.chain", "RIM signing certificate", failures);
         if (problem is not null)
         {
-            failures.Add(new($"{name}.signature", "valid XML signature (enveloped, C14N 1.1, ecdsa-sha384)", problem));
+            failures.Add(new($"{name}.signature", rim.Format == RimFormat.Corim
+                ? "valid COSE_Sign1 signature (ES384, x5chain)"
+                : "valid XML signature (enveloped, C14N 1.1, ecdsa-sha384)", problem));
+        }
+
+        if (rim.NotBefore > now || rim.NotAfter < now)
+        {
+            failures.Add(new($"{name}.validity", "the verification time inside the CoRIM's rim-validity",
+                $"{now:u} is outside {rim.NotBefore?.ToString("u", CultureInfo.InvariantCulture) ?? "…"} – {rim.NotAfter?.ToString("u", CultureInfo.InvariantCulture) ?? "…"}"));
         }
 
         return chainOk ? chain : null;

@@ -12,9 +12,9 @@ internal static class GpuVerifyCommand
         var evidence = new Option<string>("--evidence") { Description = "The report (raw, hex or base64 SPDM bytes) or an evidence list as NVIDIA's SDKs and Trustee write it (JSON)", Required = true };
         var chain = new Option<string?>("--cert-chain") { Description = "Device certificate chain, leaf first (PEM), for evidence that does not carry one" };
         var nonce = new Option<string?>("--nonce") { Description = "The nonce the verifier sent (32 bytes as hex); compared with each report's request nonce" };
-        var rims = new Option<string[]>("--rim") { Description = "A driver or VBIOS RIM (SWID tag XML); repeat for several", DefaultValueFactory = _ => [] };
+        var rims = new Option<string[]>("--rim") { Description = "A driver or VBIOS RIM: SWID tag XML or CoRIM (CBOR, COSE-signed), told apart by content; repeat for several", DefaultValueFactory = _ => [] };
         var ocsp = new Option<string[]>("--ocsp") { Description = "A DER OCSP response for a chain certificate; repeat for several", DefaultValueFactory = _ => [] };
-        var dir = new Option<string?>("--collateral-dir") { Description = "Offline collateral directory (rims/<id>.xml, ocsp/*.der; the fetcher's cache layout)" };
+        var dir = new Option<string?>("--collateral-dir") { Description = "Offline collateral directory (rims/<id>.xml or .corim, ocsp/*.der; the fetcher's cache layout)" };
         var rimService = new Option<string?>("--rim-service") { Description = "Fetch missing RIMs from NVIDIA's RIM service at this base URL (e.g. https://rim.attestation.nvidia.com), cached in --collateral-dir" };
         var ocspResponder = new Option<string?>("--ocsp-responder") { Description = "Ask this OCSP responder (e.g. https://ocsp.ndis.nvidia.com/) about every chain certificate; needs --rim-service" };
         var at = new Option<string?>("--at") { Description = "Verify as of this ISO-8601 time (default: now)" };

@@ -68,6 +68,30 @@ public sealed class NvidiaCollateralSourceTests : IDisposable
         Assert.Equal(true, r.Combined.Claims["nvidia.measurements_match"]);
     }
 
+    [Fact]
+    public async Task Rim_service_answering_with_corims_caches_them_as_corim_files_the_offline_directory_reads()
+    {
+        using var pki = new TestPki();
+        var driver = Veil.Attestation.Nvidia.Rim.RimDocument.Parse(File.ReadAllBytes(TestDriverRim), "driver");
+        var vbios = Veil.Attestation.Nvidia.Rim.RimDocument.Parse(File.ReadAllBytes(TestVbiosRim), "vbios");
+        static byte[] Answer(string id, byte[] corim) =>
+            Encoding.UTF8.GetBytes($"{{\"id\": \"{id}\", \"rim\": \"{Convert.ToBase64String(corim)}\"}}");
+        using var server = new LoopbackHttpServer();
+        server.Add($"/v1/rim/{DriverId}", Answer(DriverId, CorimBuilder.SignedFromSwid(driver, pki)));
+        server.Add($"/v1/rim/{VbiosId}", Answer(VbiosId, CorimBuilder.SignedFromSwid(vbios, pki)));
+        using var http = new HttpClient();
+        Task<NvidiaSetResult> Verify(INvidiaCollateralSource source) =>
+            new NvidiaVerifier(source, new FixedTimeProvider(RimTime), pki.Root).VerifyAsync(File.ReadAllBytes(HistoryReport), Chain(HistoryChain), Hex.Parse(TestNoGpuNonce, "nonce"));
+
+        var r = await Verify(new NvidiaServiceCollateral(http, server.BaseUri, null, dir));
+        Assert.True(r.Combined.Verified, Failures(r));
+        Assert.True(File.Exists(Path.Combine(dir, "rims", VbiosId + ".corim")));
+        Assert.False(File.Exists(Path.Combine(dir, "rims", VbiosId + ".xml")));
+        var offline = await Verify(new NvidiaDirectoryCollateral(dir));
+        Assert.True(offline.Combined.Verified, Failures(offline));
+        Assert.Equal(true, offline.Combined.Claims["nvidia.measurements_match"]);
+    }
+
     [Theory]
     [InlineData("../etc/passwd")]
     [InlineData("a/b")]

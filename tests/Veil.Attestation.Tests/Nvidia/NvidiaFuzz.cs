@@ -39,4 +39,11 @@ internal static class NvidiaFuzz
         var rim = RimDocument.Parse(input, "rim");
         _ = RimSignature.Check(rim);
     }
+
+    /// <summary>CoRIM bytes: the CBOR reader, the CoRIM and COSE structure, the NVIDIA profile, the COSE signature.</summary>
+    public static void CorimTarget(byte[] input)
+    {
+        var rim = RimDocument.Parse(input, "corim");
+        _ = RimCheck.Signature(rim);
+    }
 }

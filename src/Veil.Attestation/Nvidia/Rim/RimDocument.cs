@@ -12,12 +12,20 @@ public enum RimKind
     Firmware,
 }
 
+/// <summary>How a RIM is encoded: a SWID tag in signed XML, or a CoRIM (CBOR, signed with COSE_Sign1).</summary>
+public enum RimFormat
+{
+    Swid,
+    Corim,
+}
+
 /// <summary>One reference measurement: its RIM index (0-based), whether it is checked, and the accepted digests.</summary>
 public sealed record RimMeasurement(int Index, bool Active, IReadOnlyList<ReadOnlyMemory<byte>> Alternatives, int Size, string? Name);
 
 /// <summary>
 /// A NVIDIA reference integrity manifest: an ISO/IEC 19770-2:2015 SWID tag with TCG RIM attributes
-/// (nvtrust verifier/rim/__init__.py; schema swidSchema2015.xsd), signed with an enveloped XML signature.
+/// (nvtrust verifier/rim/__init__.py; schema swidSchema2015.xsd), signed with an enveloped XML signature —
+/// or the same content as a CoRIM (<see cref="CorimDocument"/>), which <see cref="Parse"/> recognises by its first bytes.
 /// </summary>
 public sealed record RimDocument
 {
@@ -40,8 +48,18 @@ public sealed record RimDocument
 
     public required IReadOnlyList<RimMeasurement> Measurements { get; init; }
 
-    /// <summary>The document as loaded (whitespace preserved), for the signature check. Never modified.</summary>
+    public RimFormat Format { get; init; } = RimFormat.Swid;
+
+    /// <summary>A CoRIM's rim-validity window, when it states one (SWID RIMs have none).</summary>
+    public DateTimeOffset? NotBefore { get; init; }
+
+    public DateTimeOffset? NotAfter { get; init; }
+
+    /// <summary>The document as loaded (whitespace preserved), for the signature check. Never modified. SWID only.</summary>
     internal XmlDocument Xml { get; init; } = null!;
+
+    /// <summary>A CoRIM's COSE_Sign1 envelope; null for an unsigned CoRIM (and for SWID).</summary>
+    internal CoseSign1? Cose { get; init; }
 
     /// <summary>Parses a RIM. <paramref name="field"/> names the input in errors (e.g. the file name).</summary>
     public static RimDocument Parse(ReadOnlySpan<byte> bytes, string field)
@@ -49,6 +67,11 @@ public sealed record RimDocument
         if (bytes.IsEmpty || bytes.Length > MaxBytes)
         {
             throw new EvidenceFormatException(field, bytes.IsEmpty ? "empty RIM" : $"oversized RIM: {bytes.Length} bytes (limit {MaxBytes})");
+        }
+
+        if (CorimDocument.IsCbor(bytes))
+        {
+            return CorimDocument.Parse(bytes.ToArray(), field);
         }
 
         var xml = Load(bytes.ToArray(), field);
