@@ -101,11 +101,14 @@ internal static class KbsEndpoints
         var actor = "tee:" + session.Tee;
         KbsAttestation attestation;
         Jwk teeKey;
+        System.Security.Cryptography.ECDiffieHellman? importedKey;
         try
         {
             attestation = KbsAttestation.Parse(body);
-            teeKey = Jwk.Parse(attestation.RuntimeData.TeePubKey, "runtime-data.tee-pubkey");
+            teeKey = Jwk.Parse(attestation.RuntimeData.TeePubKey, "runtime-data.tee-pubkey", checkPoint: false);
             Jwe.KeyManagementFor(teeKey);
+            // The import checks that the point lies on the curve; the session keeps it for the resource's JWE.
+            importedKey = teeKey.Kty == "EC" ? teeKey.CreateEcdh("runtime-data.tee-pubkey") : null;
         }
         catch (ProtocolFormatException e)
         {
@@ -207,6 +210,7 @@ internal static class KbsEndpoints
         annotations["cpu0"] = annotated;
         var token = tokens.Issue(TokenEvidence.Submodules(appraisal, annotations));
         session.Token = token;
+        session.TeeKey = importedKey;
         var status = AppraisalResult.StatusName(appraisal.Status);
         metrics.Attestations.Add(1, new("tee", session.Tee), new("outcome", "verified"));
         await audit.RecordAsync(actor, "attest", null, evidenceDigest, AuditLog.Allowed,
@@ -243,6 +247,7 @@ internal static class KbsEndpoints
         }
 
         var token = HttpBodies.BearerToken(http.Request);
+        System.Security.Cryptography.ECDiffieHellman? sessionKey = null;
         if (token is null)
         {
             var lookup = sessions.Find(http.Request.Cookies[CookieName]);
@@ -256,6 +261,9 @@ internal static class KbsEndpoints
             {
                 return await Deny("TokenNotFound", "session has not attested yet: call /kbs/v0/attest first", null).ConfigureAwait(false);
             }
+
+            // The session's token was issued for the key imported at its attestation.
+            sessionKey = session.TeeKey;
         }
 
         EarClaims claims;
@@ -306,7 +314,7 @@ internal static class KbsEndpoints
         using var value = masterKey.Open(sealedValue, name);
         using var keyDoc = JsonDocument.Parse(keyNode.ToJsonString());
         // The key was validated at attest time and is signed into the token; Encrypt's import re-checks the point.
-        var jwe = Jwe.Encrypt(value.Span, Jwk.Parse(keyDoc.RootElement, "token.tee-pubkey", checkPoint: false));
+        var jwe = Jwe.Encrypt(value.Span, Jwk.Parse(keyDoc.RootElement, "token.tee-pubkey", checkPoint: false), sessionKey);
         metrics.ResourceRequests.Add(1, new KeyValuePair<string, object?>("outcome", "released"));
         await audit.RecordAsync("tee:" + (claims.Tee ?? "?"), "release", name, evidenceDigest, AuditLog.Allowed, $"released under attestation policy '{decision.AttestationPolicy}'", ct).ConfigureAwait(false);
         return Results.Bytes(jwe.ToUtf8(), "application/json");

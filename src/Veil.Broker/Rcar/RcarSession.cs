@@ -18,5 +18,8 @@ internal sealed class RcarSession(string id, string tee, string nonce, DateTimeO
 
     public string? Token { get; set; }
 
+    /// <summary>The attested EC tee-pubkey as imported (point checked) at /attest, reused to encrypt resources.</summary>
+    public System.Security.Cryptography.ECDiffieHellman? TeeKey { get; set; }
+
     public override string ToString() => $"session(tee={Tee})"; // the id is a credential: never print it
 }

@@ -30,7 +30,14 @@ public static class Jwe
         };
     }
 
-    public static FlattenedJwe Encrypt(ReadOnlySpan<byte> plaintext, Jwk recipient)
+    public static FlattenedJwe Encrypt(ReadOnlySpan<byte> plaintext, Jwk recipient) => Encrypt(plaintext, recipient, null);
+
+    /// <summary>
+    /// <paramref name="importedRecipient"/>: the recipient's EC key already imported (and so checked to lie on the
+    /// curve) from the same <paramref name="recipient"/>; a broker keeps it from the attestation to spare a second
+    /// import, which costs about as much as the key agreement itself.
+    /// </summary>
+    public static FlattenedJwe Encrypt(ReadOnlySpan<byte> plaintext, Jwk recipient, ECDiffieHellman? importedRecipient)
     {
         var alg = KeyManagementFor(recipient);
         var cek = RandomNumberGenerator.GetBytes(CekBytes);
@@ -40,9 +47,11 @@ public static class Jwe
             byte[] header;
             if (alg == JoseAlgorithms.EcdhEsA256Kw)
             {
-                using var peer = recipient.CreateEcdh();
+                using var imported = importedRecipient is null ? recipient.CreateEcdh() : null;
+                var peer = importedRecipient ?? imported!;
                 using var ephemeral = ECDiffieHellman.Create(recipient.Curve);
-                var kek = DeriveKek(ephemeral, peer.PublicKey);
+                using var peerPublic = peer.PublicKey;
+                var kek = DeriveKek(ephemeral, peerPublic);
                 encryptedKey = AesKeyWrap.Wrap(kek, cek);
                 CryptographicOperations.ZeroMemory(kek);
                 var epk = Jwk.FromEcdh(ephemeral, alg: null);
