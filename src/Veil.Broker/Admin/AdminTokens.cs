@@ -8,8 +8,8 @@ using Veil.Protocol.Jose;
 namespace Veil.Broker.Admin;
 
 /// <summary>
-/// Admin bearer tokens: JWT, ES256, signed by the admin key, with <c>role: admin</c> and a mandatory expiry.
-/// (EdDSA would need Ed25519, which .NET's crypto library does not offer.) There is no "allow all" mode.
+/// Admin bearer tokens: JWT with a mandatory expiry, signed by an admin key — ES256 (Veil's own, with
+/// <c>role: admin</c>) or EdDSA/Ed25519 (as Trustee's kbs-client signs them). There is no "allow all" mode.
 /// </summary>
 public static class AdminTokens
 {
@@ -36,44 +36,104 @@ public static class AdminTokens
     }
 
     /// <summary>Null when the token is valid, otherwise the reason (never containing the token).</summary>
-    internal static async Task<string?> ValidateAsync(string? token, ECDsa adminPublicKey, TimeProvider time)
+    internal static async Task<string?> ValidateAsync(string? token, IReadOnlyList<ECDsa> ecKeys, IReadOnlyList<Ed25519PublicKey> edKeys, TimeProvider time)
     {
         if (string.IsNullOrEmpty(token))
         {
             return "admin endpoint requires 'Authorization: Bearer <admin JWT>'";
         }
 
-        var handler = new JsonWebTokenHandler();
-        var result = await handler.ValidateTokenAsync(token, new TokenValidationParameters
+        var parts = token.Split('.');
+        string? alg;
+        JsonObject payload;
+        try
         {
-            IssuerSigningKey = new ECDsaSecurityKey(adminPublicKey),
-            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
-            ValidIssuer = Issuer,
-            ValidateAudience = false,
-            ValidateLifetime = false, // checked below against the injected clock
-            RequireExpirationTime = false,
-        }).ConfigureAwait(false);
-        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
+            alg = parts.Length == 3 ? JsonNode.Parse(Base64UrlText.Decode(parts[0], "token.header"))?["alg"]?.GetValue<string>() : null;
+            payload = parts.Length == 3 ? JsonNode.Parse(Base64UrlText.Decode(parts[1], "token.payload"))?.AsObject() ?? throw new FormatException() : throw new FormatException();
+        }
+        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException or InvalidOperationException or Protocol.ProtocolFormatException)
         {
-            return result.Exception is SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException
-                ? "admin token signature is not valid for this broker's admin key"
-                : "admin token is malformed or not an ES256 JWT from " + Issuer;
+            return "admin token is malformed (expected a compact JWT)";
         }
 
-        var payload = JsonNode.Parse(Encoding.UTF8.GetString(Base64UrlText.Decode(jwt.EncodedPayload, "token.payload")))!.AsObject();
+        switch (alg)
+        {
+            case "ES256":
+                if (await ValidEs256Async(token, ecKeys).ConfigureAwait(false) is { } es256Error)
+                {
+                    return es256Error;
+                }
+
+                if (payload["role"]?.GetValue<string>() != Role)
+                {
+                    return "admin token lacks role 'admin'";
+                }
+
+                break;
+            case "EdDSA":
+                byte[] signature;
+                try
+                {
+                    signature = Base64UrlText.Decode(parts[2], "token.signature");
+                }
+                catch (Protocol.ProtocolFormatException)
+                {
+                    return "admin token is malformed (expected a compact JWT)";
+                }
+
+                var signed = Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]);
+                if (!edKeys.Any(k => k.Verify(signed, signature)))
+                {
+                    return "admin token signature is not valid for this broker's admin keys";
+                }
+
+                if (payload["role"] is { } role && role.GetValueKind() == System.Text.Json.JsonValueKind.String && role.GetValue<string>() != Role)
+                {
+                    return "admin token's role is not 'admin'";
+                }
+
+                break;
+            default:
+                return $"admin token algorithm '{alg ?? "none"}' is not accepted (ES256 or EdDSA)";
+        }
+
         if (payload["exp"] is not JsonValue exp || !exp.TryGetValue<long>(out var expSeconds))
         {
             return "admin token has no expiry ('exp')";
         }
 
-        if (time.GetUtcNow() >= DateTimeOffset.FromUnixTimeSeconds(expSeconds))
+        var now = time.GetUtcNow();
+        if (now >= DateTimeOffset.FromUnixTimeSeconds(expSeconds))
         {
             return $"admin token expired at {DateTimeOffset.FromUnixTimeSeconds(expSeconds):O}";
         }
 
-        if (payload["role"]?.GetValue<string>() != Role)
+        if (payload["nbf"] is JsonValue nbf && nbf.TryGetValue<long>(out var nbfSeconds) && now < DateTimeOffset.FromUnixTimeSeconds(nbfSeconds))
         {
-            return "admin token lacks role 'admin'";
+            return $"admin token is not valid before {DateTimeOffset.FromUnixTimeSeconds(nbfSeconds):O}";
+        }
+
+        return null;
+    }
+
+    private static async Task<string?> ValidEs256Async(string token, IReadOnlyList<ECDsa> keys)
+    {
+        var handler = new JsonWebTokenHandler();
+        var result = await handler.ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            IssuerSigningKeys = keys.Select(k => (SecurityKey)new ECDsaSecurityKey(k)).ToList(),
+            TryAllIssuerSigningKeys = true,
+            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+            ValidIssuer = Issuer,
+            ValidateAudience = false,
+            ValidateLifetime = false, // checked by the caller against the injected clock
+            RequireExpirationTime = false,
+        }).ConfigureAwait(false);
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken)
+        {
+            return result.Exception is SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException
+                ? "admin token signature is not valid for this broker's admin key"
+                : "admin token is malformed or not an ES256 JWT from " + Issuer;
         }
 
         return null;

@@ -43,7 +43,7 @@ internal static class AdminEndpoints
         var keys = services.GetService(typeof(BrokerKeys)) as BrokerKeys;
         var time = (TimeProvider)services.GetService(typeof(TimeProvider))!;
         var metrics = (BrokerMetrics)services.GetService(typeof(BrokerMetrics))!;
-        var why = await AdminTokens.ValidateAsync(HttpBodies.BearerToken(http.Request), keys!.AdminPublicKey, time).ConfigureAwait(false);
+        var why = await AdminTokens.ValidateAsync(HttpBodies.BearerToken(http.Request), keys!.AdminEcKeys, keys.AdminEd25519Keys, time).ConfigureAwait(false);
         if (why is not null)
         {
             metrics.AdminRequests.Add(1, new KeyValuePair<string, object?>("outcome", "unauthorized"));

@@ -14,7 +14,7 @@ public static class BrokerConfigFile
     private static readonly string[] Keys =
         ["data-dir", "urls", "insecure-http", "tls-cert", "tls-key", "session-timeout-minutes", "token-lifetime-minutes",
          "policy", "policy-params", "resource-policy", "reference-values",
-         "tdx-collateral-dir", "pcs-url", "nvidia-collateral-dir", "nvidia-rim-service"];
+         "tdx-collateral-dir", "pcs-url", "nvidia-collateral-dir", "nvidia-rim-service", "admin-public-keys"];
 
     public static BrokerOptions Apply(string path, BrokerOptions options)
     {
@@ -52,6 +52,7 @@ public static class BrokerConfigFile
                 "policy-params" => options with { PolicyParameters = ParsePolicyParameters(AsList(value, key, path), $"{path}: {key}") },
                 "resource-policy" => options with { ResourcePolicyPath = AsString(value, key, path) },
                 "reference-values" => options with { ReferenceValuePaths = AsList(value, key, path) },
+                "admin-public-keys" => options with { AdminPublicKeyPaths = AsList(value, key, path) },
                 "tdx-collateral-dir" => options with { TdxCollateralDir = AsString(value, key, path) },
                 "pcs-url" => options with { PcsUrl = AsUrl(AsString(value, key, path), $"{path}: {key}") },
                 "nvidia-collateral-dir" => options with { NvidiaCollateralDir = AsString(value, key, path) },

@@ -55,7 +55,7 @@ public sealed class BrokerHost : IAsyncDisposable
         }
 
         var masterKey = MasterKey.Load(options.DataDir, environment);
-        var keys = BrokerKeys.Load(options.DataDir);
+        var keys = BrokerKeys.Load(options.DataDir, options.AdminPublicKeyPaths);
         var store = await SqliteBrokerStore.OpenAsync(options.DataDir, ct).ConfigureAwait(false);
         var policies = await BrokerPolicies.LoadAsync(options, store, TimeProvider.System, ct).ConfigureAwait(false);
         X509Certificate2? certificate = null;

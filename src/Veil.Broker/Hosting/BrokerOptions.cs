@@ -45,6 +45,9 @@ public sealed record BrokerOptions
     /// <summary>NVIDIA's RIM service (and its OCSP responder) to fetch from, cached under the data directory.</summary>
     public Uri? NvidiaRimServiceUrl { get; init; }
 
+    /// <summary>Further admin public keys (PEM; Ed25519 for EdDSA tokens, EC P-256 for ES256), e.g. a Trustee admin key.</summary>
+    public IReadOnlyList<string> AdminPublicKeyPaths { get; init; } = [];
+
     /// <summary>Reference-value files loaded at start, next to the values posted to the admin endpoint.</summary>
     public IReadOnlyList<string> ReferenceValuePaths { get; init; } = [];
 }

@@ -60,6 +60,26 @@ internal static class KeyFiles
         return key;
     }
 
+    /// <summary>An Ed25519 admin key (PEM "PUBLIC KEY"), or null when the file holds another kind of key.</summary>
+    public static Admin.Ed25519PublicKey? ReadAdminPublicKey(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BrokerConfigurationException($"--admin-public-key: file not found: {path}");
+        }
+
+        try
+        {
+            var text = File.ReadAllText(path);
+            var pem = PemEncoding.Find(text);
+            return Admin.Ed25519PublicKey.FromSubjectPublicKeyInfo(Convert.FromBase64String(text[pem.Base64Data]));
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            throw new BrokerConfigurationException($"{path}: not a PEM public key (Ed25519 or EC P-256)");
+        }
+    }
+
     public static ECDsa ReadEcPublicKey(string path)
     {
         if (!File.Exists(path))

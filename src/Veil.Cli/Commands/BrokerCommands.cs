@@ -69,9 +69,10 @@ internal static class BrokerCommands
         var pcsUrl = new Option<string?>("--pcs-url") { Description = "Intel PCS or PCCS base URL to fetch TDX collateral from (cached in the data directory)" };
         var nvidiaDir = new Option<string?>("--nvidia-collateral-dir") { Description = "NVIDIA RIMs (rims/*.xml) and OCSP responses (ocsp/*.der); enables GPU evidence" };
         var rimService = new Option<string?>("--nvidia-rim-service") { Description = "NVIDIA RIM service URL (e.g. https://rim.attestation.nvidia.com/), cached in the data directory" };
+        var adminKeys = new Option<string[]?>("--admin-public-key") { Description = "Another admin public key (PEM: Ed25519 for EdDSA tokens as kbs-client signs them, or EC P-256); repeatable" };
         var cmd = new Command("serve", "Run the key broker.")
         {
-            dataDir, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues, tdxDir, pcsUrl, nvidiaDir, rimService,
+            dataDir, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues, tdxDir, pcsUrl, nvidiaDir, rimService, adminKeys,
         };
         cmd.SetAction((parse, ct) => GuardAsync(parse, async () =>
         {
@@ -96,6 +97,7 @@ internal static class BrokerCommands
                 TdxCollateralDir = parse.GetValue(tdxDir) ?? options.TdxCollateralDir,
                 PcsUrl = parse.GetValue(pcsUrl) is { } pcs ? BrokerConfigFile.AsUrl(pcs, "--pcs-url") : options.PcsUrl,
                 NvidiaCollateralDir = parse.GetValue(nvidiaDir) ?? options.NvidiaCollateralDir,
+                AdminPublicKeyPaths = parse.GetValue(adminKeys) is { Length: > 0 } ak ? ak : options.AdminPublicKeyPaths,
                 NvidiaRimServiceUrl = parse.GetValue(rimService) is { } rs ? BrokerConfigFile.AsUrl(rs, "--nvidia-rim-service") : options.NvidiaRimServiceUrl,
             };
             await using var host = await BrokerHost.StartAsync(options, ct).ConfigureAwait(false);
