@@ -19,6 +19,7 @@ internal sealed class SnpEvidenceVerifier(SnpVerifier verifier) : IEvidenceVerif
             throw new EvidenceFormatException("snp evidence: expected a JSON object {attestation_report, cert_chain}");
         }
 
-        return verifier.VerifyAsync(System.Text.Encoding.UTF8.GetBytes(evidence.GetRawText()), expectedReportData, ct);
+        // The element's own UTF-8 bytes, without re-encoding the (10 KB) evidence through a string.
+        return verifier.VerifyAsync(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(evidence).ToArray(), expectedReportData, ct);
     }
 }
