@@ -55,8 +55,8 @@ public sealed class SealBrokerCommandTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("--tee", "tdx", "cannot yet send TDX evidence")]
     [InlineData("--tee", "tpm", "is not one of")]
+    [InlineData("--gpu", "sometimes", "--gpu: 'sometimes' is not one of auto, off, required")]
     [InlineData("--kek-file", "x", "exactly one of --kek-file or --broker")]
     public void Bad_unseal_options_are_usage_errors(string option, string value, string message)
     {
@@ -76,6 +76,33 @@ public sealed class SealBrokerCommandTests : IAsyncLifetime
         var (exit, _, err) = CliRunner.Run("unseal", P("model"), "--out", P("tmpfs"), "--broker", Url, "--tee", "snp");
         Assert.Equal(1, exit);
         Assert.Contains("attestation failed: detect: no CPU attester", err);
+    }
+
+    [Fact]
+    public void Tdx_is_collected_from_configfs_tsm_and_without_it_is_an_attestation_failure()
+    {
+        if (Directory.Exists("/sys/kernel/config/tsm/report"))
+        {
+            return; // inside a confidential VM the attester exists; this checks the plain-host answer only
+        }
+
+        var (exit, _, err) = CliRunner.Run("unseal", P("model"), "--out", P("tmpfs"), "--broker", Url, "--tee", "tdx");
+        Assert.Equal(1, exit);
+        Assert.Contains("attestation failed: configfs-tsm: /sys/kernel/config/tsm/report: not present; TDX quotes come from configfs-tsm", err);
+        Assert.DoesNotContain("cannot yet", err);
+    }
+
+    [Fact]
+    public void Required_gpu_evidence_without_nvml_is_an_attestation_failure()
+    {
+        if (Veil.Guest.NvidiaGpuAttester.IsPresent())
+        {
+            return; // a host with the NVIDIA driver has NVML; this checks the answer without it
+        }
+
+        var (exit, _, err) = CliRunner.Run("unseal", P("model"), "--out", P("tmpfs"), "--broker", Url, "--tee", "sample", "--gpu", "required");
+        Assert.Equal(1, exit);
+        Assert.Contains("attestation failed: nvml: libnvidia-ml.so.1: cannot be loaded", err);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Veil.Tests.Shared;
 namespace Veil.Guest.Tests;
 
 /// <summary>The NVML attester against a fake libnvidia-ml built from C, serving the real H100 report and chain.</summary>
+[Collection(FakeNvml.Collection)]
 public sealed class NvmlTests
 {
     private static readonly byte[] Report = Convert.FromHexString(Vectors.Text("nvtrust", "local_gpu_verifier-samples", "hopperAttestationReport.txt").Trim());

@@ -50,12 +50,23 @@ internal static class SealBroker
         }
     }
 
-    /// <summary>The agent's evidence for <c>--tee</c>: sample, or SNP from the CPU attester this VM offers.</summary>
-    public static IEvidenceProvider Evidence(string tee) => tee switch
+    /// <summary>Option values are checked before any attester or NVML is touched, so a typo is a usage error everywhere.</summary>
+    public static void CheckEvidenceOptions(string tee, string gpu)
     {
-        "sample" => new SampleEvidenceProvider(),
-        "auto" or "snp" => new SnpEvidenceProvider(AttesterDetection.Detect()),
-        "tdx" => throw new CliUsageException("--tee tdx: the agent cannot yet send TDX evidence to a broker (Trustee TDX evidence JSON is not implemented)"),
-        _ => throw new CliUsageException($"--tee: '{tee}' is not one of auto, sample, snp, tdx"),
-    };
+        if (tee is not ("auto" or "sample" or "snp" or "tdx"))
+        {
+            throw new CliUsageException($"--tee: '{tee}' is not one of auto, sample, snp, tdx");
+        }
+
+        if (gpu is not ("auto" or "off" or "required"))
+        {
+            throw new CliUsageException($"--gpu: '{gpu}' is not one of auto, off, required");
+        }
+    }
+
+    /// <summary>The agent's evidence for <c>--tee</c>: sample, or SNP/TDX from the CPU attester this VM offers.</summary>
+    public static IEvidenceProvider Evidence(string tee) => AttesterDetection.Evidence(tee);
+
+    /// <summary>The GPUs whose evidence goes into <c>additional_evidence</c> for <c>--gpu</c>; null when none.</summary>
+    public static NvidiaEvidenceProvider? Gpus(string gpu) => NvidiaEvidenceProvider.Open(gpu);
 }

@@ -100,12 +100,18 @@ internal static class SealCommands
         var kekFile = KekFileOption();
         var broker = new Option<string?>("--broker") { Description = "Get the key from this broker after attestation (KBS protocol 0.4.0)" };
         var tee = new Option<string>("--tee") { Description = "Evidence to present to the broker: auto|sample|snp|tdx", DefaultValueFactory = _ => "auto" };
+        var gpu = new Option<string>("--gpu")
+        {
+            Description = "NVIDIA GPU evidence (chained into the CPU report; GPUs set ready after the key is released): auto|off|required",
+            DefaultValueFactory = _ => "auto",
+        };
         var threads = ThreadsOption();
         cmd.Add(path);
         cmd.Add(output);
         cmd.Add(kekFile);
         cmd.Add(broker);
         cmd.Add(tee);
+        cmd.Add(gpu);
         cmd.Add(threads);
         cmd.SetAction((parse, ct) => CliErrors.GuardAsync(parse, () => RefusalsAsync(parse, async () =>
         {
@@ -118,8 +124,14 @@ internal static class SealCommands
                 throw new CliUsageException("give exactly one of --kek-file or --broker");
             }
 
+            var (teeName, gpuMode) = (parse.GetValue(tee)!, parse.GetValue(gpu)!);
+            SealBroker.CheckEvidenceOptions(teeName, gpuMode);
             using var http = brokerUrl is null ? null : Veil.Protocol.Client.KbsClient.CreateHttpClient(SealBroker.BrokerUri(brokerUrl));
-            IKeyProvider keys = http is null ? new KekFileKeyProvider(kekPath!) : new BrokerKeyProvider(http, SealBroker.Evidence(parse.GetValue(tee)!));
+            var cpu = http is null ? null : SealBroker.Evidence(teeName);
+            using var gpus = http is null ? null : SealBroker.Gpus(gpuMode);
+            IKeyProvider keys = http is null
+                ? new KekFileKeyProvider(kekPath!)
+                : new BrokerKeyProvider(http, cpu!) { Devices = gpus is null ? [] : [gpus] };
             var options = new SealOptions { Threads = Threads(parse.GetValue(threads)) };
             var o = parse.InvocationConfiguration.Output;
             if (!Directory.Exists(source) && !File.Exists(source))

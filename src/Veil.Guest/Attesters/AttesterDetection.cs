@@ -28,4 +28,45 @@ public static class AttesterDetection
                 throw new AttesterException("detect", $"tee '{tee}' is not one of auto, configfs-tsm, sev-guest");
         }
     }
+
+    /// <summary>
+    /// The evidence for <c>veil unseal --tee</c>: sample; snp from configfs-tsm or /dev/sev-guest; tdx from
+    /// configfs-tsm (the only TDX quote path here); auto asks configfs-tsm which provider it has, else /dev/sev-guest.
+    /// </summary>
+    public static IEvidenceProvider Evidence(string tee, string tsmRoot = ConfigFsTsmAttester.DefaultRoot, string sevGuestPath = LinuxSevGuestDevice.DefaultPath,
+        string ccelPath = TdxEvidenceProvider.DefaultCcelPath) => Evidence(tee, tsmRoot, sevGuestPath, ccelPath, null);
+
+    /// <param name="entryName">configfs-tsm entry name (tests: the one a pre-laid-out fake serves).</param>
+    internal static IEvidenceProvider Evidence(string tee, string tsmRoot, string sevGuestPath, string ccelPath, Func<string>? entryName)
+    {
+        switch (tee)
+        {
+            case "sample":
+                return new SampleEvidenceProvider();
+            case "snp":
+                return new SnpEvidenceProvider(ConfigFsTsmAttester.IsPresent(tsmRoot) ? new ConfigFsTsmAttester(tsmRoot, entryName: entryName) : Detect("auto", tsmRoot, sevGuestPath));
+            case "tdx":
+                if (!ConfigFsTsmAttester.IsPresent(tsmRoot))
+                {
+                    throw new AttesterException("configfs-tsm", $"{tsmRoot}: not present; TDX quotes come from configfs-tsm (Linux ≥ 6.7 with CONFIG_TSM_REPORTS)");
+                }
+
+                return new TdxEvidenceProvider(new ConfigFsTsmAttester(tsmRoot, entryName: entryName), ccelPath);
+            case "auto":
+                if (!ConfigFsTsmAttester.IsPresent(tsmRoot))
+                {
+                    return new SnpEvidenceProvider(Detect("auto", tsmRoot, sevGuestPath));
+                }
+
+                var tsm = new ConfigFsTsmAttester(tsmRoot, entryName: entryName);
+                return tsm.Provider() switch
+                {
+                    "sev_guest" => new SnpEvidenceProvider(tsm),
+                    "tdx_guest" => new TdxEvidenceProvider(tsm, ccelPath),
+                    var p => throw new AttesterException("configfs-tsm", $"provider: '{p}' is not supported (sev_guest, tdx_guest)"),
+                };
+            default:
+                throw new AttesterException("detect", $"tee '{tee}' is not one of auto, sample, snp, tdx");
+        }
+    }
 }

@@ -39,6 +39,33 @@ public sealed class ConfigFsTsmAttester : ICpuAttester
 
     public static bool IsPresent(string root = DefaultRoot) => Directory.Exists(root);
 
+    /// <summary>
+    /// The kernel provider behind configfs-tsm (<c>sev_guest</c>, <c>tdx_guest</c>), read from a fresh entry
+    /// without requesting a report: the KBS tee must be named in <c>/auth</c> before any evidence exists.
+    /// </summary>
+    public string Provider()
+    {
+        if (!Directory.Exists(root))
+        {
+            throw new AttesterException(Source, $"{root}: not present (kernel without CONFIG_TSM_REPORTS, or configfs not mounted)");
+        }
+
+        var entry = Path.Combine(root, entryName());
+        try
+        {
+            Directory.CreateDirectory(entry);
+            return ReadOptionalText(entry, "provider") ?? throw new AttesterException(Source, "provider: missing");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new AttesterException(Source, $"provider: cannot be read ({e.GetType().Name}: no TSM provider loaded, or not root?)", e);
+        }
+        finally
+        {
+            TryRemove(entry);
+        }
+    }
+
     public CpuEvidence Collect(ReadOnlySpan<byte> reportData)
     {
         if (reportData.Length is 0 or > 64)

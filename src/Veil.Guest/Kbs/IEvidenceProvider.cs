@@ -12,7 +12,17 @@ public interface IEvidenceProvider
     /// <summary>Evidence bound to the challenge nonce and our ephemeral public key (KBS 0.4.0 report-data binding).</summary>
     JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey);
 
-    /// <summary>Called once the broker released the key (e.g. to set the GPUs' ready state).</summary>
+    /// <summary>
+    /// Evidence whose report data also binds <paramref name="additionalEvidence"/>, the exact string sent as
+    /// <c>additional_evidence</c> (device evidence chained into the CPU report). A provider that cannot bind it
+    /// refuses rather than send a report the broker would reject.
+    /// </summary>
+    JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey, string additionalEvidence) =>
+        additionalEvidence.Length == 0
+            ? PrimaryEvidence(nonce, teePubKey)
+            : throw new AttesterException(Tee, "this evidence provider cannot bind device evidence into its report data");
+
+    /// <summary>Called once the broker released the key.</summary>
     void OnKeyReleased()
     {
     }
@@ -23,5 +33,8 @@ public sealed class SampleEvidenceProvider : IEvidenceProvider
 {
     public string Tee => "sample";
 
-    public JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey) => SampleAttester.Evidence(nonce, teePubKey);
+    public JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey) => PrimaryEvidence(nonce, teePubKey, "");
+
+    public JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey, string additionalEvidence) =>
+        SampleAttester.Evidence(nonce, teePubKey, additionalEvidence);
 }

@@ -1,7 +1,8 @@
 namespace Veil.Guest;
 
 /// <summary>One GPU's evidence: its SPDM report over our nonce and its attestation certificate chain (PEM).</summary>
-public sealed record GpuEvidence(int Index, byte[] Report, byte[] CertChainPem);
+/// <param name="Arch">As Trustee's NVIDIA evidence names it: HOPPER or BLACKWELL.</param>
+public sealed record GpuEvidence(int Index, byte[] Report, byte[] CertChainPem, string Arch);
 
 /// <summary>
 /// NVIDIA GPUs in confidential-computing mode, through NVML. Refuses unless CC is on (and dev-tools mode off,
@@ -21,6 +22,9 @@ public sealed class NvidiaGpuAttester : IDisposable
     public static NvidiaGpuAttester Open(string libraryPath = NvmlLibrary.DefaultName) => new(NvmlLibrary.Open(libraryPath));
 
     public static bool IsPresent(string libraryPath = NvmlLibrary.DefaultName) => NvmlLibrary.IsPresent(libraryPath);
+
+    /// <summary>Whether confidential computing is on and at least one GPU is visible (what <c>--gpu auto</c> asks).</summary>
+    public bool HasConfidentialGpus() => nvml.GetConfComputeState().CcFeature == 1 && nvml.DeviceCount() > 0;
 
     public IReadOnlyList<GpuEvidence> Collect(ReadOnlySpan<byte> nonce)
     {
@@ -50,13 +54,19 @@ public sealed class NvidiaGpuAttester : IDisposable
         for (uint i = 0; i < count; i++)
         {
             var device = nvml.Device(i);
+            var arch = nvml.Architecture(device) switch
+            {
+                NvmlLibrary.ArchHopper => "HOPPER",
+                NvmlLibrary.ArchBlackwell => "BLACKWELL",
+                var other => throw new AttesterException(Source, $"gpu{i}: architecture {other} has no confidential computing (Hopper or Blackwell needed)"),
+            };
             var report = nvml.AttestationReport(device, nonce);
             if (report.Length < RequestNonceOffset + NvmlLibrary.NonceSize || !report.AsSpan(RequestNonceOffset, NvmlLibrary.NonceSize).SequenceEqual(nonce))
             {
                 throw new AttesterException(Source, $"gpu{i}: report request nonce differs from the nonce sent (stale or replayed report)");
             }
 
-            result.Add(new GpuEvidence((int)i, report, nvml.AttestationCertChain(device)));
+            result.Add(new GpuEvidence((int)i, report, nvml.AttestationCertChain(device), arch));
         }
 
         return result;

@@ -23,6 +23,10 @@ internal sealed unsafe class NvmlLibrary : IDisposable
     public const int AttestationCertChainSize = 0x1400;
     private const string Source = "nvml";
 
+    /// <summary>nvmlDeviceArchitecture_t values (nvml.h NVML_DEVICE_ARCH_*) of the GPUs with confidential computing.</summary>
+    public const uint ArchHopper = 9;
+    public const uint ArchBlackwell = 10;
+
     private readonly nint handle;
     private readonly delegate* unmanaged<int> init;
     private readonly delegate* unmanaged<int> shutdown;
@@ -30,6 +34,7 @@ internal sealed unsafe class NvmlLibrary : IDisposable
     private readonly delegate* unmanaged<uint*, int> deviceGetCount;
     private readonly delegate* unmanaged<uint, nint*, int> deviceGetHandleByIndex;
     private readonly delegate* unmanaged<ConfComputeSystemState*, int> systemGetConfComputeState;
+    private readonly delegate* unmanaged<nint, uint*, int> deviceGetArchitecture;
     private readonly delegate* unmanaged<nint, byte*, int> deviceGetAttestationReport;
     private readonly delegate* unmanaged<nint, byte*, int> deviceGetCertificate;
     private readonly delegate* unmanaged<uint, int> systemSetGpusReadyState;
@@ -45,6 +50,7 @@ internal sealed unsafe class NvmlLibrary : IDisposable
         deviceGetCount = (delegate* unmanaged<uint*, int>)Export("nvmlDeviceGetCount_v2");
         deviceGetHandleByIndex = (delegate* unmanaged<uint, nint*, int>)Export("nvmlDeviceGetHandleByIndex_v2");
         systemGetConfComputeState = (delegate* unmanaged<ConfComputeSystemState*, int>)Export("nvmlSystemGetConfComputeState");
+        deviceGetArchitecture = (delegate* unmanaged<nint, uint*, int>)Export("nvmlDeviceGetArchitecture");
         deviceGetAttestationReport = (delegate* unmanaged<nint, byte*, int>)Export("nvmlDeviceGetConfComputeGpuAttestationReport");
         deviceGetCertificate = (delegate* unmanaged<nint, byte*, int>)Export("nvmlDeviceGetConfComputeGpuCertificate");
         systemSetGpusReadyState = (delegate* unmanaged<uint, int>)Export("nvmlSystemSetConfComputeGpusReadyState");
@@ -103,6 +109,13 @@ internal sealed unsafe class NvmlLibrary : IDisposable
         nint d;
         Check(deviceGetHandleByIndex(index, &d), "nvmlDeviceGetHandleByIndex_v2");
         return d;
+    }
+
+    public uint Architecture(nint device)
+    {
+        uint arch;
+        Check(deviceGetArchitecture(device, &arch), "nvmlDeviceGetArchitecture");
+        return arch;
     }
 
     /// <summary>SPDM GET_MEASUREMENTS signed by the GPU over our nonce (request ‖ response bytes).</summary>

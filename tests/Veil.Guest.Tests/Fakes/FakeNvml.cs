@@ -9,6 +9,9 @@ namespace Veil.Guest.Tests;
 /// </summary>
 internal static unsafe class FakeNvml
 {
+    /// <summary>The fake's state is process-wide: every test class that configures it joins this collection.</summary>
+    public const string Collection = "fake NVML";
+
     private static readonly Lazy<string> Built = new(Build);
 
     public static string LibraryPath => Built.Value;
@@ -45,6 +48,12 @@ internal static unsafe class FakeNvml
 
         return nonce;
     }
+
+    /// <summary>nvmlDeviceArchitecture_t every GPU reports (9 Hopper by default; reset by <see cref="Configure"/>).</summary>
+    public static void SetArch(uint arch) => ((delegate* unmanaged<uint, void>)Export("fake_nvml_set_arch"))(arch);
+
+    /// <summary>The GPUs' ready state as the driver holds it (cleared by <see cref="Configure"/>).</summary>
+    public static bool Ready() => ((delegate* unmanaged<uint>)Export("fake_nvml_ready"))() != 0;
 
     /// <summary>NVML's init count: 0 once every nvmlInit_v2 was matched by nvmlShutdown.</summary>
     public static int InitCount() => ((delegate* unmanaged<int>)Export("fake_nvml_initialized"))();

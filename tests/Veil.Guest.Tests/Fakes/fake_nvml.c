@@ -25,15 +25,17 @@ typedef struct {
 } nvmlConfComputeGpuCertificate_t;
 
 static char report_path[4096], chain_path[4096];
-static unsigned int gpus = 1, cc_feature = 1, dev_tools = 0, ready = 0;
+static unsigned int gpus = 1, cc_feature = 1, dev_tools = 0, ready = 0, arch = 9; /* NVML_DEVICE_ARCH_HOPPER */
 static int initialized = 0;
 static unsigned char last_nonce[0x20];
 
 void fake_nvml_configure(const char *report, const char *chain, unsigned int gpu_count, unsigned int cc, unsigned int devtools) {
     snprintf(report_path, sizeof report_path, "%s", report);
     snprintf(chain_path, sizeof chain_path, "%s", chain);
-    gpus = gpu_count; cc_feature = cc; dev_tools = devtools; ready = 0;
+    gpus = gpu_count; cc_feature = cc; dev_tools = devtools; ready = 0; arch = 9;
 }
+void fake_nvml_set_arch(unsigned int a) { arch = a; }
+unsigned int fake_nvml_ready(void) { return ready; }
 void fake_nvml_last_nonce(unsigned char *out) { memcpy(out, last_nonce, sizeof last_nonce); }
 int fake_nvml_initialized(void) { return initialized; }
 
@@ -67,6 +69,11 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *dev
 nvmlReturn_t nvmlSystemGetConfComputeState(nvmlConfComputeSystemState_t *s) {
     if (!initialized) return NVML_ERROR_UNINITIALIZED;
     s->environment = 2; s->ccFeature = cc_feature; s->devToolsMode = dev_tools; return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetArchitecture(nvmlDevice_t d, unsigned int *a) {
+    if (!initialized) return NVML_ERROR_UNINITIALIZED;
+    if ((unsigned long)d < 0x1000 || (unsigned long)d >= 0x1000 + gpus) return NVML_ERROR_INVALID_ARGUMENT;
+    *a = arch; return NVML_SUCCESS;
 }
 nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t d, nvmlConfComputeGpuAttestationReport_t *r) {
     if (!initialized) return NVML_ERROR_UNINITIALIZED;
