@@ -227,7 +227,7 @@ public static class SysfsScanner
             }
         }
 
-        vfs.Sort();
+        PciAddress.Sort(vfs);
         return vfs;
     }
 
@@ -310,7 +310,7 @@ public static class SysfsScanner
                     }
                 }
 
-                members.Sort();
+                PciAddress.Sort(members);
                 groups.Add(new IommuGroupInfo(id, members));
             }
         }
