@@ -79,23 +79,25 @@ internal sealed partial class NativeSysfsDir : SysfsDir
 
         try
         {
-            // Sysfs hands a binary attribute out at most a page per read, so read until EOF or a full buffer.
+            // A short read is the end: sysfs returns a text attribute in one read and a binary one a page at
+            // a time (config is at most a page), and regular files (copies, fixtures) read short only at EOF.
+            // Stopping there saves the read that would return 0, a syscall per attribute.
             var read = 0;
             while (read < buffer.Length)
             {
-                var n = ReadRaw(file, buffer[read..], buffer.Length - read);
+                var want = buffer.Length - read;
+                var n = ReadRaw(file, buffer[read..], want);
                 if (n < 0)
                 {
                     (error, detail) = Error(Marshal.GetLastPInvokeError());
                     return -1;
                 }
 
-                if (n == 0)
+                read += (int)n;
+                if (n < want)
                 {
                     break;
                 }
-
-                read += (int)n;
             }
 
             (error, detail) = (FsError.None, string.Empty);

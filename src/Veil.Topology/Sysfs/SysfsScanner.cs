@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using Veil.Topology.ConfigSpace;
 using Veil.Topology.Inventory;
 
@@ -40,15 +41,61 @@ public static class SysfsScanner
         var warnings = new List<ScanWarning>();
         var functions = new List<PciFunction>();
 
-        // Functions are independent: read them in parallel (sysfs reads are syscall-bound), merge in BDF order.
+        // Functions are independent: read them on a few threads (sysfs reads are syscall-bound), merge in BDF
+        // order. Plain threads over interleaved indices: a CLI scans once, and Parallel.For's first call (thread
+        // pool start, JIT of its generic workers) cost more CPU than the split saved.
         var read = new (PciFunction? Function, List<ScanWarning> Warnings)[entries.Length];
-        Parallel.For(0, entries.Length, i =>
+        void ReadEvery(int first, int step)
         {
-            var mine = new List<ScanWarning>();
-            read[i] = PciAddress.TryParse(entries[i], out var address)
-                ? (ReadFunction(root, devicesPath, devices, entries[i], address, mine), mine)
-                : (null, [new ScanWarning("unparsable-name", entries[i], "not a PCI address; skipped")]);
-        });
+            for (var i = first; i < entries.Length; i += step)
+            {
+                var mine = new List<ScanWarning>();
+                read[i] = PciAddress.TryParse(entries[i], out var address)
+                    ? (ReadFunction(root, devicesPath, devices, entries[i], address, mine), mine)
+                    : (null, [new ScanWarning("unparsable-name", entries[i], "not a PCI address; skipped")]);
+            }
+        }
+
+        var threads = Math.Clamp(Math.Min(Environment.ProcessorCount, entries.Length / 32), 1, 4);
+        var helpers = new Thread[threads - 1];
+        var failures = new ExceptionDispatchInfo?[threads - 1];
+        for (var t = 1; t < threads; t++)
+        {
+            var slot = t - 1;
+            helpers[slot] = new Thread(() =>
+            {
+                // A bug in a helper must surface to the caller as it would on the calling thread, not end the process.
+                try
+                {
+                    ReadEvery(slot + 1, threads);
+                }
+                catch (Exception e)
+                {
+                    failures[slot] = ExceptionDispatchInfo.Capture(e);
+                }
+            })
+            { IsBackground = true, Name = "sysfs-scan" };
+            helpers[slot].Start();
+        }
+
+        try
+        {
+            ReadEvery(0, threads);
+        }
+        finally
+        {
+            // The helpers use the devices handle: never leave it (disposed on return) to them.
+            foreach (var h in helpers)
+            {
+                h.Join();
+            }
+        }
+
+        foreach (var f in failures)
+        {
+            f?.Throw();
+        }
+
         foreach (var (function, mine) in read)
         {
             warnings.AddRange(mine);
