@@ -1,3 +1,4 @@
+using Veil.Bridge.Engine;
 using Veil.Bridge.Platforms;
 using Veil.Bridge.Validation;
 using Veil.Bridge.Workloads;
@@ -100,7 +101,11 @@ public class CatalogTests
     {
         var w = WorkloadCatalog.Parse(MinimalWorkload, "w.yaml");
         Assert.Equal(100, w.StepComputeMicros);
-        Assert.Single(w.Crossings);
+        Assert.Null(Assert.Single(w.Crossings).SyncLevel);
+
+        var readback = WorkloadCatalog.Parse(MinimalWorkload.Replace("bytes: 4", "bytes: 4, level: api, sync_level: dma", StringComparison.Ordinal), "w.yaml").Crossings[0];
+        Assert.Equal(CrossingLevel.Api, readback.LevelFor(Scheduling.Async));
+        Assert.Equal(CrossingLevel.Dma, readback.LevelFor(Scheduling.Sync));
     }
 
     [Theory]
@@ -110,6 +115,7 @@ public class CatalogTests
     [InlineData("step_compute_us: 100", "concurrency: [1]", "model")]
     [InlineData("bytes: 4", "bytes: 4, colour: red", "line")]
     [InlineData("id: w", "id: w\nid: v", "line")]
+    [InlineData("bytes: 4", "bytes: 4, sync_level: pcie", "crossings[0].sync_level")]
     public void Bad_workloads_name_the_field(string from, string to, string field)
     {
         var e = Assert.Throws<BridgeInputException>(() => WorkloadCatalog.Parse(MinimalWorkload.Replace(from, to, StringComparison.Ordinal), "w.yaml"));

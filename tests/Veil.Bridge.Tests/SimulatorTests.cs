@@ -95,6 +95,22 @@ public class SimulatorTests
     }
 
     [Fact]
+    public void Api_level_copy_behind_a_running_kernel_pays_its_toll_after_the_stream_drains()
+    {
+        // Notes §3.5: the issuing thread is held for the stream's remaining work plus the copy's own cost, so
+        // the per-call toll does not hide behind the kernel: 2 (launch) + 100 (kernel) + 40 (API) + 14 (DMA).
+        Op[] program = [Op.Launch(0, 100), Op.Copy(0, Direction.DeviceToHost, 4000, CrossingLevel.Api), Op.Mark()];
+        var on = Run(true, program);
+        Assert.Equal(156.0, on.Marks[0], 9);
+        Assert.Equal(14.0, on.ChannelBusyMicros, 9);
+
+        // CC off: the API work is the thread's, the copy queues behind the kernel on the copy engine.
+        var off = Run(false, program);
+        Assert.Equal(2 + 40.0, off.Marks[0], 9);
+        Assert.Equal(116.0, off.MakespanMicros, 9);
+    }
+
+    [Fact]
     public void Staging_chunks_after_the_first_pay_the_chunk_toll()
     {
         var p = Params(cc: true, chunkToll: 5, staging: 1000);

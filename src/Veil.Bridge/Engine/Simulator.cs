@@ -72,16 +72,19 @@ internal static class Simulator
                         var cost = p.Cost(op.Direction);
                         if (cc && !drained[t])
                         {
-                            // First half of a CC copy: the framework's own work, then the issuing call waits for
-                            // everything queued before it on the stream ("async" copies block). The thread comes
-                            // back for the channel at that time, so other threads' earlier requests go first.
+                            // First half of a CC copy: the issuing call waits for everything queued before it on
+                            // the stream ("async" copies block), then pays the copy itself — for an API-level
+                            // crossing, its per-call toll above the DMA part (notes §3.5: held for the stream's
+                            // remaining work plus the copy's own service time; the toll cannot hide behind a running
+                            // step). The thread comes back for the channel at that time, so other threads' earlier
+                            // requests go first.
                             var begin = now[t];
+                            now[t] = Math.Max(now[t], streamFree[op.Stream]);
                             if (op.Level == CrossingLevel.Api)
                             {
                                 now[t] += cost.ApiExtraMicros;
                             }
 
-                            now[t] = Math.Max(now[t], streamFree[op.Stream]);
                             acc.CopyBlocked[t] += now[t] - begin;
                             if (n > 1)
                             {

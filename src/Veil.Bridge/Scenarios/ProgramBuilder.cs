@@ -39,7 +39,7 @@ internal static class ProgramBuilder
         }
 
         var async = w.Scheduling == Scheduling.Async;
-        var crossings = w.Crossings.Where(c => async || !c.AsyncOnly).ToList();
+        var crossings = w.Crossings.Where(c => async || !c.AsyncOnly).Select(c => c with { Level = c.LevelFor(w.Scheduling) }).ToList();
         var launches = w.LaunchesPerStep;
         if (w.Coalesced)
         {

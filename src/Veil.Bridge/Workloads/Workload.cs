@@ -37,9 +37,14 @@ internal sealed record ModelSpec(string Name, double Parameters, double BytesPer
 /// <param name="BytesPerSequence">Bytes added per sequence in the batch.</param>
 /// <param name="AsyncOnly">Only present with async scheduling (bookkeeping the overlap needs).</param>
 /// <param name="Blocking">The engine's call is synchronous even with CC off (cudaMemcpy, <c>.item()</c>); sync-scheduled outputs always are.</param>
-internal sealed record Crossing(string Name, Direction Direction, long Bytes, long BytesPerSequence, CrossingLevel Level, CrossingPhase Phase, bool AsyncOnly, bool Blocking = false)
+/// <param name="SyncLevel">How the engine issues the copy under sync scheduling when that differs from <paramref name="Level"/>
+/// (vLLM reads sampled tokens back into a persistent pinned buffer when sync, into a new tensor when async).</param>
+internal sealed record Crossing(string Name, Direction Direction, long Bytes, long BytesPerSequence, CrossingLevel Level, CrossingPhase Phase, bool AsyncOnly, bool Blocking = false, CrossingLevel? SyncLevel = null)
 {
     public long SizeFor(int concurrency) => Bytes + (BytesPerSequence * concurrency);
+
+    /// <summary>The level the copy is issued at under the given scheduling.</summary>
+    public CrossingLevel LevelFor(Scheduling scheduling) => scheduling == Scheduling.Sync ? SyncLevel ?? Level : Level;
 }
 
 /// <summary>A bulk transfer: total bytes in chunks, optionally gathered on the CPU first.</summary>

@@ -120,7 +120,8 @@ internal static class WorkloadCatalog
                 c.Level is null ? CrossingLevel.Dma : ParseEnum<CrossingLevel>(c.Level, G("level")),
                 ParseEnum<CrossingPhase>(c.Phase, G("phase")),
                 c.AsyncOnly ?? false,
-                c.Blocking ?? false));
+                c.Blocking ?? false,
+                c.SyncLevel is null ? null : ParseEnum<CrossingLevel>(c.SyncLevel, G("sync_level"))));
         }
 
         if (crossings.Count > MaxCrossings)
@@ -256,6 +257,8 @@ internal static class WorkloadCatalog
         public bool? AsyncOnly { get; set; }
 
         public bool? Blocking { get; set; }
+
+        public string? SyncLevel { get; set; }
     }
 
     [SuppressMessage("Performance", "CA1812", Justification = "Instantiated by YamlDotNet.")]

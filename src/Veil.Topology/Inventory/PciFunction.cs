@@ -107,23 +107,38 @@ public sealed record HostInventory
 
     public required IReadOnlyList<ScanWarning> Warnings { get; init; }
 
-    // Built on first lookup; rebuilt if a `with` copy carries a different function list.
-    private (IReadOnlyList<PciFunction> From, Dictionary<PciAddress, PciFunction> Map)? _index;
+    // Built on first lookup; rebuilt if a `with` copy carries a different function list. Keyed by the packed
+    // address: a Dictionary<int, …> is compiled ahead of time, a Dictionary<PciAddress, …> is JIT-compiled.
+    private (IReadOnlyList<PciFunction> From, Dictionary<int, PciFunction> Map)? _index;
 
     public PciFunction? Find(PciAddress address)
     {
         if (_index is not { } idx || !ReferenceEquals(idx.From, Functions))
         {
-            var map = new Dictionary<PciAddress, PciFunction>();
+            var map = new Dictionary<int, PciFunction>(Functions.Count);
             foreach (var f in Functions)
             {
-                map.TryAdd(f.Address, f);
+                map.TryAdd(f.Address.Key, f);
             }
 
             _index = idx = (Functions, map);
         }
 
-        return idx.Map.GetValueOrDefault(address);
+        if (idx.Map.TryGetValue(address.Key, out var hit) && hit.Address == address)
+        {
+            return hit;
+        }
+
+        // Only an address outside the kernel's field widths can share a key: look it up the slow way.
+        foreach (var f in Functions)
+        {
+            if (f.Address == address)
+            {
+                return f;
+            }
+        }
+
+        return null;
     }
 
     public IEnumerable<PciFunction> ChildrenOf(PciAddress? parent) => Functions.Where(f => f.Parent == parent);
@@ -131,10 +146,12 @@ public sealed record HostInventory
     /// <summary>Ancestors from the closest bridge up to the root port; stops at a repeated address.</summary>
     public IEnumerable<PciFunction> Ancestors(PciFunction f)
     {
-        var seen = new HashSet<PciAddress> { f.Address };
-        for (var p = f.Parent; p is { } a && seen.Add(a) && Find(a) is { } up; p = up.Parent)
+        var chain = new List<PciFunction>();
+        for (var p = f.Parent; p is { } a && a != f.Address && !chain.Exists(x => x.Address == a) && Find(a) is { } up; p = up.Parent)
         {
-            yield return up;
+            chain.Add(up);
         }
+
+        return chain;
     }
 }

@@ -28,11 +28,20 @@ internal static class Checks
                 $"echo vfio-pci > /sys/bus/pci/devices/{d.Address}/driver_override and rebind (GPU Operator vfio-manager does this for GPUs)"));
         }
 
-        foreach (var g in blockers.GroupBy(b => b.Group))
+        // One diagnostic per group, in the order groups were first met.
+        var groupsSeen = new List<int>();
+        foreach (var first in blockers)
         {
-            var members = string.Join(", ", g.Select(b => $"{b.Member} (class 0x{b.ClassCode:x6}, {b.Driver ?? "no driver"})").Distinct());
-            diagnostics.Add(new Diagnostic("iommu-group-shared", Severity.Warning, g.First().BlockedDevice.ToString(),
-                $"IOMMU group {g.Key} also holds {members}; every member must be bound to vfio-pci"
+            if (groupsSeen.Contains(first.Group))
+            {
+                continue;
+            }
+
+            groupsSeen.Add(first.Group);
+            var inGroup = blockers.Where(b => b.Group == first.Group);
+            var members = string.Join(", ", inGroup.Select(b => $"{b.Member} (class 0x{b.ClassCode:x6}, {b.Driver ?? "no driver"})").Distinct());
+            diagnostics.Add(new Diagnostic("iommu-group-shared", Severity.Warning, first.BlockedDevice.ToString(),
+                $"IOMMU group {first.Group} also holds {members}; every member must be bound to vfio-pci"
                 + (request.Cvm == CvmKind.None ? " and the legacy group path passes them into the VM too" : " (iommufd passes only the requested device)"),
                 "move the card to a slot whose port isolates it (ACS), or accept passing the whole group; never use the ACS override patch on a CVM host"));
         }
@@ -45,7 +54,7 @@ internal static class Checks
         var big = passed.Where(d => d.Mmio64Bytes >= LargeBar).ToList();
         if (big.Count > 0)
         {
-            var total = passed.Aggregate(0UL, (s, d) => s + d.Mmio64Bytes);
+            var total = Mmio64(passed);
             diagnostics.Add(new Diagnostic("large-bar", Severity.Info, null,
                 $"{big.Count} device(s) with 64-bit BARs ≥ 4 GiB; the guest must map {Gib(total)} GiB of 64-bit MMIO or a GPU fails with 'BAR: no space'",
                 $"keep pci=realloc pci=nocrs in the guest kernel parameters and give the guest firmware a 64-bit MMIO window of ≥ {MmioWindowMib(total)} MiB (OVMF fw_cfg opt/ovmf/X-PciMmio64Mb)"));
@@ -53,14 +62,14 @@ internal static class Checks
     }
 
     /// <summary>Hopper HGX boards (H100/H200/H20 SXM): Fabric Manager full passthrough knows 8 GPUs + 4 NVSwitches or 1 + 0 only.</summary>
-    private static readonly HashSet<ushort> HopperSxm = [0x2330, 0x2335, 0x2336, 0x2324];
+    private static bool IsHopperSxm(ushort deviceId) => deviceId is 0x2330 or 0x2335 or 0x2336 or 0x2324;
 
     private static void FabricChecks(HostInventory inv, PlanRequest request, List<PassedDevice> passed, List<Diagnostic> diagnostics)
     {
         var gpus = passed.Where(d => d.Role == PassRole.Gpu).ToList();
         var switches = inv.Functions.Count(f => f.Kind == DeviceKind.NvSwitch);
-        var boardGpus = inv.Functions.Count(f => f.Kind == DeviceKind.Gpu && HopperSxm.Contains(f.DeviceId));
-        if (request.WithNvSwitch && switches > 0 && gpus.Count > 0 && gpus.All(g => HopperSxm.Contains(g.DeviceId)) && gpus.Count != boardGpus)
+        var boardGpus = inv.Functions.Count(f => f.Kind == DeviceKind.Gpu && IsHopperSxm(f.DeviceId));
+        if (request.WithNvSwitch && switches > 0 && gpus.Count > 0 && gpus.All(g => IsHopperSxm(g.DeviceId)) && gpus.Count != boardGpus)
         {
             diagnostics.Add(new Diagnostic("nvswitch-partition", Severity.Warning, null,
                 $"{gpus.Count} of {boardGpus} Hopper SXM GPUs with the NVSwitches: Fabric Manager full passthrough on HGX H100/H200 supports 8 GPUs + 4 NVSwitches or 1 GPU + 0 only",
@@ -109,15 +118,16 @@ internal static class Checks
     private static void P2PChecks(HostInventory inv, List<PassedDevice> passed, List<Diagnostic> diagnostics)
     {
         var peers = passed.Where(d => d.Role is PassRole.Gpu or PassRole.Nic && d.HostSwitch is not null).ToList();
-        var reported = new HashSet<PciAddress>();
+        var reported = new List<PciFunction>();
         foreach (var a in peers.Where(p => p.Role == PassRole.Gpu))
         {
             foreach (var b in peers.Where(p => p.HostSwitch == a.HostSwitch && p.Address != a.Address && (p.Role == PassRole.Nic || p.Address > a.Address)))
             {
                 foreach (var port in PathPorts(inv, a.Address, b.Address))
                 {
-                    if (port.Config?.Acs is { RedirectsPeerTraffic: true } acs && reported.Add(port.Address))
+                    if (port.Config?.Acs is { RedirectsPeerTraffic: true } acs && !reported.Exists(r => r.Address == port.Address))
                     {
+                        reported.Add(port);
                         var cleared = (ushort)(acs.Control & ~(AcsCapability.RequestRedirect | AcsCapability.CompletionRedirect));
                         diagnostics.Add(new Diagnostic("acs-redirect-on-p2p-path", Severity.Warning, port.Address.ToString(),
                             $"ACS {AcsCapability.Describe(acs.Control)} on {port.Kind} {port.Address}, on the P2P path {a.Address} ↔ {b.Address}: peer requests are redirected to the root complex, so GPUDirect P2P/RDMA is not direct",
@@ -174,16 +184,53 @@ internal static class Checks
 
     public static List<NumaAdvice> NumaAdvice(IReadOnlyList<PassedDevice> passed)
     {
-        var nodes = passed.Where(d => d.Role is PassRole.Gpu or PassRole.Nic).GroupBy(d => d.NumaNode).OrderBy(g => g.Key ?? -1).ToList();
-        return nodes.Select((g, i) =>
+        // GPUs and NICs grouped by host node, nodes ascending (no affinity first), each group in plan order.
+        var nodes = new List<List<PassedDevice>>();
+        foreach (var d in passed)
         {
-            var gpus = g.Where(d => d.Role == PassRole.Gpu).Select(d => d.Address).ToList();
-            var nics = g.Where(d => d.Role == PassRole.Nic).Select(d => d.Address).ToList();
-            var text = g.Key is { } n
+            if (d.Role is PassRole.Gpu or PassRole.Nic)
+            {
+                var node = nodes.Find(n => n[0].NumaNode == d.NumaNode);
+                if (node is null)
+                {
+                    nodes.Add(node = []);
+                }
+
+                node.Add(d);
+            }
+        }
+
+        StableSort.InPlace(nodes, static (a, b) => (a[0].NumaNode ?? -1).CompareTo(b[0].NumaNode ?? -1));
+        var advice = new List<NumaAdvice>(nodes.Count);
+        foreach (var g in nodes)
+        {
+            var gpus = new List<PciAddress>();
+            var nics = new List<PciAddress>();
+            foreach (var d in g)
+            {
+                (d.Role == PassRole.Gpu ? gpus : nics).Add(d.Address);
+            }
+
+            var i = advice.Count;
+            var text = g[0].NumaNode is { } n
                 ? $"pin the vCPUs and memory serving these {gpus.Count} GPU(s) and {nics.Count} NIC(s) to host node {n} (numactl --cpunodebind={n} --membind={n}); guest node {i}"
                 : "no NUMA affinity reported (numa_node = -1); any node";
-            return new NumaAdvice(g.Key, i, gpus, nics, text);
-        }).ToList();
+            advice.Add(new NumaAdvice(g[0].NumaNode, i, gpus, nics, text));
+        }
+
+        return advice;
+    }
+
+    /// <summary>Sum of the devices' 64-bit BARs.</summary>
+    public static ulong Mmio64(IReadOnlyList<PassedDevice> passed)
+    {
+        var total = 0UL;
+        foreach (var d in passed)
+        {
+            total += d.Mmio64Bytes;
+        }
+
+        return total;
     }
 
     public static long MmioWindowMib(ulong bytes)

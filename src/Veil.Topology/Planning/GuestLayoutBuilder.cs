@@ -11,7 +11,9 @@ internal static class GuestLayoutBuilder
 {
     public static GuestLayout Build(IReadOnlyList<PassedDevice> passed, PlacementMode mode)
     {
-        var devices = passed.OrderBy(d => d.Role == PassRole.GroupMember).ThenBy(d => d.Address).ToList();
+        // Requested devices before group members, each by host address.
+        var devices = StableSort.InPlace(new List<PassedDevice>(passed), static (a, b) =>
+            (a.Role == PassRole.GroupMember) != (b.Role == PassRole.GroupMember) ? (a.Role == PassRole.GroupMember ? 1 : -1) : a.Address.CompareTo(b.Address));
         var ports = new List<GuestPort>();
         var switches = new List<EmulatedSwitch>();
         var nextBus = 1;
@@ -28,7 +30,22 @@ internal static class GuestLayoutBuilder
         }
 
         // Replicate: devices keep their host switch; devices without one go on root ports, as on the host.
-        var bySwitch = devices.Where(d => d.HostSwitch is not null).GroupBy(d => d.HostSwitch!.Value).OrderBy(g => g.Key).ToList();
+        var bySwitch = new List<List<PassedDevice>>();
+        foreach (var d in devices)
+        {
+            if (d.HostSwitch is { } hs)
+            {
+                var group = bySwitch.Find(g => g[0].HostSwitch == hs);
+                if (group is null)
+                {
+                    bySwitch.Add(group = []);
+                }
+
+                group.Add(d);
+            }
+        }
+
+        StableSort.InPlace(bySwitch, static (a, b) => a[0].HostSwitch!.Value.CompareTo(b[0].HostSwitch!.Value));
         var switchPorts = 0;
         foreach (var group in bySwitch)
         {
@@ -39,7 +56,7 @@ internal static class GuestLayoutBuilder
             nextBus = dspBus + 1;
             var dsps = new List<string>();
             var slot = 0;
-            foreach (var d in group.OrderBy(d => d.Address))
+            foreach (var d in StableSort.InPlace(group, static (a, b) => a.Address.CompareTo(b.Address)))
             {
                 var name = $"swdp{index}_{slot}";
                 dsps.Add(name);
@@ -48,7 +65,7 @@ internal static class GuestLayoutBuilder
                 switchPorts++;
             }
 
-            switches.Add(new EmulatedSwitch(index, group.Key, rp, $"swup{index}", new PciAddress(0, upBus, 0, 0), dsps));
+            switches.Add(new EmulatedSwitch(index, group[0].HostSwitch!.Value, rp, $"swup{index}", new PciAddress(0, upBus, 0, 0), dsps));
         }
 
         foreach (var d in devices.Where(d => d.HostSwitch is null))

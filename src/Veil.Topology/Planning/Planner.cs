@@ -10,18 +10,33 @@ namespace Veil.Topology.Planning;
 /// </summary>
 public static class Planner
 {
+    // A CLI run plans once, so the first call is the one that counts: loops and List<T>.Sort over reference
+    // types below are compiled ahead of time (ReadyToRun), where LINQ keyed by value types (OrderBy(f =>
+    // f.Address), GroupBy, tuples) would be JIT-compiled on that first call.
     public static Plan Create(HostInventory inventory, PlanRequest request)
     {
         var diagnostics = new List<Diagnostic>();
         var gpus = SelectGpus(inventory, request.Gpus);
-        var chosen = new List<(PciFunction Fn, PassRole Role)>(gpus.Select(g => (g, PassRole.Gpu)));
+        var chosen = new List<Pick>();
+        foreach (var g in gpus)
+        {
+            chosen.Add(new Pick(g, PassRole.Gpu));
+        }
 
         if (request.WithNics)
         {
             foreach (var gpu in gpus)
             {
                 var hs = Topology.HostSwitch(inventory, gpu);
-                var nics = hs is null ? [] : inventory.Functions.Where(f => f.Kind == DeviceKind.Nic && f.PhysicalFunction is null && Topology.HostSwitch(inventory, f)?.Address == hs.Address).ToList();
+                var nics = new List<PciFunction>();
+                foreach (var f in hs is null ? [] : inventory.Functions)
+                {
+                    if (f.Kind == DeviceKind.Nic && f.PhysicalFunction is null && Topology.HostSwitch(inventory, f)?.Address == hs!.Address)
+                    {
+                        nics.Add(f);
+                    }
+                }
+
                 if (nics.Count == 0)
                 {
                     diagnostics.Add(new Diagnostic("no-local-nic", Severity.Info, gpu.Address.ToString(),
@@ -29,14 +44,23 @@ public static class Planner
                         "pick GPUs that sit under a switch with a NIC, or accept host-bridge (PHB) RDMA paths"));
                 }
 
-                chosen.AddRange(nics.Where(n => chosen.All(c => c.Fn.Address != n.Address)).Select(n => (n, PassRole.Nic)));
+                foreach (var n in nics)
+                {
+                    if (!chosen.Exists(c => c.Fn.Address == n.Address))
+                    {
+                        chosen.Add(new Pick(n, PassRole.Nic));
+                    }
+                }
             }
         }
 
         var nvswitches = inventory.Functions.Where(f => f.Kind == DeviceKind.NvSwitch).ToList();
         if (request.WithNvSwitch)
         {
-            chosen.AddRange(nvswitches.Select(n => (n, PassRole.NvSwitch)));
+            foreach (var n in nvswitches)
+            {
+                chosen.Add(new Pick(n, PassRole.NvSwitch));
+            }
         }
         else if (nvswitches.Count > 0)
         {
@@ -60,24 +84,36 @@ public static class Planner
             Blockers = blockers,
             Layout = layout,
             Numa = Checks.NumaAdvice(passed),
-            Diagnostics = diagnostics.OrderByDescending(d => d.Severity).ThenBy(d => d.Code, StringComparer.Ordinal).ThenBy(d => d.Device, StringComparer.Ordinal).ToList(),
+            Diagnostics = SortDiagnostics(diagnostics),
             Iommufd = inventory.IommufdAvailable,
-            Mmio64Bytes = passed.Aggregate(0UL, (sum, d) => sum + d.Mmio64Bytes),
+            Mmio64Bytes = Checks.Mmio64(passed),
         };
     }
 
+    /// <summary>Errors first, then by code and device; stable, so equal keys keep the order they were found in.</summary>
+    private static List<Diagnostic> SortDiagnostics(List<Diagnostic> diagnostics) =>
+        StableSort.InPlace(new List<Diagnostic>(diagnostics), static (a, b) =>
+            a.Severity != b.Severity ? b.Severity.CompareTo(a.Severity)
+            : string.CompareOrdinal(a.Code, b.Code) is var c and not 0 ? c
+            : string.CompareOrdinal(a.Device, b.Device));
+
     private static List<PciFunction> SelectGpus(HostInventory inventory, GpuSelection selection)
     {
-        var all = inventory.Functions.Where(f => f.Kind == DeviceKind.Gpu && f.PhysicalFunction is null).OrderBy(f => f.Address).ToList();
         if (selection.Addresses.Count > 0)
         {
-            return selection.Addresses.Select(a =>
+            var picked = new List<PciFunction>();
+            foreach (var a in selection.Addresses)
             {
                 var f = inventory.Find(a) ?? throw new TopologyInputException("--gpus", $"{a} is not a PCI function on this host");
-                return f.Kind == DeviceKind.Gpu ? f : throw new TopologyInputException("--gpus", $"{a} is a {f.Kind} (class 0x{f.ClassCode:x6}), not an NVIDIA GPU");
-            }).OrderBy(f => f.Address).ToList();
+                picked.Add(f.Kind == DeviceKind.Gpu ? f : throw new TopologyInputException("--gpus", $"{a} is a {f.Kind} (class 0x{f.ClassCode:x6}), not an NVIDIA GPU"));
+            }
+
+            picked.Sort(Topology.ByAddress);
+            return picked;
         }
 
+        var all = inventory.Functions.Where(f => f.Kind == DeviceKind.Gpu && f.PhysicalFunction is null).ToList();
+        all.Sort(Topology.ByAddress);
         if (all.Count == 0)
         {
             throw new TopologyInputException("--gpus", "no NVIDIA GPU (vendor 10de, class 0x0302/0x0300) under bus/pci/devices");
@@ -85,19 +121,25 @@ public static class Planner
 
         if (selection.Count is { } n)
         {
-            return n <= all.Count ? all.Take(n).ToList() : throw new TopologyInputException("--gpus", $"asked for {n} GPUs, the host has {all.Count}");
+            return n <= all.Count ? all.GetRange(0, n) : throw new TopologyInputException("--gpus", $"asked for {n} GPUs, the host has {all.Count}");
         }
 
         return all;
     }
 
     private static (List<PassedDevice> Passed, List<GroupBlocker> Blockers) ExpandGroups(
-        HostInventory inventory, PlanRequest request, List<(PciFunction Fn, PassRole Role)> chosen, List<Diagnostic> diagnostics)
+        HostInventory inventory, PlanRequest request, List<Pick> chosen, List<Diagnostic> diagnostics)
     {
-        var passed = chosen.Select(c => ToPassed(inventory, c.Fn, c.Role)).ToList();
-        var blockers = new List<GroupBlocker>();
-        foreach (var (fn, _) in chosen)
+        var passed = new List<PassedDevice>(chosen.Count);
+        foreach (var c in chosen)
         {
+            passed.Add(ToPassed(inventory, c.Fn, c.Role));
+        }
+
+        var blockers = new List<GroupBlocker>();
+        foreach (var c in chosen)
+        {
+            var fn = c.Fn;
             if (fn.IommuGroup is not { } gid)
             {
                 diagnostics.Add(new Diagnostic("no-iommu-group", Severity.Error, fn.Address.ToString(),
@@ -107,9 +149,11 @@ public static class Planner
             }
 
             var group = inventory.IommuGroups.FirstOrDefault(g => g.Id == gid);
-            foreach (var member in group?.Members ?? [])
+            var members = group?.Members ?? [];
+            for (var i = 0; i < members.Count; i++)
             {
-                if (member == fn.Address || passed.Any(p => p.Address == member) || blockers.Any(b => b.Member == member))
+                var member = members[i];
+                if (member == fn.Address || passed.Exists(p => p.Address == member) || blockers.Exists(b => b.Member == member))
                 {
                     continue;
                 }
@@ -132,15 +176,26 @@ public static class Planner
         return (passed, blockers);
     }
 
-    private static PassedDevice ToPassed(HostInventory inventory, PciFunction f, PassRole role) => new(
-        f.Address, role, f.VendorId, f.DeviceId, f.ClassCode, f.IommuGroup, f.NumaNode, f.VfioDevice, f.Driver,
-        Topology.HostSwitch(inventory, f)?.Address, f.Config?.IsExtended ?? true,
-        f.Bars.Where(b => b.Is64Bit && !b.IsIo).Aggregate(0UL, (s, b) => s + b.Size), f.Link.Speed, f.Link.Width);
+    private static PassedDevice ToPassed(HostInventory inventory, PciFunction f, PassRole role)
+    {
+        var mmio64 = 0UL;
+        foreach (var b in f.Bars)
+        {
+            mmio64 += b.Is64Bit && !b.IsIo ? b.Size : 0;
+        }
+
+        return new(f.Address, role, f.VendorId, f.DeviceId, f.ClassCode, f.IommuGroup, f.NumaNode, f.VfioDevice, f.Driver,
+            Topology.HostSwitch(inventory, f)?.Address, f.Config?.IsExtended ?? true, mmio64, f.Link.Speed, f.Link.Width);
+    }
+
+    private sealed record Pick(PciFunction Fn, PassRole Role);
 }
 
 /// <summary>Tree questions the planner asks.</summary>
 internal static class Topology
 {
+    public static readonly Comparison<PciFunction> ByAddress = static (a, b) => a.Address.CompareTo(b.Address);
+
     /// <summary>The topmost switch upstream port above a function: the physical switch it hangs off (nested internal switches included).</summary>
     public static PciFunction? HostSwitch(HostInventory inventory, PciFunction f) =>
         inventory.Ancestors(f).LastOrDefault(a => a.Kind == DeviceKind.SwitchUpstream);

@@ -48,7 +48,36 @@ public readonly record struct PciAddress(int Domain, int Bus, int Device, int Fu
     }
 
     public int CompareTo(PciAddress other) =>
-        (Domain, Bus, Device, Function).CompareTo((other.Domain, other.Bus, other.Device, other.Function));
+        Domain != other.Domain ? Domain.CompareTo(other.Domain)
+        : Bus != other.Bus ? Bus.CompareTo(other.Bus)
+        : Device != other.Device ? Device.CompareTo(other.Device)
+        : Function.CompareTo(other.Function);
+
+    /// <summary>
+    /// The address packed as the kernel's fields allow (domain 16 bits, bus 8, device 5, function 3): a lookup
+    /// key, unique for every address <see cref="TryParse"/> accepts. Lookups by it still compare the address.
+    /// </summary>
+    internal int Key => (Domain << 16) | ((Bus & 0xFF) << 8) | ((Device & 0x1F) << 3) | (Function & 0x7);
+
+    /// <summary>
+    /// Sorts in place. Lists here are a group's members or a PF's VFs (a handful); an insertion sort of our own
+    /// is compiled ahead of time, where List&lt;PciAddress&gt;.Sort would be JIT-compiled on a CLI run's first call.
+    /// </summary>
+    internal static void Sort(List<PciAddress> list)
+    {
+        for (var i = 1; i < list.Count; i++)
+        {
+            var x = list[i];
+            var j = i - 1;
+            while (j >= 0 && list[j].CompareTo(x) > 0)
+            {
+                list[j + 1] = list[j];
+                j--;
+            }
+
+            list[j + 1] = x;
+        }
+    }
 
     public static bool operator <(PciAddress left, PciAddress right) => left.CompareTo(right) < 0;
 

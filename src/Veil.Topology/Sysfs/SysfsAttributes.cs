@@ -10,24 +10,27 @@ namespace Veil.Topology.Sysfs;
 /// </summary>
 internal sealed class SysfsAttributes
 {
-    private readonly string directory;
+    // Real attributes are a few bytes; anything larger is not a sysfs attribute.
+    private const int MaxAttributeBytes = 4096;
+
+    private readonly SysfsDir dir;
     private readonly string device;
     private readonly List<ScanWarning> warnings;
 
     // One directory listing per device: absent optional attributes then cost no failed syscalls.
     private readonly HashSet<string> names;
 
-    public SysfsAttributes(string directory, string device, List<ScanWarning> warnings)
+    public SysfsAttributes(SysfsDir dir, string device, List<ScanWarning> warnings)
     {
-        this.directory = directory;
+        this.dir = dir;
         this.device = device;
         this.warnings = warnings;
         names = new HashSet<string>(StringComparer.Ordinal);
         try
         {
-            foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries(directory))
+            foreach (var name in dir.Names())
             {
-                names.Add(Path.GetFileName(entry));
+                names.Add(name);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -40,10 +43,7 @@ internal sealed class SysfsAttributes
 
     public bool Has(string name) => names.Contains(name);
 
-    // Real attributes are a few bytes; anything larger is not a sysfs attribute.
-    private const int MaxAttributeBytes = 4096;
-
-    public string Directory => directory;
+    public SysfsDir Dir => dir;
 
     public string? Text(string name, bool required = true)
     {
@@ -57,26 +57,21 @@ internal sealed class SysfsAttributes
             return null;
         }
 
-        var path = Path.Combine(directory, name);
-        try
+        Span<byte> buffer = stackalloc byte[MaxAttributeBytes + 1];
+        var n = dir.Read(name, buffer, out var error, out var detail);
+        if (n < 0)
         {
-            // Open and read once (3 syscalls); only a failure pays for finding out why.
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            var buffer = new byte[MaxAttributeBytes + 1];
-            var n = RandomAccess.Read(handle, buffer, 0);
-            if (n > MaxAttributeBytes)
-            {
-                Warn("bad-value", $"{name} is larger than {MaxAttributeBytes} bytes, not a sysfs attribute");
-                return null;
-            }
-
-            return Encoding.ASCII.GetString(buffer, 0, n).Trim();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Missing(name, path, e, required);
+            Missing(name, error, detail, required);
             return null;
         }
+
+        if (n > MaxAttributeBytes)
+        {
+            Warn("bad-value", $"{name} is larger than {MaxAttributeBytes} bytes, not a sysfs attribute");
+            return null;
+        }
+
+        return Encoding.ASCII.GetString(buffer[..n]).Trim();
     }
 
     public uint? Hex(string name, uint max, bool required = true)
@@ -122,46 +117,31 @@ internal sealed class SysfsAttributes
             return null;
         }
 
-        var path = Path.Combine(directory, name);
-        try
+        var target = dir.ReadLink(name, out var error, out var detail);
+        if (target is null)
         {
-            var target = new FileInfo(path).LinkTarget;
-            if (target is null)
-            {
-                if (File.Exists(path) || System.IO.Directory.Exists(path))
-                {
-                    Warn("not-a-link", $"{name} should be a symlink");
-                }
-
-                return null;
-            }
-
-            // Directory.Exists follows the link: false when it dangles or loops (File.Exists is true for a dangling link).
-            if (!System.IO.Directory.Exists(path))
-            {
-                try
-                {
-                    var final = new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true);
-                    if (final is null || !(final.Exists || System.IO.Directory.Exists(final.FullName)))
-                    {
-                        Warn("dangling-link", $"{name} points to {target}, which does not exist");
-                    }
-                }
-                catch (IOException e) when (IsLoop(e))
-                {
-                    Warn("link-loop", $"{name}: {e.Message}");
-                    return null;
-                }
-            }
-
-            // Still name it: the link text says what the kernel meant even if the target is gone.
-            return Path.GetFileName(target.TrimEnd('/'));
-        }
-        catch (IOException e)
-        {
-            Warn(IsLoop(e) ? "link-loop" : "unreadable", $"{name}: {e.Message}");
+            Warn(error switch { FsError.NotALink => "not-a-link", FsError.Loop => "link-loop", _ => "unreadable" },
+                error == FsError.NotALink ? $"{name} should be a symlink" : $"{name}: {detail}");
             return null;
         }
+
+        switch (dir.Resolve(name, out detail))
+        {
+            case FsError.None:
+                break;
+            case FsError.Loop:
+                Warn("link-loop", $"{name}: {detail}");
+                return null;
+            case FsError.NotFound or FsError.NotADirectory:
+                Warn("dangling-link", $"{name} points to {target}, which does not exist");
+                break;
+            default:
+                Warn("unreadable", $"{name}: {detail}");
+                break;
+        }
+
+        // Still name it: the link text says what the kernel meant even if the target is gone.
+        return Path.GetFileName(target.TrimEnd('/'));
     }
 
     public byte[]? Bytes(string name, int max)
@@ -172,43 +152,33 @@ internal sealed class SysfsAttributes
             return null;
         }
 
-        var path = Path.Combine(directory, name);
-        try
+        Span<byte> buffer = max < 16384 ? stackalloc byte[max + 1] : new byte[max + 1];
+        var read = dir.Read(name, buffer, out var error, out var detail);
+        if (read < 0)
         {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            var buffer = new byte[max + 1];
-            var read = 0;
-            int n;
-            while (read < buffer.Length && (n = RandomAccess.Read(handle, buffer.AsSpan(read), read)) > 0)
-            {
-                read += n;
-            }
-
-            if (read > max)
-            {
-                Warn("oversized-config", $"{name} is larger than {max} bytes; reading the first {max}");
-                read = max;
-            }
-
-            return buffer.AsSpan(0, read).ToArray();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Missing(name, path, e, required: true);
+            Missing(name, error, detail, required: true);
             return null;
         }
+
+        if (read > max)
+        {
+            Warn("oversized-config", $"{name} is larger than {max} bytes; reading the first {max}");
+            read = max;
+        }
+
+        return buffer[..read].ToArray();
     }
 
     /// <summary>Names why a file could not be read: absent, a dangling or looping link, or unreadable.</summary>
-    private void Missing(string name, string path, Exception e, bool required)
+    private void Missing(string name, FsError error, string detail, bool required)
     {
-        if (e is IOException io && IsLoop(io))
+        if (error == FsError.Loop)
         {
-            Warn("link-loop", $"{name}: {e.Message}");
+            Warn("link-loop", $"{name}: {detail}");
         }
-        else if (e is FileNotFoundException or DirectoryNotFoundException)
+        else if (error == FsError.NotFound)
         {
-            var link = new FileInfo(path).LinkTarget;
+            var link = dir.ReadLink(name, out _, out _);
             if (link is not null)
             {
                 Warn("dangling-link", $"{name} points to {link}, which does not exist");
@@ -220,14 +190,11 @@ internal sealed class SysfsAttributes
         }
         else
         {
-            Warn("unreadable", $"{name}: {e.Message}");
+            Warn("unreadable", $"{name}: {detail}");
         }
     }
 
     public void Warn(string code, string message) => warnings.Add(new ScanWarning(code, device, message));
-
-    internal static bool IsLoop(IOException e) =>
-        e.Message.Contains("symbolic links", StringComparison.OrdinalIgnoreCase) || e.HResult == 40 || (e.HResult & 0xFFFF) == 40;
 
     private static string Clip(string s) => s.Length <= 32 ? s : s[..32] + "…";
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using Veil.Topology.ConfigSpace;
 using Veil.Topology.Inventory;
 
@@ -18,29 +19,83 @@ public static class SysfsScanner
     private const ulong IoResourcePrefetch = 0x2000;
     private const ulong IoResourceMem64 = 0x100000;
 
-    public static HostInventory Scan(string? sysfsRoot = null)
+    public static HostInventory Scan(string? sysfsRoot = null) => Scan(sysfsRoot, SysfsBackend.Auto);
+
+    internal static HostInventory Scan(string? sysfsRoot, SysfsBackend backend)
     {
         var root = Path.GetFullPath(string.IsNullOrWhiteSpace(sysfsRoot) ? DefaultRoot : sysfsRoot);
-        var devicesDir = Path.Combine(root, "bus", "pci", "devices");
-        if (!Directory.Exists(devicesDir))
+        var devicesPath = Path.Combine(root, "bus", "pci", "devices");
+        using var devices = SysfsDir.Open(devicesPath, backend, out _, out _)
+            ?? throw new TopologyInputException("--sysfs", $"{devicesPath} does not exist; not a sysfs tree with PCI devices");
+        string[] entries;
+        try
         {
-            throw new TopologyInputException("--sysfs", $"{devicesDir} does not exist; not a sysfs tree with PCI devices");
+            entries = [.. devices.Names()];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TopologyInputException("--sysfs", $"{devicesPath} cannot be listed: {e.Message}");
         }
 
+        Array.Sort(entries, StringComparer.Ordinal);
         var warnings = new List<ScanWarning>();
         var functions = new List<PciFunction>();
 
-        // Functions are independent: read them in parallel (sysfs reads are syscall-bound), merge in BDF order.
-        var entries = Directory.EnumerateFileSystemEntries(devicesDir).Order(StringComparer.Ordinal).ToArray();
+        // Functions are independent: read them on a few threads (sysfs reads are syscall-bound), merge in BDF
+        // order. Plain threads over interleaved indices: a CLI scans once, and Parallel.For's first call (thread
+        // pool start, JIT of its generic workers) cost more CPU than the split saved.
         var read = new (PciFunction? Function, List<ScanWarning> Warnings)[entries.Length];
-        Parallel.For(0, entries.Length, i =>
+        void ReadEvery(int first, int step)
         {
-            var mine = new List<ScanWarning>();
-            var name = Path.GetFileName(entries[i]);
-            read[i] = PciAddress.TryParse(name, out var address)
-                ? (ReadFunction(root, entries[i], address, mine), mine)
-                : (null, [new ScanWarning("unparsable-name", name, "not a PCI address; skipped")]);
-        });
+            for (var i = first; i < entries.Length; i += step)
+            {
+                var mine = new List<ScanWarning>();
+                read[i] = PciAddress.TryParse(entries[i], out var address)
+                    ? (ReadFunction(root, devicesPath, devices, entries[i], address, mine), mine)
+                    : (null, [new ScanWarning("unparsable-name", entries[i], "not a PCI address; skipped")]);
+            }
+        }
+
+        var threads = Math.Clamp(Math.Min(Environment.ProcessorCount, entries.Length / 32), 1, 4);
+        var helpers = new Thread[threads - 1];
+        var failures = new ExceptionDispatchInfo?[threads - 1];
+        for (var t = 1; t < threads; t++)
+        {
+            var slot = t - 1;
+            helpers[slot] = new Thread(() =>
+            {
+                // A bug in a helper must surface to the caller as it would on the calling thread, not end the process.
+                try
+                {
+                    ReadEvery(slot + 1, threads);
+                }
+                catch (Exception e)
+                {
+                    failures[slot] = ExceptionDispatchInfo.Capture(e);
+                }
+            })
+            { IsBackground = true, Name = "sysfs-scan" };
+            helpers[slot].Start();
+        }
+
+        try
+        {
+            ReadEvery(0, threads);
+        }
+        finally
+        {
+            // The helpers use the devices handle: never leave it (disposed on return) to them.
+            foreach (var h in helpers)
+            {
+                h.Join();
+            }
+        }
+
+        foreach (var f in failures)
+        {
+            f?.Throw();
+        }
+
         foreach (var (function, mine) in read)
         {
             warnings.AddRange(mine);
@@ -50,30 +105,37 @@ public static class SysfsScanner
             }
         }
 
-        var groups = ReadIommuGroups(root, warnings);
+        var groups = ReadIommuGroups(root, backend, warnings);
+        var vfioDev = Path.Combine(root, "class", "vfio-dev");
         return new HostInventory
         {
             SysfsRoot = root,
             Functions = functions,
             IommuGroups = groups,
             IommufdAvailable = Path.Exists(Path.Combine(root, "class", "misc", "iommu")),
-            VfioCdevsAvailable = Directory.Exists(Path.Combine(root, "class", "vfio-dev"))
-                && Directory.EnumerateFileSystemEntries(Path.Combine(root, "class", "vfio-dev")).Any(),
+            VfioCdevsAvailable = Directory.Exists(vfioDev) && Directory.EnumerateFileSystemEntries(vfioDev).Any(),
             Warnings = warnings,
         };
     }
 
-    private static PciFunction ReadFunction(string root, string entry, PciAddress address, List<ScanWarning> warnings)
+    private static PciFunction ReadFunction(string root, string devicesPath, SysfsDir devices, string name, PciAddress address, List<ScanWarning> warnings)
     {
         var device = address.ToString();
-        var (realDir, devicePath, parent) = ResolveDevicePath(root, entry, device, warnings);
+        var (dir, devicePath, parent) = OpenDevice(root, devicesPath, devices, name, device, warnings);
         var fn = new PciFunction { Address = address, DevicePath = devicePath, Parent = parent };
-        if (realDir is null)
+        if (dir is null)
         {
             return fn;
         }
 
-        var a = new SysfsAttributes(realDir, device, warnings);
+        using (dir)
+        {
+            return ReadAttributes(fn, new SysfsAttributes(dir, device, warnings));
+        }
+    }
+
+    private static PciFunction ReadAttributes(PciFunction fn, SysfsAttributes a)
+    {
         var config = a.Bytes("config", 4096);
         ConfigSpaceInfo? cfg = null;
         if (config is not null)
@@ -111,55 +173,61 @@ public static class SysfsScanner
             Link = ReadLink(a, cfg),
             Bars = ReadBars(a),
             Config = cfg,
-            VfioDevice = a.Has("vfio-dev") ? ReadVfioDevice(realDir) : null,
+            VfioDevice = a.Has("vfio-dev") ? ReadVfioDevice(a.Dir) : null,
         };
         return fn with { Kind = Classifier.Classify(fn) };
     }
 
-    /// <summary>bus/pci/devices/X is a symlink into devices/pciDDDD:BB/…; the path's bridges are the device's ancestors.</summary>
-    private static (string? RealDir, string? DevicePath, PciAddress? Parent) ResolveDevicePath(string root, string entry, string device, List<ScanWarning> warnings)
+    /// <summary>
+    /// bus/pci/devices/X is a symlink into devices/pciDDDD:BB/…; the path's bridges are the device's ancestors.
+    /// The device path is the link text resolved against bus/pci/devices (sysfs links are one hop), and the
+    /// directory is opened through the link, which is where a dangling or looping link shows.
+    /// </summary>
+    private static (SysfsDir? Dir, string? DevicePath, PciAddress? Parent) OpenDevice(
+        string root, string devicesPath, SysfsDir devices, string name, string device, List<ScanWarning> warnings)
     {
-        string real;
-        try
+        var link = devices.ReadLink(name, out var error, out var detail);
+        if (link is null && error != FsError.NotALink)
         {
-            var info = new DirectoryInfo(entry);
-            if (info.LinkTarget is null)
-            {
-                warnings.Add(new ScanWarning("not-a-link", device, "bus/pci/devices entry is not a symlink; parent unknown"));
-                return (entry, null, null);
-            }
-
-            var target = info.ResolveLinkTarget(returnFinalTarget: true);
-            if (target is null || !target.Exists)
-            {
-                warnings.Add(new ScanWarning("dangling-link", device, $"bus/pci/devices/{device} points to {info.LinkTarget}, which does not exist"));
-                return (null, null, null);
-            }
-
-            real = Path.GetFullPath(target.FullName);
-        }
-        catch (IOException e)
-        {
-            warnings.Add(new ScanWarning(SysfsAttributes.IsLoop(e) ? "link-loop" : "unreadable", device, $"bus/pci/devices/{device}: {e.Message}"));
+            warnings.Add(new ScanWarning(error == FsError.Loop ? "link-loop" : "unreadable", device, $"bus/pci/devices/{device}: {detail}"));
             return (null, null, null);
         }
 
+        var dir = devices.OpenDir(name, out error, out detail);
+        if (dir is null)
+        {
+            warnings.Add(error switch
+            {
+                FsError.Loop => new ScanWarning("link-loop", device, $"bus/pci/devices/{device}: {detail}"),
+                FsError.NotFound or FsError.NotADirectory => new ScanWarning("dangling-link", device, $"bus/pci/devices/{device} points to {link}, which does not exist"),
+                _ => new ScanWarning("unreadable", device, $"bus/pci/devices/{device}: {detail}"),
+            });
+            return (null, null, null);
+        }
+
+        if (link is null)
+        {
+            warnings.Add(new ScanWarning("not-a-link", device, "bus/pci/devices entry is not a symlink; parent unknown"));
+            return (dir, null, null);
+        }
+
+        var real = Path.GetFullPath(Path.Combine(devicesPath, link));
         var relative = Path.GetRelativePath(root, real).Replace('\\', '/');
         var parts = relative.Split('/');
         if (parts.Length < 3 || parts[0] != "devices" || parts[^1] != device)
         {
             warnings.Add(new ScanWarning("odd-device-path", device, $"real path {relative} is not devices/pciDDDD:BB/…/{device}"));
-            return (real, relative, null);
+            return (dir, relative, null);
         }
 
         PciAddress? parent = PciAddress.TryParse(parts[^2], out var p) ? p : null;
-        if (parts.Count(x => x == device) > 1)
+        if (Array.IndexOf(parts, device) != parts.Length - 1)
         {
             warnings.Add(new ScanWarning("link-loop", device, $"real path {relative} contains the device twice"));
             parent = null;
         }
 
-        return (real, relative, parent);
+        return (dir, relative, parent);
     }
 
     private static readonly string[] SpeedText = ["", "2.5 GT/s PCIe", "5.0 GT/s PCIe", "8.0 GT/s PCIe", "16.0 GT/s PCIe", "32.0 GT/s PCIe", "64.0 GT/s PCIe"];
@@ -206,7 +274,7 @@ public static class SysfsScanner
             }
         }
 
-        vfs.Sort();
+        PciAddress.Sort(vfs);
         return vfs;
     }
 
@@ -238,46 +306,64 @@ public static class SysfsScanner
         return bars;
     }
 
-    private static string? ReadVfioDevice(string dir)
+    private static string? ReadVfioDevice(SysfsDir dir)
     {
-        var vfioDev = Path.Combine(dir, "vfio-dev");
-        return Directory.Exists(vfioDev)
-            ? Directory.EnumerateFileSystemEntries(vfioDev, "vfio*").Select(Path.GetFileName).Order(StringComparer.Ordinal).FirstOrDefault()
-            : null;
+        using var vfio = dir.OpenDir("vfio-dev", out _, out _);
+        string? first = null;
+        try
+        {
+            foreach (var name in vfio?.Names() ?? [])
+            {
+                if (name.StartsWith("vfio", StringComparison.Ordinal) && (first is null || string.CompareOrdinal(name, first) < 0))
+                {
+                    first = name;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        return first;
     }
 
-    private static List<IommuGroupInfo> ReadIommuGroups(string root, List<ScanWarning> warnings)
+    private static List<IommuGroupInfo> ReadIommuGroups(string root, SysfsBackend backend, List<ScanWarning> warnings)
     {
-        var dir = Path.Combine(root, "kernel", "iommu_groups");
         var groups = new List<IommuGroupInfo>();
-        if (!Directory.Exists(dir))
+        using var dir = SysfsDir.Open(Path.Combine(root, "kernel", "iommu_groups"), backend, out _, out _);
+        if (dir is null)
         {
             warnings.Add(new ScanWarning("no-iommu-groups", null, "kernel/iommu_groups is missing: the IOMMU is off, no device can be passed through"));
             return groups;
         }
 
-        foreach (var g in Directory.EnumerateDirectories(dir))
+        try
         {
-            if (!int.TryParse(Path.GetFileName(g), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            foreach (var name in dir.Names())
             {
-                continue;
-            }
-
-            var members = new List<PciAddress>();
-            var devs = Path.Combine(g, "devices");
-            if (Directory.Exists(devs))
-            {
-                foreach (var m in Directory.EnumerateFileSystemEntries(devs))
+                if (!int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
                 {
-                    if (PciAddress.TryParse(Path.GetFileName(m), out var addr))
+                    continue;
+                }
+
+                var members = new List<PciAddress>();
+                using var devs = dir.OpenDir(name + "/devices", out _, out _);
+                foreach (var m in devs?.Names() ?? [])
+                {
+                    if (PciAddress.TryParse(m, out var addr))
                     {
                         members.Add(addr);
                     }
                 }
-            }
 
-            members.Sort();
-            groups.Add(new IommuGroupInfo(id, members));
+                PciAddress.Sort(members);
+                groups.Add(new IommuGroupInfo(id, members));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            warnings.Add(new ScanWarning("unreadable", null, $"kernel/iommu_groups: {e.Message}"));
         }
 
         groups.Sort((x, y) => x.Id.CompareTo(y.Id));

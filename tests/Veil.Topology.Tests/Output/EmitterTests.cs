@@ -81,8 +81,9 @@ public class EmitterTests
         Assert.Equal(["/dev/vfio/vfio", $"/dev/vfio/{gpu.IommuGroup}"], dev["containerEdits"]!["deviceNodes"]!.AsArray().Select(n => n!["path"]!.GetValue<string>()));
         Assert.Equal("0.5.0", bare["cdiVersion"]!.GetValue<string>()); // a name starting with a digit needs 0.5.0
 
-        Assert.Equal("0.3.0", CdiSpecEmitter.MinimumVersion([new JsonObject { ["name"] = "vfio0", ["containerEdits"] = new JsonObject { ["deviceNodes"] = new JsonArray(new JsonObject { ["path"] = "/dev/x" }) } }]));
-        Assert.Equal("0.5.0", CdiSpecEmitter.MinimumVersion([new JsonObject { ["name"] = "vfio0", ["containerEdits"] = new JsonObject { ["deviceNodes"] = new JsonArray(new JsonObject { ["path"] = "/dev/x", ["hostPath"] = "/dev/y" }) } }]));
+        Assert.Equal("0.3.0", CdiSpecEmitter.MinimumVersion([new("vfio0", null, ["/dev/x"])]));
+        Assert.Equal("0.5.0", CdiSpecEmitter.MinimumVersion([new("vfio0", null, ["/dev/x"], HostPaths: true)]));
+        Assert.Equal("0.6.0", CdiSpecEmitter.MinimumVersion([new("vfio0", "0000:01:00.0", ["/dev/x"])]));
     }
 
     [Fact]
@@ -112,6 +113,37 @@ public class EmitterTests
         var doc = XDocument.Parse(NcclTopologyEmitter.Emit(plan));
         Assert.DoesNotContain(doc.Descendants("pci"), p => p.Attribute("class")!.Value == "0x060400");
         Assert.Equal(8, doc.Root!.Elements("cpu").SelectMany(c => c.Elements("pci")).Count());
+    }
+
+    [Theory]
+    [InlineData(PlacementMode.Replicate)]
+    [InlineData(PlacementMode.Flatten)]
+    public void Nccl_file_is_written_as_xdocument_writes_it(PlacementMode mode)
+    {
+        // Parsing and writing back with XDocument must give the same text: same indentation, empty-element form
+        // and escaping as the XDocument the emitter used to build.
+        foreach (var fixture in new[] { Topologies.HgxH100, Topologies.Lenovo4Gpu, Topologies.SingleGpu })
+        {
+            var xml = NcclTopologyEmitter.Emit(PlanTests.PlanFor(fixture, "all", mode, nics: true));
+            Assert.Equal(XDocument.Parse(xml).ToString() + "\n", xml);
+        }
+    }
+
+    [Fact]
+    public void Nccl_file_escapes_odd_sysfs_text_and_replaces_what_xml_cannot_carry()
+    {
+        using var fx = SysfsFixture.Build(Topologies.SingleGpu);
+        var dir = fx.DeviceDir("0000:01:00.0");
+        File.WriteAllBytes(Path.Combine(dir, "config"), File.ReadAllBytes(Path.Combine(dir, "config"))[..64]); // no PCIe capability: link from sysfs text
+        File.WriteAllText(Path.Combine(dir, "current_link_speed"), "8.0 GT/s\t<PCIe> & \"x\" 'y'\n");
+        var plan = Planner.Create(Sysfs.SysfsScanner.Scan(fx.Root), new PlanRequest(GpuSelection.Parse("all"), PlacementMode.Flatten));
+        var xml = NcclTopologyEmitter.Emit(plan);
+        Assert.Equal(XDocument.Parse(xml).ToString() + "\n", xml);
+        Assert.Equal("8.0 GT/s\t<PCIe> & \"x\" 'y'", XDocument.Parse(xml).Descendants("pci").Single().Attribute("link_speed")!.Value);
+
+        File.WriteAllText(Path.Combine(dir, "current_link_speed"), "8.0\u0001GT/s\n");
+        var odd = NcclTopologyEmitter.Emit(Planner.Create(Sysfs.SysfsScanner.Scan(fx.Root), new PlanRequest(GpuSelection.Parse("all"), PlacementMode.Flatten)));
+        Assert.Equal("8.0\uFFFDGT/s", XDocument.Parse(odd).Descendants("pci").Single().Attribute("link_speed")!.Value);
     }
 
     [Fact]
