@@ -4,7 +4,8 @@
 # the same pinned core in this run. Both sides count operations per CPU-second of their own process (openssl speed
 # without -elapsed measures user CPU time; Veil reads its process user CPU time, JIT and GC threads included), so that
 # load from other work on this shared 2-core machine does not skew the ratio; wall-clock rates are printed too.
-# The sides alternate for several rounds and the median round's ratio is reported. Goal ≥ 0.80.
+# Veil warms up until tiered JIT has settled (no method compiled for 2 CPU-seconds) before it counts. The sides
+# alternate for several rounds and the median round's ratio is reported. Goal ≥ 0.80.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${SECONDS_PER_SIDE:-4}"
