@@ -84,6 +84,7 @@ public class TrusteeJsonTests
         var value = int.Parse(json[last..end], System.Globalization.CultureInfo.InvariantCulture);
         var edited = Encoding.UTF8.GetBytes(json[..last] + ((value + 1) % 256) + json[end..]);
 
+        // Other bytes never get the shared instance of the original (the decoded-certificate cache is keyed by the DER).
         var a = SnpEvidence.Parse(original).Certificates[0];
         var b = SnpEvidence.Parse(edited).Certificates[0];
         Assert.NotSame(a, b);
