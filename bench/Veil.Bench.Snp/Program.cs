@@ -33,7 +33,7 @@ if (mode is "verify" or "verify-json")
 
     // Warm up (chain cache, JIT until it has settled), then count whole verifications: parse, checks, cached chain,
     // one ECDSA verify, claims.
-    await TrusteeJsonBench.WarmUp(async () => Check(await verifier.VerifyAsync(report, null)));
+    await JitWarmUp.Run(async () => Check(await verifier.VerifyAsync(report, null)));
 
     var sw = Stopwatch.StartNew();
     long n = 0;
@@ -54,9 +54,8 @@ if (mode is "verify" or "verify-json")
 if (mode == "trustee")
 {
     // Trustee's evidence JSON verification vs one P-384 verification, in this process (./bench/run snp-trustee).
-    var seconds = double.Parse(args.ElementAtOrDefault(2) ?? "2", System.Globalization.CultureInfo.InvariantCulture);
-    var rounds = int.Parse(args.ElementAtOrDefault(3) ?? "5", System.Globalization.CultureInfo.InvariantCulture);
-    return await TrusteeJsonBench.Run(vectors, seconds, rounds);
+    var seconds = double.Parse(args.ElementAtOrDefault(2) ?? "20", System.Globalization.CultureInfo.InvariantCulture);
+    return await TrusteeJsonBench.Run(vectors, seconds);
 }
 
 if (mode == "raw")
@@ -170,7 +169,7 @@ if (mode == "fuzz")
     return result.CrashCount == 0 ? 0 : 1;
 }
 
-Console.Error.WriteLine("usage: Veil.Bench.Snp verify|verify-json|trustee|fuzz <vectors dir> [seconds|inputs] [rounds]");
+Console.Error.WriteLine("usage: Veil.Bench.Snp verify|verify-json|trustee|fuzz <vectors dir> [seconds|inputs]");
 return 2;
 
 static void Check(VerificationResult r)

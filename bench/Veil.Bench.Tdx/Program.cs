@@ -24,7 +24,7 @@ if (mode == "verify")
     // left the JIT promoting the hot path (tier 0 → instrumented → tier 1) during the measurement, which then counted
     // compilation and unoptimised code. Then count whole verifications: parse, chain lookup, two ECDSA verifies,
     // collateral times, TCB grading, claims.
-    await WarmUp(async () => Check(await verifier.VerifyAsync(quote, null)));
+    await JitWarmUp.Run(async () => Check(await verifier.VerifyAsync(quote, null)));
 
     // Throughput per user-mode CPU-second of this process (all its threads: JIT and GC included), the same basis as
     // `openssl speed` without -elapsed, so that load from other work on a shared machine does not skew the ratio.
@@ -50,6 +50,13 @@ if (mode == "verify")
     Console.WriteLine($"veil_verify_per_s={(n / sw.Elapsed.TotalSeconds).ToString("F1", CultureInfo.InvariantCulture)}");
     Console.WriteLine($"veil_verify_per_cpu_s={(n / cpu).ToString("F1", CultureInfo.InvariantCulture)}");
     return 0;
+}
+
+if (mode == "inproc")
+{
+    // The comparison inside one process (see InProcess): Veil vs the two verifications via .NET and via libcrypto.
+    var seconds = double.Parse(args.ElementAtOrDefault(2) ?? "20", CultureInfo.InvariantCulture);
+    return await InProcess.Run(sample, seconds);
 }
 
 if (mode == "raw")
@@ -110,7 +117,7 @@ if (mode == "parts")
         ("crl revoked lookup", () => coll.PckCrl.IsRevoked(pck)),
         ("sha256 of the pem chain", () => System.Security.Cryptography.SHA256.HashData(q.PckChain.Span)),
     };
-    await WarmUp(() =>
+    await JitWarmUp.Run(() =>
     {
         foreach (var (_, action) in stages)
         {
@@ -149,43 +156,8 @@ if (mode == "fuzz")
     return result.CrashCount == 0 ? 0 : 1;
 }
 
-Console.Error.WriteLine("usage: Veil.Bench.Tdx verify|fuzz <vectors dir> [seconds|inputs]");
+Console.Error.WriteLine("usage: Veil.Bench.Tdx verify|inproc|parts|raw|fuzz <vectors dir> [seconds|inputs]");
 return 2;
-
-static async Task WarmUp(Func<Task> action)
-{
-    // Settled = no method compiled during the last 2 s of this process's own CPU time (wall time says little when
-    // other work shares the core: promotions are timer-driven and arrive in bursts), after at least 3 CPU-seconds.
-    var process = Process.GetCurrentProcess();
-    var total = Stopwatch.StartNew();
-    var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-    var since = Cpu(process);
-    while (total.Elapsed.TotalSeconds < 60)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            await action();
-        }
-
-        var cpu = Cpu(process);
-        if (System.Runtime.JitInfo.GetCompiledMethodCount() is var now && now != compiled)
-        {
-            (compiled, since) = (now, cpu);
-        }
-        else if (cpu - since >= 2 && cpu >= 3)
-        {
-            break;
-        }
-    }
-
-    Console.Error.WriteLine($"warm-up {total.Elapsed.TotalSeconds:F1} s ({Cpu(process):F1} s CPU)");
-}
-
-static double Cpu(Process process)
-{
-    process.Refresh();
-    return process.UserProcessorTime.TotalSeconds;
-}
 
 static void Time(string name, Func<object?> action)
 {
