@@ -51,11 +51,12 @@ if (mode is "verify" or "verify-json")
     return 0;
 }
 
-if (mode == "trustee")
+if (mode is "trustee" or "report-inproc")
 {
-    // Trustee's evidence JSON verification vs one P-384 verification, in this process (./bench/run snp-trustee).
+    // A verification vs one P-384 verification in this process: Trustee's evidence JSON (./bench/run snp-trustee),
+    // or the raw report of snp-verify (its in-process counterpart, to judge changes when the machine is busy).
     var seconds = double.Parse(args.ElementAtOrDefault(2) ?? "20", System.Globalization.CultureInfo.InvariantCulture);
-    return await TrusteeJsonBench.Run(vectors, seconds);
+    return await TrusteeJsonBench.Run(vectors, seconds, raw: mode == "report-inproc");
 }
 
 if (mode == "raw")
@@ -169,7 +170,7 @@ if (mode == "fuzz")
     return result.CrashCount == 0 ? 0 : 1;
 }
 
-Console.Error.WriteLine("usage: Veil.Bench.Snp verify|verify-json|trustee|fuzz <vectors dir> [seconds|inputs]");
+Console.Error.WriteLine("usage: Veil.Bench.Snp verify|verify-json|trustee|report-inproc|fuzz <vectors dir> [seconds|inputs]");
 return 2;
 
 static void Check(VerificationResult r)
