@@ -20,19 +20,18 @@ if (mode == "verify")
     var collateral = TdxCollateral.FromJson(File.ReadAllBytes(Path.Combine(sample, "tdx_quote_collateral.json")));
     var verifier = new TdxVerifier(TdxCollateralSources.Fixed(collateral), new FixedTimeProvider(DateTimeOffset.Parse("2025-07-19T10:00:34Z", CultureInfo.InvariantCulture)));
 
-    // Warm up for 2 s (tiered JIT reaches its optimised code; on one pinned core the JIT thread shares the core),
-    // then count whole verifications: parse, chain lookup, two ECDSA verifies, collateral times, TCB grading, claims.
-    var warm = Stopwatch.StartNew();
-    while (warm.Elapsed.TotalSeconds < 2)
-    {
-        Check(await verifier.VerifyAsync(quote, null));
-    }
+    // Warm up until tiered JIT has settled (see WarmUp): a fixed 2 s of wall time, on a core shared with other work,
+    // left the JIT promoting the hot path (tier 0 → instrumented → tier 1) during the measurement, which then counted
+    // compilation and unoptimised code. Then count whole verifications: parse, chain lookup, two ECDSA verifies,
+    // collateral times, TCB grading, claims.
+    await JitWarmUp.Run(async () => Check(await verifier.VerifyAsync(quote, null)));
 
     // Throughput per user-mode CPU-second of this process (all its threads: JIT and GC included), the same basis as
     // `openssl speed` without -elapsed, so that load from other work on a shared machine does not skew the ratio.
     var process = Process.GetCurrentProcess();
     process.Refresh();
     var cpu0 = process.UserProcessorTime;
+    var jit0 = (System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
     var sw = Stopwatch.StartNew();
     long n = 0;
     while (sw.Elapsed.TotalSeconds < seconds)
@@ -47,9 +46,17 @@ if (mode == "verify")
 
     process.Refresh();
     var cpu = (process.UserProcessorTime - cpu0).TotalSeconds;
+    Console.Error.WriteLine($"JIT during the measurement: {System.Runtime.JitInfo.GetCompiledMethodCount() - jit0.Item1} methods, {(System.Runtime.JitInfo.GetCompilationTime() - jit0.Item2).TotalMilliseconds:F0} ms");
     Console.WriteLine($"veil_verify_per_s={(n / sw.Elapsed.TotalSeconds).ToString("F1", CultureInfo.InvariantCulture)}");
     Console.WriteLine($"veil_verify_per_cpu_s={(n / cpu).ToString("F1", CultureInfo.InvariantCulture)}");
     return 0;
+}
+
+if (mode == "inproc")
+{
+    // The comparison inside one process (see InProcess): Veil vs the two verifications via .NET and via libcrypto.
+    var seconds = double.Parse(args.ElementAtOrDefault(2) ?? "20", CultureInfo.InvariantCulture);
+    return await InProcess.Run(sample, seconds);
 }
 
 if (mode == "raw")
@@ -80,7 +87,9 @@ if (mode == "raw")
 
 if (mode == "parts")
 {
-    // Diagnostic: the cost of each stage, to see where time goes beyond the two ECDSA verifications.
+    // Diagnostic: the cost of each stage, to see where time goes beyond the two ECDSA verifications. Every stage is
+    // warmed together until the JIT has settled, then each is timed in CPU time (background JIT would be billed to
+    // whichever stage ran while it compiled).
     var bytes = File.ReadAllBytes(Path.Combine(sample, "tdx_quote"));
     var q = TdxQuote.Parse(bytes);
     using var key = System.Security.Cryptography.ECDsa.Create(new System.Security.Cryptography.ECParameters
@@ -88,27 +97,47 @@ if (mode == "parts")
         Curve = System.Security.Cryptography.ECCurve.NamedCurves.nistP256,
         Q = new System.Security.Cryptography.ECPoint { X = q.AttestationKey[..32].ToArray(), Y = q.AttestationKey[32..].ToArray() },
     });
-    Time("ecdsa verify", () => key.VerifyData(q.SignedBytes, q.Signature.Span, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
-    Time("parse", () => TdxQuote.Parse(bytes));
-    Time("claims", () => TdxClaims.From(q, null, null, null));
     var pck = Certificates.Load(q.PckChain.ToArray().AsSpan().TrimEnd((byte)0), "pck")[0];
-    Time("validity", () => CertificateSignature.CheckValidity(pck, DateTimeOffset.UtcNow));
-    Time("serial", () => pck.SerialNumberBytes.Length);
-    Time("sha256 chain", () => System.Security.Cryptography.SHA256.HashData(q.PckChain.Span));
+    using var pckKey = System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions.GetECDsaPublicKey(pck)!;
     var at = new FixedTimeProvider(DateTimeOffset.Parse("2025-07-19T10:00:34Z", CultureInfo.InvariantCulture));
     var bare = new TdxVerifier(TdxCollateralSources.None, at, new TdxVerifierOptions { RequireCollateral = false });
-    Time("verify without collateral", () => bare.VerifyAsync(q, null).Result);
-    var full = new TdxVerifier(TdxCollateralSources.Fixed(TdxCollateral.FromJson(File.ReadAllBytes(Path.Combine(sample, "tdx_quote_collateral.json")))), at);
-    Time("verify with collateral", () => full.VerifyAsync(q, null).Result);
     var coll = TdxCollateral.FromJson(File.ReadAllBytes(Path.Combine(sample, "tdx_quote_collateral.json")));
+    var full = new TdxVerifier(TdxCollateralSources.Fixed(coll), at);
     var ext = PckExtensions.From(pck);
-    Time("tcb evaluation", () => TcbEvaluation.Evaluate(q, ext, coll.TcbInfo, coll.QeIdentity, []));
     var eval = TcbEvaluation.Evaluate(q, ext, coll.TcbInfo, coll.QeIdentity, []);
-    Time("claims with tcb", () => TdxClaims.From(q, ext, eval, null));
-    Time("crl revoked lookup", () => coll.PckCrl.IsRevoked(pck));
-    Time("validity x9", () => { for (var i = 0; i < 9; i++) { CertificateSignature.CheckValidity(pck, DateTimeOffset.UtcNow); } return null; });
-    var pckKey = System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions.GetECDsaPublicKey(pck)!;
-    Time("ecdsa verify qe (pck key)", () => pckKey.VerifyData(q.QeReport.Raw.Span, q.QeReportSignature.Span, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
+    var stages = new (string Name, Func<object?> Action)[]
+    {
+        ("ecdsa verify quote (attestation key)", () => key.VerifyData(q.SignedBytes, q.Signature.Span, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation)),
+        ("ecdsa verify qe report (pck key)", () => pckKey.VerifyData(q.QeReport.Raw.Span, q.QeReportSignature.Span, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation)),
+        ("verify with collateral (whole, from bytes)", () => full.VerifyAsync(bytes, null).Result),
+        ("verify without collateral (parsed quote)", () => bare.VerifyAsync(q, null).Result),
+        ("parse", () => TdxQuoteInput.Parse(bytes)),
+        ("tcb evaluation", () => TcbEvaluation.Evaluate(q, ext, coll.TcbInfo, coll.QeIdentity, [])),
+        ("claims with tcb", () => TdxClaims.From(q, ext, eval, null)),
+        ("crl revoked lookup", () => coll.PckCrl.IsRevoked(pck)),
+        ("sha256 of the pem chain", () => System.Security.Cryptography.SHA256.HashData(q.PckChain.Span)),
+    };
+    await JitWarmUp.Run(() =>
+    {
+        foreach (var (_, action) in stages)
+        {
+            action();
+        }
+
+        return Task.CompletedTask;
+    });
+    foreach (var (name, action) in stages)
+    {
+        Time(name, action);
+    }
+
+    var a0 = GC.GetAllocatedBytesForCurrentThread();
+    for (var i = 0; i < 1000; i++)
+    {
+        full.VerifyAsync(bytes, null).Wait();
+    }
+
+    Console.WriteLine($"allocated per verification: {(GC.GetAllocatedBytesForCurrentThread() - a0) / 1000} bytes");
     return 0;
 }
 
@@ -127,12 +156,12 @@ if (mode == "fuzz")
     return result.CrashCount == 0 ? 0 : 1;
 }
 
-Console.Error.WriteLine("usage: Veil.Bench.Tdx verify|fuzz <vectors dir> [seconds|inputs]");
+Console.Error.WriteLine("usage: Veil.Bench.Tdx verify|inproc|parts|raw|fuzz <vectors dir> [seconds|inputs]");
 return 2;
 
 static void Time(string name, Func<object?> action)
 {
-    for (var i = 0; i < 200; i++)
+    for (var i = 0; i < 100; i++)
     {
         action();
     }

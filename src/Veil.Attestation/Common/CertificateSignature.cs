@@ -68,19 +68,9 @@ public static class CertificateSignature
     }
 
     /// <summary>Null when <paramref name="certificate"/> is valid at <paramref name="now"/>, else the reason.</summary>
-    public static string? CheckValidity(X509Certificate2 certificate, DateTimeOffset now)
-    {
-        var notBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime(), TimeSpan.Zero);
-        var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
-        if (now < notBefore)
-        {
-            return $"not yet valid at {Iso(now)} (valid from {Iso(notBefore)})";
-        }
+    public static string? CheckValidity(X509Certificate2 certificate, DateTimeOffset now) => ValidityPeriod.Of(certificate).Check(now);
 
-        return now > notAfter ? $"expired at {Iso(now)} (valid until {Iso(notAfter)})" : null;
-    }
-
-    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ");
+    internal static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ");
 
     private static (ReadOnlyMemory<byte> Tbs, string Algorithm, ReadOnlyMemory<byte>? Parameters, byte[] Signature) Split(ReadOnlyMemory<byte> der)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -14,14 +15,21 @@ internal sealed class SnpChainCache
     private const int Capacity = 4096;
     private readonly ConcurrentDictionary<string, VerifiedChain> entries = new(StringComparer.Ordinal);
 
+    // A certificate's bytes never change, and the evidence brings the same shared instances (see Certificates) report
+    // after report, so each instance's digest is computed once.
+    private static readonly ConditionalWeakTable<X509Certificate2, byte[]> Digests = [];
+
     public static string Key(X509Certificate2 leaf, X509Certificate2 intermediate, X509Certificate2 root)
     {
         Span<byte> digests = stackalloc byte[96];
-        SHA256.HashData(leaf.RawDataMemory.Span, digests[..32]);
-        SHA256.HashData(intermediate.RawDataMemory.Span, digests[32..64]);
-        SHA256.HashData(root.RawDataMemory.Span, digests[64..]);
+        Digest(leaf).CopyTo(digests[..32]);
+        Digest(intermediate).CopyTo(digests[32..64]);
+        Digest(root).CopyTo(digests[64..]);
         return Convert.ToHexString(digests);
     }
+
+    private static byte[] Digest(X509Certificate2 certificate) =>
+        Digests.TryGetValue(certificate, out var d) ? d : Digests.GetValue(certificate, c => SHA256.HashData(c.RawDataMemory.Span));
 
     public bool TryGet(string key, out VerifiedChain chain) => entries.TryGetValue(key, out chain!);
 

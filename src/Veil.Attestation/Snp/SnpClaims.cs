@@ -8,35 +8,36 @@ public static class SnpClaims
 {
     public static Dictionary<string, object> From(SnpReport r, SnpProduct? product, SnpSigningKey? signer)
     {
-        var c = new Dictionary<string, object>(StringComparer.Ordinal)
+        // Sized for every claim up front: growing the table rehashes it several times per report.
+        var c = new Dictionary<string, object>(80, StringComparer.Ordinal)
         {
             ["snp.version"] = (long)r.Version,
             ["snp.guest_svn"] = (long)r.GuestSvn,
             ["snp.policy"] = $"0x{r.Policy.Raw:x16}",
             ["snp.policy.abi_major"] = (long)r.Policy.AbiMajor,
             ["snp.policy.abi_minor"] = (long)r.Policy.AbiMinor,
-            ["snp.policy.smt"] = r.Policy.Smt,
-            ["snp.policy.migrate_ma"] = r.Policy.MigrateMa,
-            ["snp.policy.debug"] = r.Policy.Debug,
-            ["snp.policy.single_socket"] = r.Policy.SingleSocket,
-            ["snp.policy.cxl_allow"] = r.Policy.CxlAllow,
-            ["snp.policy.mem_aes_256_xts"] = r.Policy.MemAes256Xts,
-            ["snp.policy.rapl_dis"] = r.Policy.RaplDis,
-            ["snp.policy.ciphertext_hiding"] = r.Policy.CiphertextHiding,
-            ["snp.policy.page_swap_disable"] = r.Policy.PageSwapDisable,
+            ["snp.policy.smt"] = Box(r.Policy.Smt),
+            ["snp.policy.migrate_ma"] = Box(r.Policy.MigrateMa),
+            ["snp.policy.debug"] = Box(r.Policy.Debug),
+            ["snp.policy.single_socket"] = Box(r.Policy.SingleSocket),
+            ["snp.policy.cxl_allow"] = Box(r.Policy.CxlAllow),
+            ["snp.policy.mem_aes_256_xts"] = Box(r.Policy.MemAes256Xts),
+            ["snp.policy.rapl_dis"] = Box(r.Policy.RaplDis),
+            ["snp.policy.ciphertext_hiding"] = Box(r.Policy.CiphertextHiding),
+            ["snp.policy.page_swap_disable"] = Box(r.Policy.PageSwapDisable),
             ["snp.family_id"] = Hex.Lower(r.FamilyId.Span),
             ["snp.image_id"] = Hex.Lower(r.ImageId.Span),
             ["snp.vmpl"] = (long)r.Vmpl,
             ["snp.signature_algo"] = (long)r.SignatureAlgorithm,
-            ["snp.platform_info.smt_enabled"] = r.PlatformInfo.SmtEnabled,
-            ["snp.platform_info.tsme_enabled"] = r.PlatformInfo.TsmeEnabled,
-            ["snp.platform_info.ecc_enabled"] = r.PlatformInfo.EccEnabled,
-            ["snp.platform_info.rapl_disabled"] = r.PlatformInfo.RaplDisabled,
-            ["snp.platform_info.ciphertext_hiding_enabled"] = r.PlatformInfo.CiphertextHidingEnabled,
-            ["snp.platform_info.alias_check_complete"] = r.PlatformInfo.AliasCheckComplete,
-            ["snp.platform_info.tio_enabled"] = r.PlatformInfo.TioEnabled,
-            ["snp.signer_info.author_key_enabled"] = r.SignerInfo.AuthorKeyEnabled,
-            ["snp.signer_info.mask_chip_key"] = r.SignerInfo.MaskChipKey,
+            ["snp.platform_info.smt_enabled"] = Box(r.PlatformInfo.SmtEnabled),
+            ["snp.platform_info.tsme_enabled"] = Box(r.PlatformInfo.TsmeEnabled),
+            ["snp.platform_info.ecc_enabled"] = Box(r.PlatformInfo.EccEnabled),
+            ["snp.platform_info.rapl_disabled"] = Box(r.PlatformInfo.RaplDisabled),
+            ["snp.platform_info.ciphertext_hiding_enabled"] = Box(r.PlatformInfo.CiphertextHidingEnabled),
+            ["snp.platform_info.alias_check_complete"] = Box(r.PlatformInfo.AliasCheckComplete),
+            ["snp.platform_info.tio_enabled"] = Box(r.PlatformInfo.TioEnabled),
+            ["snp.signer_info.author_key_enabled"] = Box(r.SignerInfo.AuthorKeyEnabled),
+            ["snp.signer_info.mask_chip_key"] = Box(r.SignerInfo.MaskChipKey),
             ["snp.report_data"] = Hex.Lower(r.ReportData.Span),
             ["snp.measurement"] = Hex.Lower(r.Measurement.Span),
             ["snp.host_data"] = Hex.Lower(r.HostData.Span),
@@ -65,10 +66,10 @@ public static class SnpClaims
         if (product is { } p)
         {
             c["snp.product"] = p.Name();
-            AddTcb(c, "snp.current_tcb", r.CurrentTcb, p);
-            AddTcb(c, "snp.reported_tcb", r.ReportedTcb, p);
-            AddTcb(c, "snp.committed_tcb", r.CommittedTcb, p);
-            AddTcb(c, "snp.launch_tcb", r.LaunchTcb, p);
+            AddTcb(c, CurrentTcb, r.CurrentTcb, p);
+            AddTcb(c, ReportedTcb, r.ReportedTcb, p);
+            AddTcb(c, CommittedTcb, r.CommittedTcb, p);
+            AddTcb(c, LaunchTcb, r.LaunchTcb, p);
         }
 
         if (signer is SnpSigningKey.Vcek or SnpSigningKey.Vlek)
@@ -79,17 +80,43 @@ public static class SnpClaims
         return c;
     }
 
-    private static void AddTcb(Dictionary<string, object> c, string prefix, TcbVersion tcb, SnpProduct product)
+    private static void AddTcb(Dictionary<string, object> c, TcbNames names, TcbVersion tcb, SnpProduct product)
     {
         var parts = tcb.Decode(product.Layout());
-        c[prefix] = tcb.ToString();
-        c[prefix + ".bootloader"] = (long)parts.Bootloader;
-        c[prefix + ".tee"] = (long)parts.Tee;
-        c[prefix + ".snp"] = (long)parts.Snp;
-        c[prefix + ".microcode"] = (long)parts.Microcode;
+        c[names.Whole] = tcb.ToString();
+        c[names.Bootloader] = (long)parts.Bootloader;
+        c[names.Tee] = (long)parts.Tee;
+        c[names.Snp] = (long)parts.Snp;
+        c[names.Microcode] = (long)parts.Microcode;
         if (parts.Fmc is { } fmc)
         {
-            c[prefix + ".fmc"] = (long)fmc;
+            c[names.Fmc] = (long)fmc;
         }
+    }
+
+    private static readonly object True = true;
+    private static readonly object False = false;
+
+    private static object Box(bool value) => value ? True : False;
+
+    private static readonly TcbNames CurrentTcb = new("snp.current_tcb");
+    private static readonly TcbNames ReportedTcb = new("snp.reported_tcb");
+    private static readonly TcbNames CommittedTcb = new("snp.committed_tcb");
+    private static readonly TcbNames LaunchTcb = new("snp.launch_tcb");
+
+    /// <summary>One TCB's claim names, made once rather than concatenated for every report.</summary>
+    private sealed class TcbNames(string whole)
+    {
+        public string Whole { get; } = whole;
+
+        public string Bootloader { get; } = whole + ".bootloader";
+
+        public string Tee { get; } = whole + ".tee";
+
+        public string Snp { get; } = whole + ".snp";
+
+        public string Microcode { get; } = whole + ".microcode";
+
+        public string Fmc { get; } = whole + ".fmc";
     }
 }

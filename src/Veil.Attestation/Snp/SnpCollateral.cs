@@ -40,7 +40,7 @@ public sealed record SnpCollateral(X509Certificate2? Leaf, X509Certificate2? Int
         X509Certificate2? vcek = null, vlek = null, ask = null, asvk = null, root = null;
         foreach (var c in certificates)
         {
-            var cn = c.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+            var cn = CommonName(c);
             switch (cn)
             {
                 case "SEV-VCEK": vcek ??= c; break;
@@ -56,6 +56,13 @@ public sealed record SnpCollateral(X509Certificate2? Leaf, X509Certificate2? Int
             ? new SnpCollateral(vlek ?? vcek, asvk ?? ask, root)
             : new SnpCollateral(vcek ?? vlek, ask ?? asvk, root);
     }
+
+    // Evidence brings the same (shared, see Certificates) instances report after report; decoding the subject name
+    // each time cost more than the rest of the sorting.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<X509Certificate2, string?> CommonNames = [];
+
+    private static string? CommonName(X509Certificate2 certificate) =>
+        CommonNames.TryGetValue(certificate, out var cn) ? cn : CommonNames.GetValue(certificate, c => c.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
 }
 
 /// <summary>Where the verifier gets certificates: files, an offline directory, AMD KDS, the evidence itself.</summary>

@@ -14,10 +14,10 @@ public static class TrusteeSnpEvidence
 {
     public static (byte[] Report, IReadOnlyList<X509Certificate2> Certificates) Parse(ReadOnlySpan<byte> json)
     {
-        JsonDocument doc;
+        TrusteeSnpJson doc;
         try
         {
-            doc = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+            doc = TrusteeSnpJson.Read(json);
         }
         catch (JsonException e)
         {
@@ -26,31 +26,30 @@ public static class TrusteeSnpEvidence
 
         using (doc)
         {
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            if (doc.RootType != JsonTokenType.StartObject)
             {
                 throw new EvidenceFormatException("evidence", "expected a JSON object");
             }
 
-            if (!root.TryGetProperty("attestation_report", out var report) || report.ValueKind != JsonValueKind.Object)
+            if (doc.Report.Fields is not { } report)
             {
                 throw new EvidenceFormatException("attestation_report", "missing or not an object");
             }
 
-            var bytes = Encode(new Reader(report, "attestation_report"));
+            var bytes = Encode(new Reader(doc, report, TrusteeSnpJson.Schema.Report, "attestation_report"));
             var certs = new List<X509Certificate2>();
-            if (root.TryGetProperty("cert_chain", out var chain) && chain.ValueKind != JsonValueKind.Null)
+            if (doc.CertChain.Kind is not (TrusteeSnpJson.Kind.Missing or TrusteeSnpJson.Kind.Null))
             {
-                if (chain.ValueKind != JsonValueKind.Array)
+                if (doc.CertChain.Items is not { } chain)
                 {
                     throw new EvidenceFormatException("cert_chain", "expected an array or null");
                 }
 
-                var i = 0;
-                foreach (var entry in chain.EnumerateArray())
+                for (var i = 0; i < chain.Count; i++)
                 {
-                    var field = $"cert_chain[{i++}]";
-                    var data = new Reader(entry, field).Bytes("data", null);
+                    var field = $"cert_chain[{i}]";
+                    var entry = chain[i].Fields ?? throw new EvidenceFormatException(field, "expected an object");
+                    var data = new Reader(doc, entry, CertEntry, field).Bytes("data", null);
                     certs.Add(Certificates.LoadOne(data, field + ".data"));
                 }
             }
@@ -58,6 +57,8 @@ public static class TrusteeSnpEvidence
             return (bytes, certs);
         }
     }
+
+    private static readonly TrusteeSnpJson.Schema CertEntry = TrusteeSnpJson.Schema.Root.Shapes[1].Items!;
 
     private static byte[] Encode(Reader r)
     {
@@ -128,69 +129,63 @@ public static class TrusteeSnpEvidence
         dest[2] = (byte)v.UInt("major", byte.MaxValue);
     }
 
-    /// <summary>Typed access to one JSON object; every error names the full field path.</summary>
-    private readonly struct Reader(JsonElement element, string path)
+    /// <summary>Typed access to one JSON object's known fields; every error names the full field path.</summary>
+    private readonly ref struct Reader(TrusteeSnpJson doc, TrusteeSnpJson.Value[] fields, TrusteeSnpJson.Schema schema, string path)
     {
         public Reader Object(string name)
         {
-            var e = Get(name);
-            return e.ValueKind == JsonValueKind.Object
-                ? new Reader(e, $"{path}.{name}")
+            var slot = schema.Slot(name);
+            var e = Get(slot, name);
+            return e.Fields is { } inner
+                ? new Reader(doc, inner, schema.Shapes[slot].Fields!, $"{path}.{name}")
                 : throw new EvidenceFormatException($"{path}.{name}", "expected an object");
         }
 
         public ulong UInt(string name, ulong max)
         {
-            _ = Get(name);
+            _ = Get(schema.Slot(name), name);
             return OptionalUInt(name, max) ?? throw new EvidenceFormatException($"{path}.{name}", "must not be null");
         }
 
         /// <summary>Absent or null gives null (older serializations have no <c>fmc</c>).</summary>
         public ulong? OptionalUInt(string name, ulong max)
         {
-            if (!element.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+            var e = fields[schema.Slot(name)];
+            if (e.Kind is TrusteeSnpJson.Kind.Missing or TrusteeSnpJson.Kind.Null)
             {
                 return null;
             }
 
-            if (e.ValueKind != JsonValueKind.Number || !e.TryGetUInt64(out var v) || v > max)
+            if (e.Kind != TrusteeSnpJson.Kind.Number || !e.IsUInt64 || e.Number > max)
             {
                 throw new EvidenceFormatException($"{path}.{name}", $"expected an unsigned integer ≤ {max}");
             }
 
-            return v;
+            return e.Number;
         }
 
-        public byte[] Bytes(string name, int? length)
+        public ReadOnlySpan<byte> Bytes(string name, int? length)
         {
-            var e = Get(name);
-            if (e.ValueKind != JsonValueKind.Array)
+            var e = Get(schema.Slot(name), name);
+            if (e.Kind != TrusteeSnpJson.Kind.Array)
             {
                 throw new EvidenceFormatException($"{path}.{name}", "expected an array of bytes");
             }
 
-            var count = e.GetArrayLength();
-            if (length is { } n && count != n)
+            if (length is { } n && e.Count != n)
             {
-                throw new EvidenceFormatException($"{path}.{name}", $"expected {n} bytes, found {count}");
+                throw new EvidenceFormatException($"{path}.{name}", $"expected {n} bytes, found {e.Count}");
             }
 
-            var bytes = new byte[count];
-            var i = 0;
-            foreach (var item in e.EnumerateArray())
+            if (e.FirstBad >= 0)
             {
-                if (item.ValueKind != JsonValueKind.Number || !item.TryGetByte(out bytes[i]))
-                {
-                    throw new EvidenceFormatException($"{path}.{name}[{i}]", "expected a byte (0–255)");
-                }
-
-                i++;
+                throw new EvidenceFormatException($"{path}.{name}[{e.FirstBad}]", "expected a byte (0–255)");
             }
 
-            return bytes;
+            return doc.Bytes(e);
         }
 
-        private JsonElement Get(string name) =>
-            element.TryGetProperty(name, out var e) ? e : throw new EvidenceFormatException($"{path}.{name}", "missing");
+        private TrusteeSnpJson.Value Get(int slot, string name) =>
+            fields[slot] is { Kind: not TrusteeSnpJson.Kind.Missing } e ? e : throw new EvidenceFormatException($"{path}.{name}", "missing");
     }
 }

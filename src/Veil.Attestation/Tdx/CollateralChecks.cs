@@ -18,7 +18,7 @@ internal sealed class CollateralChecks
     private readonly TdxCollateral collateral;
     private readonly List<VerificationFailure> fixedFailures = [];
     private readonly ConditionalWeakTable<PckChain, IReadOnlyList<VerificationFailure>> revocation = [];
-    private readonly (string Name, X509Certificate2 Certificate)[] issuers;
+    private readonly (string Name, ValidityPeriod Period)[] issuers;
 
     private CollateralChecks(TdxCollateral collateral)
     {
@@ -46,9 +46,9 @@ internal sealed class CollateralChecks
 
         issuers =
         [
-            .. collateral.TcbInfoIssuerChain.Select((c, i) => ($"tcb_info.issuer_chain[{i}].validity", c)),
-            .. collateral.QeIdentityIssuerChain.Select((c, i) => ($"qe_identity.issuer_chain[{i}].validity", c)),
-            .. collateral.PckCrlIssuerChain.Select((c, i) => ($"pck_crl.issuer_chain[{i}].validity", c)),
+            .. collateral.TcbInfoIssuerChain.Select((c, i) => ($"tcb_info.issuer_chain[{i}].validity", ValidityPeriod.Of(c))),
+            .. collateral.QeIdentityIssuerChain.Select((c, i) => ($"qe_identity.issuer_chain[{i}].validity", ValidityPeriod.Of(c))),
+            .. collateral.PckCrlIssuerChain.Select((c, i) => ($"pck_crl.issuer_chain[{i}].validity", ValidityPeriod.Of(c))),
         ];
     }
 
@@ -67,9 +67,9 @@ internal sealed class CollateralChecks
     public void Check(PckChain pck, DateTimeOffset now, List<VerificationFailure> failures)
     {
         failures.AddRange(fixedFailures);
-        foreach (var (name, cert) in issuers)
+        foreach (var (name, period) in issuers)
         {
-            if (CertificateSignature.CheckValidity(cert, now) is { } why)
+            if (period.Check(now) is { } why)
             {
                 failures.Add(new(name, "valid at the verification time", why));
             }
@@ -81,7 +81,7 @@ internal sealed class CollateralChecks
         Fresh("qe_identity", QeIdentity?.IssueDate, QeIdentity?.NextUpdate, now, failures);
 
         // Which CRL entries and signatures apply to this chain does not change while this collateral is current.
-        failures.AddRange(revocation.GetValue(pck, Revocation));
+        failures.AddRange(revocation.TryGetValue(pck, out var known) ? known : revocation.GetValue(pck, Revocation));
     }
 
     private List<VerificationFailure> Revocation(PckChain pck)

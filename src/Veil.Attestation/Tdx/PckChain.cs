@@ -12,6 +12,8 @@ namespace Veil.Attestation.Tdx;
 /// </summary>
 internal sealed class PckChain
 {
+    private static readonly ValidityPeriod RootValidity = ValidityPeriod.Of(IntelRoots.SgxRoot);
+
     private PckChain(X509Certificate2? leaf, X509Certificate2? ca, PckExtensions? extensions, EcdsaKeyPool? leafKey, IReadOnlyList<VerificationFailure> failures)
     {
         Leaf = leaf;
@@ -19,6 +21,13 @@ internal sealed class PckChain
         Extensions = extensions;
         LeafKey = leafKey;
         Failures = failures;
+        CaKind = leaf is null ? "platform" : PckExtensions.CaKind(leaf);
+        Validity =
+        [
+            .. leaf is null ? [] : new[] { ("pck.leaf", ValidityPeriod.Of(leaf)) },
+            .. ca is null ? [] : new[] { ("pck.ca", ValidityPeriod.Of(ca)) },
+            ("pck.root", RootValidity),
+        ];
     }
 
     public X509Certificate2? Leaf { get; }
@@ -33,20 +42,11 @@ internal sealed class PckChain
     /// <summary>Failures that do not depend on the verification time.</summary>
     public IReadOnlyList<VerificationFailure> Failures { get; }
 
-    public IEnumerable<(string Name, X509Certificate2 Certificate)> Certificates()
-    {
-        if (Leaf is not null)
-        {
-            yield return ("pck.leaf", Leaf);
-        }
+    /// <summary>"platform" or "processor": which PCK CA issued the leaf, so which PCK CRL applies.</summary>
+    public string CaKind { get; }
 
-        if (Ca is not null)
-        {
-            yield return ("pck.ca", Ca);
-        }
-
-        yield return ("pck.root", IntelRoots.SgxRoot);
-    }
+    /// <summary>Each certificate's period by check name; compared with the verification time on every use.</summary>
+    public IReadOnlyList<(string Name, ValidityPeriod Period)> Validity { get; }
 
     public static PckChain Build(ReadOnlySpan<byte> pem)
     {

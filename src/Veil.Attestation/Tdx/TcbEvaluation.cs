@@ -7,8 +7,27 @@ public sealed record TcbEvaluationResult(TcbVerdict? Platform, TcbVerdict? Modul
     public TcbStatus? Status => Platform is null || Qe is null ? null
         : TcbStatuses.Worst(TcbStatuses.Worst(Platform.Status, Module?.Status ?? TcbStatus.UpToDate), Qe.Status);
 
-    public IReadOnlyList<string> AdvisoryIds =>
-        [.. new[] { Platform, Module, Qe }.SelectMany(v => v?.AdvisoryIds ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+    /// <summary>Every part's advisories, each once, in ordinal order.</summary>
+    public IReadOnlyList<string> AdvisoryIds
+    {
+        get
+        {
+            var ids = new List<string>();
+            foreach (var verdict in (ReadOnlySpan<TcbVerdict?>)[Platform, Module, Qe])
+            {
+                foreach (var id in verdict?.AdvisoryIds ?? [])
+                {
+                    if (!ids.Contains(id))
+                    {
+                        ids.Add(id);
+                    }
+                }
+            }
+
+            ids.Sort(StringComparer.Ordinal);
+            return ids;
+        }
+    }
 }
 
 /// <summary>
@@ -100,11 +119,19 @@ public static class TcbEvaluation
         TdxModuleIdentity? identity = tcbInfo.TdxModule;
         if (version > 0 && tcbInfo.TdxModuleIdentities.Count > 0)
         {
-            var id = $"TDX_{version:X2}";
-            identity = tcbInfo.TdxModuleIdentities.FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.OrdinalIgnoreCase));
+            identity = null;
+            foreach (var m in tcbInfo.TdxModuleIdentities)
+            {
+                if (IsModuleId(m.Id, version))
+                {
+                    identity = m;
+                    break;
+                }
+            }
+
             if (identity is null)
             {
-                failures.Add(new("tdx_module.identity", $"a TCB Info module identity {id}", "none"));
+                failures.Add(new("tdx_module.identity", $"a TCB Info module identity TDX_{version:X2}", "none"));
                 return null;
             }
         }
@@ -130,7 +157,7 @@ public static class TcbEvaluation
         }
 
         var svn = body.TeeTcbSvn.Span[0];
-        var level = identity.TcbLevels.FirstOrDefault(l => svn >= l.IsvSvn);
+        var level = FirstAtOrBelow(identity.TcbLevels, svn);
         if (level is null)
         {
             failures.Add(new("tcb.tdx_module", $"a {identity.Id} TCB level at or below SVN {svn}", "no matching TCB level"));
@@ -161,7 +188,7 @@ public static class TcbEvaluation
             failures.Add(new("qe_identity.isvprodid", qe.IsvProdId.ToString(), report.IsvProdId.ToString()));
         }
 
-        var level = qe.TcbLevels.FirstOrDefault(l => report.IsvSvn >= l.IsvSvn);
+        var level = FirstAtOrBelow(qe.TcbLevels, report.IsvSvn);
         if (level is null)
         {
             failures.Add(new("tcb.qe", $"a QE Identity TCB level at or below ISV SVN {report.IsvSvn}", "no matching TCB level"));
@@ -169,6 +196,28 @@ public static class TcbEvaluation
 
         return level?.Verdict;
     }
+
+    /// <summary>The first level (Intel's order, highest first) whose ISV SVN the given SVN meets.</summary>
+    private static IsvSvnTcbLevel? FirstAtOrBelow(IReadOnlyList<IsvSvnTcbLevel> levels, int svn)
+    {
+        foreach (var level in levels)
+        {
+            if (svn >= level.IsvSvn)
+            {
+                return level;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether <paramref name="id"/> is "TDX_" and the version as two hex digits, ignoring case, as Intel's QVL compares it.</summary>
+    private static bool IsModuleId(string? id, byte version) =>
+        id is { Length: 6 } && id.StartsWith("TDX_", StringComparison.OrdinalIgnoreCase)
+        && char.IsAsciiHexDigit(id[4]) && char.IsAsciiHexDigit(id[5])
+        && ((HexValue(id[4]) << 4) | HexValue(id[5])) == version;
+
+    private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 
     private static bool Masked(ReadOnlySpan<byte> actual, ReadOnlySpan<byte> mask, ReadOnlySpan<byte> expected)
     {

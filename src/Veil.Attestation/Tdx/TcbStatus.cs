@@ -23,6 +23,11 @@ internal static class TcbStatuses
     public static TcbStatus Parse(string text, string field) =>
         Names.TryGetValue(text, out var s) ? s : throw new EvidenceFormatException(field, $"unknown TCB status '{text}'");
 
+    private static readonly string[] Texts = [.. Enum.GetValues<TcbStatus>().Select(s => s.ToString())];
+
+    /// <summary>The status's name, as Intel writes it (the enum's values are 0..6 in order).</summary>
+    public static string Name(TcbStatus status) => (uint)status < (uint)Texts.Length ? Texts[(int)status] : status.ToString();
+
     public static TcbStatus Worst(TcbStatus a, TcbStatus b) => a >= b ? a : b;
 }
 

@@ -61,24 +61,24 @@ public static class TdxClaims
             // Each part is reported even when another has no matching level, so a failure can be explained.
             if (tcb.Status is { } status)
             {
-                c["tdx.tcb_status"] = status.ToString();
+                c["tdx.tcb_status"] = TcbStatuses.Name(status);
                 c["tdx.advisory_ids"] = tcb.AdvisoryIds;
             }
 
             if (tcb.Platform is { } platform)
             {
-                c["tdx.tcb.platform_status"] = platform.Status.ToString();
-                c["tdx.tcb.platform_date"] = platform.TcbDate.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ");
+                c["tdx.tcb.platform_status"] = TcbStatuses.Name(platform.Status);
+                c["tdx.tcb.platform_date"] = Iso8601(platform.TcbDate);
             }
 
             if (tcb.Module is { } module)
             {
-                c["tdx.tcb.module_status"] = module.Status.ToString();
+                c["tdx.tcb.module_status"] = TcbStatuses.Name(module.Status);
             }
 
             if (tcb.Qe is { } qe)
             {
-                c["tdx.tcb.qe_status"] = qe.Status.ToString();
+                c["tdx.tcb.qe_status"] = TcbStatuses.Name(qe.Status);
             }
         }
 
@@ -90,6 +90,13 @@ public static class TdxClaims
 
         return c;
     }
+
+    /// <summary>yyyy-MM-ddTHH:mm:ssZ through the sortable format's fast path instead of a custom pattern.</summary>
+    private static string Iso8601(DateTimeOffset t) => string.Create(20, t.UtcDateTime, static (span, utc) =>
+    {
+        utc.TryFormat(span, out _, "s", System.Globalization.CultureInfo.InvariantCulture);
+        span[19] = 'Z';
+    });
 
     private static readonly object True = true;
     private static readonly object False = false;

@@ -56,7 +56,12 @@ public sealed record TdxQuote
 
     public ReadOnlySpan<byte> SignedBytes => Raw.Span[..SignedLength];
 
-    public static TdxQuote Parse(ReadOnlySpan<byte> bytes)
+    public static TdxQuote Parse(ReadOnlySpan<byte> bytes) => Parse(bytes, null);
+
+    /// <summary>Parses a buffer nobody else holds (a freshly decoded input), using it as the private copy.</summary>
+    internal static TdxQuote ParseOwned(byte[] bytes) => Parse(bytes, bytes);
+
+    private static TdxQuote Parse(ReadOnlySpan<byte> bytes, byte[]? owned)
     {
         if (bytes.Length < HeaderLength)
         {
@@ -110,8 +115,8 @@ public sealed record TdxQuote
         }
 
         var end = sigStart + (int)sigLength;
-        var raw = bytes[..end].ToArray();
-        ReadOnlyMemory<byte> m = raw;
+        var raw = owned ?? bytes[..end].ToArray();
+        ReadOnlyMemory<byte> m = raw.AsMemory(0, end);
         var sig = SignatureData(raw.AsSpan(sigStart, (int)sigLength), sigStart);
         return new TdxQuote
         {

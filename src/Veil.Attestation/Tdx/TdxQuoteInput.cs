@@ -9,11 +9,12 @@ public static class TdxQuoteInput
 {
     private static readonly SearchValues<byte> HexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
 
-    public static TdxQuote Parse(ReadOnlySpan<byte> input) => TdxQuote.Parse(Decode(input));
+    public static TdxQuote Parse(ReadOnlySpan<byte> input) => TdxQuote.ParseOwned(Decode(input));
 
     /// <summary>
     /// Raw bytes are recognised by their header (version 4 or 5 as a little-endian u16, which no hex or
     /// base64 text starts with); text is hex when every character is a hex digit, else base64 (standard or URL).
+    /// Always a new array, never the caller's: <see cref="Parse"/> keeps it as the quote's private copy.
     /// </summary>
     public static byte[] Decode(ReadOnlySpan<byte> input)
     {

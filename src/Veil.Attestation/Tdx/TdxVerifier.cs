@@ -43,7 +43,7 @@ public sealed class TdxVerifier
     public Task<VerificationResult> VerifyAsync(ReadOnlyMemory<byte> quote, ReadOnlyMemory<byte>? expectedReportData, RtmrReplay? eventLog = null, CancellationToken cancellationToken = default) =>
         VerifyAsync(TdxQuoteInput.Parse(quote.Span), expectedReportData, eventLog, cancellationToken);
 
-    public async Task<VerificationResult> VerifyAsync(TdxQuote quote, ReadOnlyMemory<byte>? expectedReportData, RtmrReplay? eventLog = null, CancellationToken cancellationToken = default)
+    public Task<VerificationResult> VerifyAsync(TdxQuote quote, ReadOnlyMemory<byte>? expectedReportData, RtmrReplay? eventLog = null, CancellationToken cancellationToken = default)
     {
         if (expectedReportData is { Length: not 64 } bad)
         {
@@ -52,6 +52,26 @@ public sealed class TdxVerifier
 
         var now = time.GetUtcNow();
         var failures = new List<VerificationFailure>();
+        var pck = CheckQuote(quote, expectedReportData, eventLog, now, failures);
+        if (pck.Extensions is not { } ext)
+        {
+            return Task.FromResult(Result(quote, pck, null, eventLog, failures));
+        }
+
+        // Collateral sources usually answer from memory; only a fetch needs the asynchronous path.
+        var request = new TdxCollateralRequest(ext.Fmspc, pck.CaKind);
+        var pending = collateral.GetAsync(request, cancellationToken);
+        return pending.IsCompletedSuccessfully
+            ? Task.FromResult(WithCollateral(quote, pck, ext, request, pending.Result, eventLog, now, failures))
+            : Fetched(pending, quote, pck, ext, request, eventLog, now, failures);
+    }
+
+    private async Task<VerificationResult> Fetched(ValueTask<TdxCollateral?> pending, TdxQuote quote, PckChain pck, PckExtensions ext, TdxCollateralRequest request, RtmrReplay? eventLog, DateTimeOffset now, List<VerificationFailure> failures) =>
+        WithCollateral(quote, pck, ext, request, await pending.ConfigureAwait(false), eventLog, now, failures);
+
+    /// <summary>Everything that needs no collateral: vendor, PCK chain and validity, signatures, report data, RTMRs.</summary>
+    private PckChain CheckQuote(TdxQuote quote, ReadOnlyMemory<byte>? expectedReportData, RtmrReplay? eventLog, DateTimeOffset now, List<VerificationFailure> failures)
+    {
         if (!quote.QeVendorId.Span.SequenceEqual(IntelQeVendorId))
         {
             failures.Add(new("quote.qe_vendor_id", Hex.Lower(IntelQeVendorId), Hex.Lower(quote.QeVendorId.Span)));
@@ -59,9 +79,9 @@ public sealed class TdxVerifier
 
         var pck = keys.Chain(quote.PckChain);
         failures.AddRange(pck.Failures);
-        foreach (var (name, cert) in pck.Certificates())
+        foreach (var (name, period) in pck.Validity)
         {
-            if (CertificateSignature.CheckValidity(cert, now) is { } why)
+            if (period.Check(now) is { } why)
             {
                 failures.Add(new($"{name}.validity", "valid at the verification time", why));
             }
@@ -86,47 +106,48 @@ public sealed class TdxVerifier
             failures.AddRange(eventLog.Compare(quote.Body.Rtmrs));
         }
 
+        return pck;
+    }
+
+    private VerificationResult WithCollateral(TdxQuote quote, PckChain pck, PckExtensions ext, TdxCollateralRequest request, TdxCollateral? found, RtmrReplay? eventLog, DateTimeOffset now, List<VerificationFailure> failures)
+    {
         TcbEvaluationResult? tcb = null;
-        if (pck.Extensions is { } ext)
+        if (found is null)
         {
-            var request = new TdxCollateralRequest(ext.Fmspc, pck.Leaf is { } leaf ? PckExtensions.CaKind(leaf) : "platform");
-            var found = await collateral.GetAsync(request, cancellationToken).ConfigureAwait(false);
-            if (found is null)
+            if (options.RequireCollateral)
             {
-                if (options.RequireCollateral)
-                {
-                    failures.Add(new("collateral", $"TCB Info, QE Identity and CRLs for FMSPC {request.FmspcHex}", "none supplied or found"));
-                }
+                failures.Add(new("collateral", $"TCB Info, QE Identity and CRLs for FMSPC {request.FmspcHex}", "none supplied or found"));
             }
-            else
+        }
+        else
+        {
+            var checks = CollateralChecks.For(found);
+            checks.Check(pck, now, failures);
+            if (checks.TcbInfo is { } tcbInfo && checks.QeIdentity is { } qeIdentity)
             {
-                var checks = CollateralChecks.For(found);
-                checks.Check(pck, now, failures);
-                if (checks.TcbInfo is { } tcbInfo && checks.QeIdentity is { } qeIdentity)
-                {
-                    tcb = TcbEvaluation.Evaluate(quote, ext, tcbInfo, qeIdentity, failures);
-                }
+                tcb = TcbEvaluation.Evaluate(quote, ext, tcbInfo, qeIdentity, failures);
             }
         }
 
-        return new VerificationResult("tdx", TdxClaims.From(quote, pck.Extensions, tcb, eventLog), failures);
+        return Result(quote, pck, tcb, eventLog, failures);
     }
 
+    private static VerificationResult Result(TdxQuote quote, PckChain pck, TcbEvaluationResult? tcb, RtmrReplay? eventLog, List<VerificationFailure> failures) =>
+        new("tdx", TdxClaims.From(quote, pck.Extensions, tcb, eventLog), failures);
+
     /// <summary>SHA-256(attestation key ‖ QE auth data): the first half of the QE report data.</summary>
-    private static byte[] QeReportBinding(TdxQuote quote)
+    private static void QeReportBinding(TdxQuote quote, Span<byte> destination)
     {
         // Key and auth data are adjacent in the signature data except for the auth data's 2-byte length.
         var length = 64 + quote.QeAuthData.Length;
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
-        try
+        byte[]? rented = null;
+        var buffer = length <= 1024 ? stackalloc byte[1024] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length));
+        quote.AttestationKey.Span.CopyTo(buffer);
+        quote.QeAuthData.Span.CopyTo(buffer[64..]);
+        SHA256.HashData(buffer[..length], destination);
+        if (rented is not null)
         {
-            quote.AttestationKey.Span.CopyTo(buffer);
-            quote.QeAuthData.Span.CopyTo(buffer.AsSpan(64));
-            return SHA256.HashData(buffer.AsSpan(0, length));
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         }
     }
 
@@ -139,8 +160,7 @@ public sealed class TdxVerifier
 
         Span<byte> binding = stackalloc byte[64];
         binding.Clear();
-        var hashed = QeReportBinding(quote);
-        hashed.CopyTo(binding);
+        QeReportBinding(quote, binding[..32]);
 
         if (!binding.SequenceEqual(quote.QeReport.ReportData.Span))
         {

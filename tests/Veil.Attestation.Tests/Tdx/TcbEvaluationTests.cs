@@ -88,4 +88,29 @@ public class TcbEvaluationTests
         var (_, failures) = Grade(tcb: t => t.Replace("\"isvsvn\":4}", "\"isvsvn\":7}", StringComparison.Ordinal).Replace("\"isvsvn\":2}", "\"isvsvn\":7}", StringComparison.Ordinal));
         Assert.Equal("tcb.tdx_module", Assert.Single(failures).Check);
     }
+
+    [Fact]
+    public void The_module_identity_is_found_by_its_id_ignoring_case_and_a_missing_one_is_named()
+    {
+        var (lower, lowerFailures) = Grade(tcb: Replace("\"id\":\"TDX_01\"", "\"id\":\"tdx_01\""));
+        Assert.Empty(lowerFailures);
+        Assert.Equal(TcbStatus.UpToDate, lower.Module!.Status);
+
+        var (_, failures) = Grade(tcb: Replace("\"id\":\"TDX_01\"", "\"id\":\"TDX_11\""));
+        var f = Assert.Single(failures);
+        Assert.Equal("tdx_module.identity", f.Check);
+        Assert.Contains("TDX_01", f.Expected, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_advisory_named_by_two_parts_is_listed_once()
+    {
+        var (result, failures) = Grade(
+            tcb: Replace(
+                "{\"tcb\":{\"isvsvn\":4},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"UpToDate\"}",
+                "{\"tcb\":{\"isvsvn\":4},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"SWHardeningNeeded\",\"advisoryIDs\":[\"INTEL-SA-00999\",\"INTEL-SA-00002\"]}"),
+            qe: Replace("\"tcbStatus\":\"UpToDate\"", "\"tcbStatus\":\"SWHardeningNeeded\",\"advisoryIDs\":[\"INTEL-SA-00999\"]"));
+        Assert.Empty(failures);
+        Assert.Equal(["INTEL-SA-00002", "INTEL-SA-00999"], result.AdvisoryIds);
+    }
 }
