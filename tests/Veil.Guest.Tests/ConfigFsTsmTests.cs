@@ -93,6 +93,44 @@ public sealed class ConfigFsTsmTests : IDisposable
         Assert.Equal(quote, e.Report);
     }
 
+    [Fact]
+    public void Sample_provider_returns_sample_evidence_carrying_the_inblob()
+    {
+        var outblob = System.Text.Encoding.UTF8.GetBytes($"{{\"svn\":\"1\",\"report_data\":\"{Convert.ToBase64String(ReportData)}\"}}");
+        Kernel(outblob, provider: "sample");
+        var e = Attester().Collect(ReportData);
+        Assert.Equal(("sample", "sample"), (e.Tee, e.Provider));
+        Assert.Equal(outblob, e.Report);
+    }
+
+    [Theory]
+    [InlineData("{\"svn\":\"1\",\"report_data\":\"AQIDBAY=\"}", "outblob.report_data: differs")]
+    [InlineData("{\"svn\":\"1\",\"report_data\":\"%%%\"}", "outblob.report_data: not standard base64")]
+    [InlineData("{\"svn\":\"1\"}", "outblob.report_data: missing")]
+    [InlineData("[1,2]", "outblob.report_data: missing")]
+    [InlineData("\u0001\u0002 not json", "outblob: not JSON")]
+    public void Sample_provider_outblob_that_does_not_carry_the_inblob_is_refused(string outblob, string reason)
+    {
+        Kernel(System.Text.Encoding.UTF8.GetBytes(outblob), provider: "sample");
+        var ex = Assert.Throws<AttesterException>(() => Attester().Collect(ReportData));
+        Assert.Contains(reason, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sample_evidence_provider_refuses_an_attester_serving_another_tee()
+    {
+        using var key = System.Text.Json.JsonDocument.Parse("{\"kty\":\"EC\"}");
+        var wrongTee = new SampleEvidenceProvider(new FixedAttester(new CpuEvidence("snp", "sev_guest", snpReport, [])));
+        Assert.Contains("gives snp evidence, not sample", Assert.Throws<AttesterException>(() => wrongTee.PrimaryEvidence("bm9uY2U=", key.RootElement)).Message, StringComparison.Ordinal);
+    }
+
+    private sealed class FixedAttester(CpuEvidence evidence) : ICpuAttester
+    {
+        public string Name => "fixed";
+
+        public CpuEvidence Collect(ReadOnlySpan<byte> reportData) => evidence;
+    }
+
     [Theory]
     [InlineData("arm-cca-guest", "provider")]
     [InlineData("sev_guest", "outblob")]

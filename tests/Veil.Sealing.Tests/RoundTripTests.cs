@@ -35,6 +35,36 @@ public class RoundTripTests
     }
 
     [Fact]
+    public void Plaintext_larger_than_the_free_space_is_refused_before_anything_is_written()
+    {
+        using var dir = new TempDir();
+        using var kek = KeyEncryptionKey.Generate();
+        // A well-formed sealed file (key wraps, length matches) that is sparse on disk, claiming more plaintext than the
+        // filesystem has free. Without the check its first chunk (zeros) would fail authentication instead.
+        var draft = new SealedHeader
+        {
+            Kind = SealedKind.File,
+            ChunkSize = SealedHeader.MaxChunkSize,
+            PlaintextLength = new DriveInfo(dir.Root).AvailableFreeSpace + (1L << 30),
+            KeyId = "models/huge/key",
+            FileNonce = RandomNumberGenerator.GetBytes(SealedHeader.FileNonceLength),
+            WrappedDataKey = new byte[SealedHeader.WrappedKeyLength],
+        };
+        var header = draft with { WrappedDataKey = DataKeyWrap.Wrap(kek, draft.PrefixBytes(), RandomNumberGenerator.GetBytes(32)) };
+        using (var f = File.OpenHandle(dir["huge.veil"], FileMode.CreateNew, FileAccess.Write))
+        {
+            RandomAccess.Write(f, header.ToBytes(), 0);
+            RandomAccess.SetLength(f, header.SealedLength);
+        }
+
+        Directory.CreateDirectory(dir["out"]);
+        var e = Assert.Throws<SealingException>(() => SealedFile.Unseal(dir["huge.veil"], dir["out/huge.bin"], kek));
+        Assert.Equal(SealingError.InsufficientSpace, e.Error);
+        Assert.Contains("restoring needs", e.Message, StringComparison.Ordinal);
+        Assert.Empty(TempDir.FilesUnder(dir["out"]));
+    }
+
+    [Fact]
     public void Ciphertext_does_not_contain_plaintext_and_two_seals_differ()
     {
         using var dir = new TempDir();

@@ -77,7 +77,8 @@ internal sealed class BrokerPolicies
         }
         catch (PolicyLoadException e)
         {
-            throw new BrokerConfigurationException($"policy: {e.Message}");
+            // The loader's hint names the appraise CLI's --param; the broker's flag is --policy-param.
+            throw new BrokerConfigurationException("policy: " + e.Message.Replace("--param ", "--policy-param ", StringComparison.Ordinal));
         }
 
         return p;

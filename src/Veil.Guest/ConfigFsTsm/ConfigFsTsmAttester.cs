@@ -9,6 +9,9 @@ namespace Veil.Guest;
 /// <c>privlevel</c> first), read <c>outblob</c>, <c>auxblob</c> and <c>provider</c>, then check <c>generation</c>:
 /// a fresh entry starts at 0 and each attribute write increments it, so any other value means another writer
 /// changed the inputs while we read, and the report is discarded. The entry is removed afterwards.
+/// Providers: <c>sev_guest</c> (SNP), <c>tdx_guest</c> (TDX), and <c>sample</c>, which no kernel ships: it stands for a
+/// test or development TSM whose outblob is KBS sample evidence, so the agent's whole configfs path runs without
+/// hardware (brokers refuse the sample TEE unless started with --allow-sample).
 /// </summary>
 public sealed class ConfigFsTsmAttester : ICpuAttester
 {
@@ -123,11 +126,16 @@ public sealed class ConfigFsTsmAttester : ICpuAttester
             {
                 "sev_guest" => "snp",
                 "tdx_guest" => "tdx",
-                _ => throw new AttesterException(Source, $"provider: '{provider}' is not supported (sev_guest, tdx_guest)"),
+                SampleReport.Provider => "sample",
+                _ => throw new AttesterException(Source, $"provider: '{provider}' is not supported (sev_guest, tdx_guest, {SampleReport.Provider})"),
             };
             if (tee == "snp")
             {
                 SnpReportLayout.CheckReportData(Source, outblob, reportData);
+            }
+            else if (tee == "sample")
+            {
+                SampleReport.CheckReportData(Source, outblob, reportData);
             }
 
             return new CpuEvidence(tee, provider, outblob, auxblob);

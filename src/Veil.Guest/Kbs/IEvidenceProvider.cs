@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Veil.Protocol.Binding;
 using Veil.Protocol.Client;
 
 namespace Veil.Guest;
@@ -28,13 +29,31 @@ public interface IEvidenceProvider
     }
 }
 
-/// <summary>The KBS <c>sample</c> TEE (no hardware; brokers refuse it unless explicitly allowed): demos and CI.</summary>
-public sealed class SampleEvidenceProvider : IEvidenceProvider
+/// <summary>
+/// The KBS <c>sample</c> TEE (no hardware; brokers refuse it unless explicitly allowed): demos and CI. Made in process,
+/// or, given a CPU attester serving the <c>sample</c> provider (a configfs-tsm fake), collected through it like hardware
+/// evidence: the 48-byte binding goes in as inblob and the outblob, checked to carry it, is sent as is.
+/// </summary>
+public sealed class SampleEvidenceProvider(ICpuAttester? attester = null) : IEvidenceProvider
 {
     public string Tee => "sample";
 
     public JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey) => PrimaryEvidence(nonce, teePubKey, "");
 
-    public JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey, string additionalEvidence) =>
-        SampleAttester.Evidence(nonce, teePubKey, additionalEvidence);
+    public JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey, string additionalEvidence)
+    {
+        if (attester is null)
+        {
+            return SampleAttester.Evidence(nonce, teePubKey, additionalEvidence);
+        }
+
+        var evidence = attester.Collect(ReportDataBinding.PrimaryDigest(nonce, teePubKey, additionalEvidence));
+        if (evidence.Tee != "sample")
+        {
+            throw new AttesterException(attester.Name, $"provider '{evidence.Provider}' gives {evidence.Tee} evidence, not sample");
+        }
+
+        using var doc = JsonDocument.Parse(evidence.Report);
+        return doc.RootElement.Clone();
+    }
 }

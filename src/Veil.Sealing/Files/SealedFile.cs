@@ -42,7 +42,7 @@ public static class SealedFile
             var digest = SHA256.HashData(headerBytes);
             var name = Path.GetFileName(source);
 
-            WriteViaTemp(destination, header.SealedLength, output =>
+            WriteViaTemp(destination, header.SealedLength, preallocate: true, output =>
             {
                 RandomAccess.Write(output, headerBytes, 0);
                 ChunkWorkers.Run(
@@ -85,7 +85,8 @@ public static class SealedFile
             throw new SealingException(SealingError.InvalidHeader, $"{reader.Name}: header.kind: is {header.Kind}, expected {expectedKind}");
         }
 
-        WriteViaTemp(destination, header.PlaintextLength, output =>
+        RefuseIfNoRoom(destination, header.PlaintextLength, reader.Name);
+        WriteViaTemp(destination, header.PlaintextLength, preallocate: false, output =>
             ChunkWorkers.Run(
                 header.ChunkCount,
                 options.EffectiveThreads,
@@ -114,13 +115,43 @@ public static class SealedFile
         }
     }
 
-    /// <summary>Writes through a temporary file next to the destination; renames on success, deletes on any failure.</summary>
-    private static void WriteViaTemp(string destination, long length, Action<SafeFileHandle> write)
+    /// <summary>
+    /// Fails before any decryption when the destination's filesystem cannot hold the plaintext, as preallocation would;
+    /// not a reservation (another writer can still fill it), so a later ENOSPC is still possible and still cleaned up.
+    /// </summary>
+    private static void RefuseIfNoRoom(string destination, long length, string name)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(destination)) ?? ".";
+        long free;
+        try
+        {
+            free = new DriveInfo(dir).AvailableFreeSpace;
+        }
+        catch (IOException)
+        {
+            // No such folder or no statvfs: creating the output names the problem.
+            return;
+        }
+
+        if (free < length)
+        {
+            throw new SealingException(SealingError.InsufficientSpace, $"{name}: restoring needs {length} bytes; {dir} has {free} free");
+        }
+    }
+
+    /// <summary>
+    /// Writes through a temporary file next to the destination; renames on success, deletes on any failure.
+    /// Unsealing does not preallocate: on tmpfs (the guest's medium) fallocate allocates every page in one call that
+    /// holds the inode lock, so no worker could write meanwhile and the 2-thread unseal lost its overlap
+    /// (bench/RESULTS.md, unseal); without it each page is allocated by the write that fills it, overlapping with the
+    /// other workers' decryption.
+    /// </summary>
+    private static void WriteViaTemp(string destination, long length, bool preallocate, Action<SafeFileHandle> write)
     {
         var temp = PositionalIo.TempNameFor(destination);
         try
         {
-            using (var output = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.None, length))
+            using (var output = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.None, preallocate ? length : 0))
             {
                 RandomAccess.SetLength(output, length);
                 write(output);

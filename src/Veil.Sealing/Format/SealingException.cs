@@ -41,6 +41,9 @@ public enum SealingError
 
     /// <summary>The destination exists and would be overwritten, or is not empty.</summary>
     DestinationExists,
+
+    /// <summary>The destination's filesystem has less free space than the plaintext needs.</summary>
+    InsufficientSpace,
 }
 
 /// <summary>
