@@ -30,6 +30,8 @@ internal static class KbsEndpoints
 {
     public const string CookieName = "kbs-session-id";
 
+    private const int MaxInlineAdditionalEvidence = 4096;
+
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/kbs/v0/auth", AuthAsync);
@@ -189,7 +191,10 @@ internal static class KbsEndpoints
             {
                 ["nonce"] = attestation.RuntimeData.Nonce,
                 ["tee-pubkey"] = ClaimsJson.Node(attestation.RuntimeData.TeePubKey),
-                ["additional-evidence"] = additional,
+                // Device evidence (certificate chains, reports) can be hundreds of KB for 8 GPUs: a token carrying it
+                // would exceed HTTP header limits as a bearer token (Trustee issue #1563). Large strings go by digest.
+                ["additional-evidence"] = additional.Length <= MaxInlineAdditionalEvidence ? additional : null,
+                ["additional-evidence-sha384"] = Convert.ToHexStringLower(SHA384.HashData(System.Text.Encoding.UTF8.GetBytes(additional))),
             },
             ["veil.tee"] = session.Tee,
             ["veil.evidence_digest"] = evidenceDigest,

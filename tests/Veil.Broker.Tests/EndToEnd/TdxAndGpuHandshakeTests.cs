@@ -94,6 +94,14 @@ public class TdxAndGpuHandshakeTests
         var claims = gpu0.GetProperty("ear.veraison.annotated-evidence").GetProperty("nvidia");
         Assert.True(claims.GetProperty("nvidia.measurements_match").GetBoolean());
         Assert.Equal(HistoryNonce, claims.GetProperty("nvidia.nonce").GetString());
+
+        // The device evidence itself (chains, reports) is carried by digest only, so the token stays usable as a bearer header.
+        var runtime = submods.GetProperty("cpu0").GetProperty("ear.veraison.annotated-evidence").GetProperty("runtime_data_claims");
+        Assert.Equal(JsonValueKind.Null, runtime.GetProperty("additional-evidence").ValueKind);
+        Assert.Equal(96, runtime.GetProperty("additional-evidence-sha384").GetString()!.Length);
+        Assert.True(token.Length < 16 * 1024, $"token of {token.Length} characters");
+        using var other = broker.NewHttpClient();
+        Assert.Equal(secret, key.Decrypt(await new KbsClient(other).GetResourceAsync("default/model/gpu", token)));
     }
 
     [Fact]
