@@ -144,15 +144,7 @@ public class TdxAndGpuHandshakeTests
         return a with { TeeEvidence = a.TeeEvidence with { AdditionalEvidence = additional } };
     }
 
-    /// <summary>The two test_no_gpu RIMs under the ids the verifier asks for (driver 545.00, VBIOS 96.00.5E.00.01).</summary>
-    private static string RimDirectory()
-    {
-        var dir = Directory.CreateTempSubdirectory("veil-broker-rims-").FullName;
-        Directory.CreateDirectory(Path.Combine(dir, "rims"));
-        File.Copy(Vectors.Path("nvtrust", "local_gpu_verifier-samples", "Driver_RIM_test_no_gpu.swidtag"), Path.Combine(dir, "rims", "NV_GPU_DRIVER_GH100_545.00.xml"));
-        File.Copy(Vectors.Path("nvtrust", "local_gpu_verifier-samples", "1010_0200_882_96005E0001_test_no_gpu.swidtag"), Path.Combine(dir, "rims", "NV_GPU_VBIOS_1010_0200_882_96005E0001.xml"));
-        return dir;
-    }
+    private static string RimDirectory() => CollateralLayouts.HistoryH100Rims(Directory.CreateTempSubdirectory("veil-broker-rims-").FullName);
 
     private static KbsAttestation TdxAttestation(string nonce, TeeKey key, byte[] quote)
     {
@@ -163,21 +155,7 @@ public class TdxAndGpuHandshakeTests
     /// <summary>REPORT_DATA of a v4 TDX quote: the TD report body starts after the 48-byte header; REPORT_DATA is its last 64 bytes.</summary>
     private static byte[] QuoteReportData(byte[] quote) => quote.AsSpan(48 + 584 - 64, 64).ToArray();
 
-    /// <summary>dcap-qvl's single-file collateral laid out as the PCS bodies the broker reads (inner JSON kept byte for byte).</summary>
-    private static string DcapCollateralDirectory()
-    {
-        using var c = JsonDocument.Parse(Vectors.Bytes("dcap-qvl", "sample", "tdx_quote_collateral.json"));
-        string S(string name) => c.RootElement.GetProperty(name).GetString()!;
-        var dir = Directory.CreateTempSubdirectory("veil-broker-tdx-").FullName;
-        File.WriteAllText(Path.Combine(dir, "tcb_info.json"), "{\"tcbInfo\":" + S("tcb_info") + ",\"signature\":\"" + S("tcb_info_signature") + "\"}");
-        File.WriteAllText(Path.Combine(dir, "qe_identity.json"), "{\"enclaveIdentity\":" + S("qe_identity") + ",\"signature\":\"" + S("qe_identity_signature") + "\"}");
-        File.WriteAllText(Path.Combine(dir, "pck_crl.der"), S("pck_crl"));
-        File.WriteAllText(Path.Combine(dir, "root_ca_crl.der"), S("root_ca_crl"));
-        File.WriteAllText(Path.Combine(dir, "tcb_info_issuer_chain.pem"), S("tcb_info_issuer_chain"));
-        File.WriteAllText(Path.Combine(dir, "qe_identity_issuer_chain.pem"), S("qe_identity_issuer_chain"));
-        File.WriteAllText(Path.Combine(dir, "pck_crl_issuer_chain.pem"), S("pck_crl_issuer_chain"));
-        return dir;
-    }
+    private static string DcapCollateralDirectory() => CollateralLayouts.DcapTdxCollateral(Directory.CreateTempSubdirectory("veil-broker-tdx-").FullName);
 
     private static JsonElement Payload(string token)
     {

@@ -65,32 +65,9 @@ internal static class AgentBroker
         r.EnsureSuccessStatusCode();
     }
 
-    /// <summary>The two test_no_gpu RIMs (driver 545.00, VBIOS 96.00.5E.00.01) under the ids the broker's verifier asks for.</summary>
-    public static string RimDirectory(string root)
-    {
-        var dir = Path.Combine(root, "nvidia-collateral");
-        Directory.CreateDirectory(Path.Combine(dir, "rims"));
-        File.Copy(Vectors.Path("nvtrust", "local_gpu_verifier-samples", "Driver_RIM_test_no_gpu.swidtag"), Path.Combine(dir, "rims", "NV_GPU_DRIVER_GH100_545.00.xml"));
-        File.Copy(Vectors.Path("nvtrust", "local_gpu_verifier-samples", "1010_0200_882_96005E0001_test_no_gpu.swidtag"), Path.Combine(dir, "rims", "NV_GPU_VBIOS_1010_0200_882_96005E0001.xml"));
-        return dir;
-    }
+    public static string RimDirectory(string root) => CollateralLayouts.HistoryH100Rims(Path.Combine(root, "nvidia-collateral"));
 
-    /// <summary>dcap-qvl's single-file collateral laid out as the PCS bodies the broker reads (inner JSON kept byte for byte).</summary>
-    public static string DcapCollateralDirectory(string root)
-    {
-        using var c = JsonDocument.Parse(Vectors.Bytes("dcap-qvl", "sample", "tdx_quote_collateral.json"));
-        string S(string name) => c.RootElement.GetProperty(name).GetString()!;
-        var dir = Path.Combine(root, "tdx-collateral");
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "tcb_info.json"), "{\"tcbInfo\":" + S("tcb_info") + ",\"signature\":\"" + S("tcb_info_signature") + "\"}");
-        File.WriteAllText(Path.Combine(dir, "qe_identity.json"), "{\"enclaveIdentity\":" + S("qe_identity") + ",\"signature\":\"" + S("qe_identity_signature") + "\"}");
-        File.WriteAllText(Path.Combine(dir, "pck_crl.der"), S("pck_crl"));
-        File.WriteAllText(Path.Combine(dir, "root_ca_crl.der"), S("root_ca_crl"));
-        File.WriteAllText(Path.Combine(dir, "tcb_info_issuer_chain.pem"), S("tcb_info_issuer_chain"));
-        File.WriteAllText(Path.Combine(dir, "qe_identity_issuer_chain.pem"), S("qe_identity_issuer_chain"));
-        File.WriteAllText(Path.Combine(dir, "pck_crl_issuer_chain.pem"), S("pck_crl_issuer_chain"));
-        return dir;
-    }
+    public static string DcapCollateralDirectory(string root) => CollateralLayouts.DcapTdxCollateral(Path.Combine(root, "tdx-collateral"));
 }
 
 /// <summary>Records each request body on its way to the broker (the handshake itself is untouched).</summary>
