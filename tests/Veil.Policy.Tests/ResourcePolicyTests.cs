@@ -1,3 +1,4 @@
+using Veil.Policy.Loading;
 using Veil.Policy.Appraisal;
 using Veil.Policy.Model;
 using Veil.Policy.ReferenceValues;
@@ -177,6 +178,18 @@ public class ReferenceValueFileTests
         Assert.Equal("kbs-client", sets[1].Values[0].Provenance);
         Assert.Throws<PolicyLoadException>(() => ReferenceValueFile.ParseSampleMessage("""{"type":"other","payload":"{}"}""", "x"));
         Assert.Throws<PolicyLoadException>(() => ReferenceValueFile.ParseSampleMessage("{", "x"));
+    }
+
+    [Fact]
+    public void A_parameter_in_matches_is_substituted_and_an_unknown_one_is_a_load_error()
+    {
+        const string Policy = "apiVersion: veil.dev/v1\nkind: AttestationPolicy\nparameters:\n  svn_pattern: \"^[2-9]$\"\nsubmodules:\n  cpu:\n    accept: [sample]\n    rules:\n      - {name: svn, claim: sample.svn, matches: $svn_pattern, trust: hardware}\n";
+        var policy = PolicyLoader.Parse(Policy, "p.yaml");
+        var claims = new Dictionary<string, object> { ["sample.svn"] = "1" };
+        var result = Appraiser.Appraise(policy, new EvidenceSet([new SubmoduleEvidence(SubmoduleKind.Cpu, "sample", claims)]), TimeProvider.System);
+        Assert.Equal("sample.svn: expected match of /^[2-9]$/, actual 1", Assert.Single(result.Explanations).ToString());
+        var e = Assert.Throws<PolicyLoadException>(() => PolicyLoader.Parse(Policy.Replace("$svn_pattern", "$nope", StringComparison.Ordinal), "p.yaml"));
+        Assert.Contains("p.yaml:9: unknown parameter '$nope'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -23,7 +23,7 @@ internal sealed class BrokerPolicies
     public const string ResourcePolicyId = "resource-policy";
 
     private readonly BrokerOptions _options;
-    private TimeProvider _time;
+    private readonly SwitchableClock _time;
     private readonly ReferenceValueStore _values = new();
     private readonly Lock _gate = new();
     private Dictionary<string, string> _posted = new(StringComparer.Ordinal);
@@ -33,7 +33,7 @@ internal sealed class BrokerPolicies
     private BrokerPolicies(BrokerOptions options, TimeProvider time)
     {
         _options = options;
-        _time = time;
+        _time = new SwitchableClock(time);
         _engine = null!;
     }
 
@@ -88,15 +88,8 @@ internal sealed class BrokerPolicies
 
     public (ResourceDecision Decision, AppraisalResult? Appraisal) Decide(string resource, EvidenceSet evidence) => _engine.Decide(resource, evidence);
 
-    /// <summary>Uses the host's clock (tests pin it) for reference-value expiry from now on.</summary>
-    public void UseClock(TimeProvider time)
-    {
-        lock (_gate)
-        {
-            _time = time;
-            _engine = Build(_posted, _resourcePolicy);
-        }
-    }
+    /// <summary>Uses the host's clock (tests pin it) for reference-value expiry from now on; policies stay loaded.</summary>
+    public void UseClock(TimeProvider time) => _time.Target = time;
 
     /// <summary>Validates and applies a posted attestation policy; throws <see cref="PolicyLoadException"/> when it cannot be used.</summary>
     public void SetAttestationPolicy(string id, string text)
@@ -207,4 +200,15 @@ internal sealed class BrokerPolicies
         throw new PolicyLoadException(new SourceLocation("resource policy", 0),
             $"attestation policy '{name}' is unknown (known: {string.Join(", ", DefaultPolicies.Names.Concat(posted.Keys).Append(_options.Policy).Distinct().Order(StringComparer.Ordinal))})");
     }
+}
+
+/// <summary>
+/// The policies are loaded before the host's services exist; appraisal reads the time through this, so the host's
+/// clock can be put in afterwards without loading every policy again.
+/// </summary>
+internal sealed class SwitchableClock(TimeProvider target) : TimeProvider
+{
+    public TimeProvider Target { get; set; } = target;
+
+    public override DateTimeOffset GetUtcNow() => Target.GetUtcNow();
 }

@@ -280,7 +280,7 @@ public static class PolicyLoader
                 var items = doc.Sequence(valueNode, opName).Children.Select(n => (object)doc.Scalar(n, "list item")).ToList();
                 return new Condition(claim, op, null, items, null, null, at);
             case RuleOperator.Matches:
-                var pattern = doc.Scalar(valueNode, "matches");
+                var pattern = values.Text(valueNode, claim);
                 try
                 {
                     var regex = new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));

@@ -7,26 +7,28 @@ namespace Veil.Policy.Loading;
 /// <summary>Turns a YAML/JSON scalar into the CLR value a claim of a given type holds, or a load error at its line.</summary>
 internal sealed class ValueParser(PolicyYaml doc, IReadOnlyDictionary<string, ParameterValue> parameters)
 {
-    public object Parse(YamlNode node, ClaimType type, string claim)
+    /// <summary>The scalar's text, with a plain <c>$name</c> replaced by that parameter's value.</summary>
+    public string Text(YamlNode node, string claim)
     {
         var text = doc.Scalar(node, $"value for {claim}");
-        var plain = PolicyYaml.IsPlain(node);
-        if (plain && text.StartsWith('$'))
+        if (!PolicyYaml.IsPlain(node) || !text.StartsWith('$'))
         {
-            var name = text[1..];
-            if (!parameters.TryGetValue(name, out var p))
-            {
-                throw doc.Error(node, $"unknown parameter '${name}' (declare it under 'parameters')");
-            }
-
-            if (p.Value is null)
-            {
-                throw doc.Error(node, $"parameter '{name}' has no value: supply it (e.g. --param {name}=...)");
-            }
-
-            text = p.Value;
-            plain = true;
+            return text;
         }
+
+        var name = text[1..];
+        if (!parameters.TryGetValue(name, out var p))
+        {
+            throw doc.Error(node, $"unknown parameter '${name}' (declare it under 'parameters')");
+        }
+
+        return p.Value ?? throw doc.Error(node, $"parameter '{name}' has no value: supply it (e.g. --param {name}=...)");
+    }
+
+    public object Parse(YamlNode node, ClaimType type, string claim)
+    {
+        var text = Text(node, claim);
+        var plain = PolicyYaml.IsPlain(node);
 
         switch (type)
         {
