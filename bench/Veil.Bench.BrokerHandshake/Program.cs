@@ -22,6 +22,10 @@ switch (mode)
 {
     case "host":
         return await HostAsync(args[1], args[2]);
+    case "floor-host":
+        return await FloorHost.RunAsync(args[1]);
+    case "crypto":
+        return CryptoCeiling.Run(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
     case "load":
         return await LoadAsync(new Uri(args[1]), args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
     case "rate":

@@ -41,6 +41,27 @@ cpu_ms=$(awk -v a="$after" -v b="$before" -v n="$count" -v t="$(getconf CLK_TCK)
 half=$(awk -v h="$hs" 'BEGIN { printf "%.1f", h / 2 }')
 lat=$(taskset -c "$load_core" dotnet "$out/bin/BrokerHandshakeBench.dll" rate "$url" "$evidence" "$seconds" "$half")
 
+exec 9>&-; wait "$host_pid" 2>/dev/null || true
+
+# Two bounds that tell Veil's own cost from what the runtime and the protocol cost on this machine (FLOOR=0 skips):
+# the unavoidable cryptography alone on one thread, and a bare Kestrel server doing only that cryptography behind
+# the same three exchanges (no store, audit, policy or claims; bench/Veil.Bench.BrokerHandshake/FloorHost.cs).
+if [ "${FLOOR:-1}" != 0 ]; then
+  crypto=$(env "${tiering_env[@]}" taskset -c "$broker_core" dotnet "$out/bin/BrokerHandshakeBench.dll" crypto "$evidence" "$seconds")
+  fifo2="$data/stdin2"; mkfifo "$fifo2"
+  env "${tiering_env[@]}" taskset -c "$broker_core" dotnet "$out/bin/BrokerHandshakeBench.dll" floor-host "$evidence" <"$fifo2" >"$data/floor.out" 2>&1 &
+  floor_pid=$!
+  exec 8>"$fifo2"
+  for _ in $(seq 1 300); do grep -q '^url=' "$data/floor.out" 2>/dev/null && break; sleep 0.1; done
+  floor_url=$(sed -n 's/^url=//p' "$data/floor.out")
+  taskset -c "$load_core" dotnet "$out/bin/BrokerHandshakeBench.dll" load "$floor_url" "$evidence" "${WARMUP_SECONDS:-8}" "$concurrency" >/dev/null
+  floor_hs=$(taskset -c "$load_core" dotnet "$out/bin/BrokerHandshakeBench.dll" load "$floor_url" "$evidence" "$seconds" "$concurrency" | sed -n 's/^handshakes_per_s=//p')
+  exec 8>&-; wait "$floor_pid" 2>/dev/null || true
+  crypto_hs=$(echo "$crypto" | sed -n 's/.*crypto_per_s=\([0-9.]*\).*/\1/p')
+  echo "bound 1, the cryptography alone, one thread, no transport: $crypto"
+  awk -v c="$crypto_hs" -v f="$floor_hs" -v o="$ossl" 'BEGIN { printf "bound 1 ÷ openssl: %.3f\nbound 2, bare Kestrel + that cryptography: %s handshakes/s ÷ openssl: %.3f\n", c / o, f, f / o }'
+fi
+
 echo "openssl ecdsap384 verify/s (core $broker_core): $ossl"
 echo "broker handshakes/s (broker on core $broker_core, $concurrency concurrent clients on core $load_core): $hs"
 echo "broker CPU time per handshake: $cpu_ms ms (machine load average: $(cut -d' ' -f1 /proc/loadavg); runtime env: ${tiering_env[*]:-default})"
