@@ -43,6 +43,16 @@ public sealed class VerifyTdxCliTests : IDisposable
     }
 
     [Fact]
+    public void Text_output_lists_the_status_qvl_would_report_and_no_relaunch_outcome_for_a_td10_quote()
+    {
+        var (exit, stdout, _) = CliRunner.Run(Dcap4());
+        Assert.Equal(0, exit);
+        Assert.Matches(@"(?m)^  tdx\.tcb\.qvl_status +UpToDate$", stdout);
+        Assert.DoesNotContain("tdx.tcb.relaunch_advised", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("tdx.tee_tcb_svn2", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Hex_quote_from_a_file_is_read_as_hex()
     {
         var hexFile = Path.Combine(temp, "quote.hex");

@@ -3,6 +3,18 @@ namespace Veil.Attestation.Tdx;
 /// <summary>The outcome of grading a quote against TCB Info and QE Identity.</summary>
 public sealed record TcbEvaluationResult(TcbVerdict? Platform, TcbVerdict? Module, TcbVerdict? Qe)
 {
+    /// <summary>
+    /// TDX 1.5 bodies only: whether Intel's QVL would advise relaunching the TD (<see cref="TdRelaunch"/>);
+    /// null for TDX 1.0 bodies and when <see cref="Status"/> is null. Does not change <see cref="Status"/>.
+    /// </summary>
+    public bool? RelaunchAdvised { get; init; }
+
+    /// <summary>
+    /// The status Intel's QVL would report, including <c>TDRelaunchAdvised</c> and
+    /// <c>TDRelaunchAdvisedConfigurationNeeded</c>; null when <see cref="Status"/> is null or QVL would report an error.
+    /// </summary>
+    public string? QvlStatus { get; init; }
+
     /// <summary>The worst of the three statuses; null when any part has no matching level.</summary>
     public TcbStatus? Status => Platform is null || Qe is null ? null
         : TcbStatuses.Worst(TcbStatuses.Worst(Platform.Status, Module?.Status ?? TcbStatus.UpToDate), Qe.Status);
@@ -63,7 +75,7 @@ public static class TcbEvaluation
             failures.Add(new("tcb.status", "not Revoked", $"Revoked (platform {platform?.Status}, TDX module {module?.Status.ToString() ?? "-"}, QE {qeVerdict?.Status})"));
         }
 
-        return result;
+        return TdRelaunch.Apply(quote.Body, pck, tcbInfo, result, failures);
     }
 
     /// <summary>
@@ -77,18 +89,7 @@ public static class TcbEvaluation
         var first = tee[1] > 0 && tcbInfo.TdxModuleIdentities.Count > 0 ? 2 : 0;
         foreach (var level in tcbInfo.TcbLevels)
         {
-            if (pck.PceSvn < level.PceSvn)
-            {
-                continue;
-            }
-
-            var sgxOk = true;
-            for (var i = 0; i < 16 && sgxOk; i++)
-            {
-                sgxOk = pck.SgxTcbComponents[i] >= level.SgxComponents[i];
-            }
-
-            if (!sgxOk)
+            if (!MeetsSgx(pck, level))
             {
                 continue;
             }
@@ -113,22 +114,46 @@ public static class TcbEvaluation
         return null;
     }
 
+    /// <summary>Whether the PCK's PCE SVN and all 16 SGX component SVNs meet the level's.</summary>
+    internal static bool MeetsSgx(PckExtensions pck, PlatformTcbLevel level)
+    {
+        if (pck.PceSvn < level.PceSvn)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < 16; i++)
+        {
+            if (pck.SgxTcbComponents[i] < level.SgxComponents[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The module identity "TDX_nn" for a module major version, as Intel's QVL finds it (findTdxModuleIdentity); null when there is none.</summary>
+    internal static TdxModuleIdentity? ModuleIdentity(TcbInfo tcbInfo, byte version)
+    {
+        foreach (var m in tcbInfo.TdxModuleIdentities)
+        {
+            if (IsModuleId(m.Id, version))
+            {
+                return m;
+            }
+        }
+
+        return null;
+    }
+
     private static TcbVerdict? Module(TdxQuoteBody body, TcbInfo tcbInfo, List<VerificationFailure> failures)
     {
         var version = body.TeeTcbSvn.Span[1];
         TdxModuleIdentity? identity = tcbInfo.TdxModule;
         if (version > 0 && tcbInfo.TdxModuleIdentities.Count > 0)
         {
-            identity = null;
-            foreach (var m in tcbInfo.TdxModuleIdentities)
-            {
-                if (IsModuleId(m.Id, version))
-                {
-                    identity = m;
-                    break;
-                }
-            }
-
+            identity = ModuleIdentity(tcbInfo, version);
             if (identity is null)
             {
                 failures.Add(new("tdx_module.identity", $"a TCB Info module identity TDX_{version:X2}", "none"));

@@ -6,7 +6,8 @@ namespace Veil.Attestation.Tdx;
 /// Maps a quote (and what verification learned about it) to Veil's stable claim names, <c>tdx.*</c>:
 /// measurement registers and report data as lowercase hex, TD attributes decoded by name
 /// (<c>tdx.td_attributes.debug</c>, …), the platform's FMSPC and PCE-ID from the PCK certificate, and the TCB
-/// grading (<c>tdx.tcb_status</c>, <c>tdx.advisory_ids</c>, and the per-part statuses it combines).
+/// grading (<c>tdx.tcb_status</c>, <c>tdx.advisory_ids</c>, the per-part statuses it combines, and Intel QVL's view:
+/// <c>tdx.tcb.qvl_status</c> and, for TDX 1.5, <c>tdx.tcb.relaunch_advised</c>).
 /// </summary>
 public static class TdxClaims
 {
@@ -63,6 +64,16 @@ public static class TdxClaims
             {
                 c["tdx.tcb_status"] = TcbStatuses.Name(status);
                 c["tdx.advisory_ids"] = tcb.AdvisoryIds;
+            }
+
+            if (tcb.RelaunchAdvised is { } relaunch)
+            {
+                c["tdx.tcb.relaunch_advised"] = Box(relaunch);
+            }
+
+            if (tcb.QvlStatus is { } qvl)
+            {
+                c["tdx.tcb.qvl_status"] = qvl;
             }
 
             if (tcb.Platform is { } platform)

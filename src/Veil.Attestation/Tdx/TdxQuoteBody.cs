@@ -67,8 +67,9 @@ public sealed record TdxQuoteBody
             MrOwnerConfig = m.Slice(280, 48),
             Rtmrs = [m.Slice(328, 48), m.Slice(376, 48), m.Slice(424, 48), m.Slice(472, 48)],
             ReportData = m.Slice(520, 64),
-            TeeTcbSvn2 = is15 ? m.Slice(584, 16) : null,
-            MrServiceTd = is15 ? m.Slice(600, 48) : null,
+            // Typed nulls: a bare null would become an empty ReadOnlyMemory through its implicit conversion from byte[].
+            TeeTcbSvn2 = is15 ? m.Slice(584, 16) : (ReadOnlyMemory<byte>?)null,
+            MrServiceTd = is15 ? m.Slice(600, 48) : (ReadOnlyMemory<byte>?)null,
         };
     }
 }

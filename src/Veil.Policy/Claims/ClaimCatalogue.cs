@@ -110,6 +110,8 @@ public static class ClaimCatalogue
         new("tdx.tcb.platform_date", ClaimType.Text, "tdx", "TCB date of the platform level (ISO-8601)"),
         new("tdx.tcb.module_status", ClaimType.Text, "tdx", "TCB status of the TDX module"),
         new("tdx.tcb.qe_status", ClaimType.Text, "tdx", "TCB status of the Quoting Enclave"),
+        new("tdx.tcb.relaunch_advised", ClaimType.Boolean, "tdx", "TDX 1.5: Intel QVL would advise relaunching the TD (launched under an out-of-date module now updated)"),
+        new("tdx.tcb.qvl_status", ClaimType.Text, "tdx", "the status Intel's QVL would report, incl. TDRelaunchAdvised[ConfigurationNeeded]"),
         new("tdx.event_log.count", ClaimType.Number, "tdx", "events in the replayed CCEL event log"),
         new("tdx.event_log.events", ClaimType.StringList, "tdx", "the replayed events, one line each"),
 

@@ -29,6 +29,9 @@ public class TdxVectorTests
         Assert.Equal("9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c1211d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b7e518fadb92c2b523f20", c["tdx.report_data"]);
         Assert.Equal("UpToDate", c["tdx.tcb.module_status"]);
         Assert.Equal("UpToDate", c["tdx.tcb.qe_status"]);
+        Assert.Equal("UpToDate", c["tdx.tcb.qvl_status"]);
+        Assert.False(c.ContainsKey("tdx.tcb.relaunch_advised"));
+        Assert.False(c.ContainsKey("tdx.tee_tcb_svn2"));
     }
 
     [Fact]
@@ -49,6 +52,10 @@ public class TdxVectorTests
         Assert.Equal("d2142b643598eb5fae2bc8529dd79a558b29f868ccbb6531cb28dab9dce47728" + new string('0', 64), c["tdx.report_data"]);
         Assert.Equal("UpToDate", c["tdx.tcb.qe_status"]);
         Assert.Equal("UpToDate", c["tdx.tcb.module_status"]);
+
+        // The relaunch check needs a graded platform, as in QVL (no TDX TCB level → not supported).
+        Assert.False(c.ContainsKey("tdx.tcb.relaunch_advised"));
+        Assert.False(c.ContainsKey("tdx.tcb.qvl_status"));
     }
 
     [Fact]
