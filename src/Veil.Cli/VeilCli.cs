@@ -22,6 +22,8 @@ internal static class VeilCli
         root.Add(SealCommands.Create());
         root.Add(SealCommands.CreateUnseal());
         root.Add(QuickstartCommands.Create());
+        root.Add(KubernetesCommands.CreateAdmission());
+        root.Add(KubernetesCommands.CreateK8s());
         return root;
     }
 

@@ -1,0 +1,122 @@
+using System.CommandLine;
+using Veil.Kubernetes;
+using Veil.Kubernetes.Hosting;
+using Veil.Kubernetes.Manifests;
+
+namespace Veil.Cli.Commands;
+
+/// <summary><c>veil admission serve</c> (the webhook) and <c>veil k8s manifests</c> (the objects to deploy it and the broker).</summary>
+internal static class KubernetesCommands
+{
+    public static Command CreateAdmission()
+    {
+        var cmd = new Command("admission", "The Kubernetes admission webhook that enforces confidential runtime classes.");
+        cmd.Add(Serve());
+        return cmd;
+    }
+
+    public static Command CreateK8s()
+    {
+        var cmd = new Command("k8s", "Kubernetes deployment helpers.");
+        cmd.Add(Manifests());
+        return cmd;
+    }
+
+    private static Task<int> GuardAsync(ParseResult parse, Func<Task<int>> action) => CliErrors.GuardAsync(parse, async () =>
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (WebhookConfigurationException e)
+        {
+            throw new CliUsageException(e.Message);
+        }
+    });
+
+    private static Command Serve()
+    {
+        var tlsCert = new Option<string>("--tls-cert") { Description = "Serving certificate (PEM); its CA goes into the webhook's caBundle", Required = true };
+        var tlsKey = new Option<string>("--tls-key") { Description = "Serving key (PEM)", Required = true };
+        var config = new Option<string?>("--config") { Description = "Webhook settings (YAML or JSON): allowed-runtime-classes, broker-url, unseal-image, ..." };
+        var urls = new Option<string[]?>("--urls") { Description = "HTTPS addresses to listen on (default https://0.0.0.0:8443)", AllowMultipleArgumentsPerToken = true };
+        var cmd = new Command("serve", "Serve POST /validate, POST /mutate and GET /healthz over HTTPS.") { tlsCert, tlsKey, config, urls };
+        cmd.SetAction((parse, ct) => GuardAsync(parse, async () =>
+        {
+            var webhook = parse.GetValue(config) is { } path ? WebhookConfigFile.Load(path) : new WebhookOptions();
+            var options = new AdmissionServerOptions
+            {
+                TlsCertificatePath = parse.GetValue(tlsCert)!,
+                TlsKeyPath = parse.GetValue(tlsKey)!,
+                Webhook = webhook,
+                Urls = parse.GetValue(urls) is { Length: > 0 } u ? u : ["https://0.0.0.0:8443"],
+            };
+            await using var server = await AdmissionServer.StartAsync(options, ct).ConfigureAwait(false);
+            var output = parse.InvocationConfiguration.Output;
+            output.WriteLine($"veil admission webhook listening on {string.Join(" ", server.Addresses)}");
+            if (webhook.BrokerUrl is null)
+            {
+                output.WriteLine("veil admission: no broker-url configured: pods annotated with veil.dev/sealed-model are refused");
+            }
+
+            output.Flush();
+            try
+            {
+                await server.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C or SIGTERM: shut down cleanly.
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Manifests()
+    {
+        var ns = new Option<string>("--namespace") { Description = "Namespace of the webhook and broker (default veil)", DefaultValueFactory = _ => "veil" };
+        var image = new Option<string?>("--image") { Description = "Veil image (entrypoint veil) for the webhook, the broker and the injected init container" };
+        var brokerUrl = new Option<string?>("--broker-url") { Description = "Broker URL injected agents use (default https://veil-broker.<namespace>.svc:8443/)" };
+        var caBundle = new Option<string?>("--ca-bundle") { Description = "PEM file of the CA that signed the webhook certificate (becomes caBundle)" };
+        var cmd = new Command("manifests", "Print the YAML to deploy the admission webhook and the broker.") { ns, image, brokerUrl, caBundle };
+        cmd.SetAction((parse, ct) => GuardAsync(parse, () =>
+        {
+            var name = parse.GetValue(ns)!;
+            if (!IsDnsLabel(name))
+            {
+                throw new CliUsageException($"--namespace: '{name}' is not a DNS label (lower-case letters, digits, '-', at most 63)");
+            }
+
+            string? pem = null;
+            if (parse.GetValue(caBundle) is { } caPath)
+            {
+                pem = System.Text.Encoding.UTF8.GetString(CliOptions.ReadFile(caPath, "--ca-bundle"));
+                if (!pem.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+                {
+                    throw new CliUsageException($"--ca-bundle: {caPath} holds no PEM certificate");
+                }
+            }
+
+            var options = new ManifestOptions
+            {
+                Namespace = name,
+                Image = parse.GetValue(image) ?? new ManifestOptions().Image,
+                BrokerUrl = parse.GetValue(brokerUrl) is { } b ? WebhookConfigFile.BrokerUrl(b, "--broker-url") : null,
+                CaBundlePem = pem,
+            };
+            parse.InvocationConfiguration.Output.Write(ManifestBuilder.ToYaml(ManifestBuilder.Build(options)));
+            if (pem is null)
+            {
+                parse.InvocationConfiguration.Error.WriteLine("veil: note: no --ca-bundle: the webhook configurations carry no caBundle; inject one (e.g. cert-manager's CA injector) or the API server cannot call the webhook");
+            }
+
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        return cmd;
+    }
+
+    private static bool IsDnsLabel(string s) =>
+        s.Length is > 0 and <= 63 && s.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-') && s[0] != '-' && s[^1] != '-';
+}

@@ -1,0 +1,144 @@
+using System.Text.Json.Nodes;
+
+namespace Veil.Kubernetes.Admission;
+
+/// <summary>
+/// The validating rules. A pod is confidential when it asks for a GPU or carries a sealed model; such a pod must run
+/// in a confidential Kata class and must not open a plaintext path around the VM's memory encryption. Every
+/// violation is reported in one message so that a user fixes the manifest once.
+/// </summary>
+public sealed class PodValidator(WebhookOptions options)
+{
+    public AdmissionDecision Validate(AdmissionRequest request)
+    {
+        if (!request.IsJudgedPod || request.Pod is null)
+        {
+            return AdmissionDecision.Allow();
+        }
+
+        var pod = request.Pod;
+        var spec = PodJson.Spec(pod);
+        var annotations = PodJson.Annotations(pod);
+        var trigger = Trigger(spec, annotations);
+        if (trigger is null)
+        {
+            return AdmissionDecision.Allow();
+        }
+
+        var violations = Violations(spec, annotations);
+        return violations.Count == 0
+            ? AdmissionDecision.Allow()
+            : AdmissionDecision.Deny($"veil: confidential pod ({trigger}) refused, {violations.Count} violation(s): " +
+                string.Join("; ", violations.Select((v, i) => $"{i + 1}) {v}")));
+    }
+
+    /// <summary>Why the pod counts as confidential (first reason found), or null.</summary>
+    internal string? Trigger(JsonObject spec, IReadOnlyDictionary<string, string> annotations)
+    {
+        foreach (var list in PodJson.ContainerLists)
+        {
+            var containers = PodJson.Objects(spec, list, "spec");
+            for (var i = 0; i < containers.Count; i++)
+            {
+                if (GpuResource(containers[i], $"spec.{list}[{i}]") is { } r)
+                {
+                    return $"requests {r} in spec.{list}[{i}]";
+                }
+            }
+        }
+
+        if (GpuResource(spec, "spec") is { } podLevel)
+        {
+            return $"requests {podLevel} in spec.resources";
+        }
+
+        return annotations.ContainsKey(VeilNames.SealedModelAnnotation) ? $"carries {VeilNames.SealedModelAnnotation}" : null;
+    }
+
+    private string? GpuResource(JsonObject holder, string path)
+    {
+        var resources = PodJson.Object(holder, "resources", path);
+        if (resources is null)
+        {
+            return null;
+        }
+
+        foreach (var kind in (string[])["limits", "requests"])
+        {
+            var map = PodJson.Object(resources, kind, $"{path}.resources");
+            if (map?.Select(kv => kv.Key).FirstOrDefault(options.IsGpuResource) is { } name)
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+
+    private List<string> Violations(JsonObject spec, IReadOnlyDictionary<string, string> annotations)
+    {
+        var found = new List<string>();
+        var allowed = string.Join(", ", options.AllowedRuntimeClasses);
+        var rc = PodJson.Text(spec, "runtimeClassName", "spec");
+        if (rc is null || rc.Length == 0)
+        {
+            found.Add($"spec.runtimeClassName: unset; a confidential runtime class is required (allowed: {allowed})");
+        }
+        else if (options.CcOffRuntimeClasses.Contains(rc, StringComparer.Ordinal))
+        {
+            found.Add($"spec.runtimeClassName: '{rc}' is the CC-off class (GPU passthrough without confidential computing: memory and PCIe traffic are plaintext to the host); allowed: {allowed}");
+        }
+        else if (!options.AllowedRuntimeClasses.Contains(rc, StringComparer.Ordinal))
+        {
+            found.Add($"spec.runtimeClassName: '{AdmissionReviewReader.Printable(rc)}' is not a confidential runtime class (allowed: {allowed})");
+        }
+
+        foreach (var field in (string[])["hostNetwork", "hostPID", "hostIPC"])
+        {
+            if (PodJson.IsTrue(spec, field, "spec"))
+            {
+                found.Add($"spec.{field}: must not be true (it shares a host namespace with a workload that must not trust the host)");
+            }
+        }
+
+        var volumes = PodJson.Objects(spec, "volumes", "spec");
+        for (var i = 0; i < volumes.Count; i++)
+        {
+            if (volumes[i]["hostPath"] is not null)
+            {
+                found.Add($"spec.volumes[{i}].hostPath: hostPath volumes are shared into the VM in plaintext via virtio-fs");
+            }
+        }
+
+        foreach (var list in PodJson.ContainerLists)
+        {
+            var containers = PodJson.Objects(spec, list, "spec");
+            for (var i = 0; i < containers.Count; i++)
+            {
+                var path = $"spec.{list}[{i}].securityContext";
+                if (PodJson.Object(containers[i], "securityContext", $"spec.{list}[{i}]") is { } sc && PodJson.IsTrue(sc, "privileged", path))
+                {
+                    found.Add($"{path}.privileged: privileged containers may not run in a confidential pod (they reach the guest's devices and kernel)");
+                }
+            }
+        }
+
+        if (annotations.TryGetValue(VeilNames.KeyIdAnnotation, out var keyId) && !IsResourcePath(keyId))
+        {
+            found.Add($"metadata.annotations[{VeilNames.KeyIdAnnotation}]: expected a broker resource path repo/type/tag");
+        }
+
+        if (annotations.TryGetValue(VeilNames.SealedModelAnnotation, out var model) && !PodMutator.IsAbsolutePath(model))
+        {
+            found.Add($"metadata.annotations[{VeilNames.SealedModelAnnotation}]: expected an absolute path inside the pod, without '..'");
+        }
+
+        return found;
+    }
+
+    private static bool IsResourcePath(string s)
+    {
+        var parts = s.Split('/');
+        return parts.Length == 3 && parts.All(p => p.Length > 0 && p is not "." and not ".." && p.All(c => c is > ' ' and < (char)127));
+    }
+}

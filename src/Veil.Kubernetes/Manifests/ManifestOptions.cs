@@ -1,0 +1,20 @@
+namespace Veil.Kubernetes.Manifests;
+
+/// <summary>Inputs of <c>veil k8s manifests</c>.</summary>
+public sealed record ManifestOptions
+{
+    public string Namespace { get; init; } = "veil";
+
+    /// <summary>One image serves the webhook, the broker and the injected init container (its entrypoint runs <c>veil</c>).</summary>
+    public string Image { get; init; } = new WebhookOptions().UnsealImage;
+
+    /// <summary>Where injected agents reach the broker; defaults to the in-cluster Service.</summary>
+    public Uri? BrokerUrl { get; init; }
+
+    /// <summary>PEM of the CA that signed the webhook's serving certificate; null leaves caBundle for a CA injector.</summary>
+    public string? CaBundlePem { get; init; }
+
+    public string BrokerStorage { get; init; } = "1Gi";
+
+    public Uri EffectiveBrokerUrl => BrokerUrl ?? new Uri($"https://veil-broker.{Namespace}.svc:8443/");
+}

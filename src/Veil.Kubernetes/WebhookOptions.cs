@@ -1,0 +1,55 @@
+namespace Veil.Kubernetes;
+
+/// <summary>What the admission webhook enforces and what it injects. Defaults fail closed.</summary>
+public sealed record WebhookOptions
+{
+    /// <summary>Kata runtime classes that start a confidential VM (SEV-SNP or TDX) with GPU passthrough.</summary>
+    public IReadOnlyList<string> AllowedRuntimeClasses { get; init; } =
+    [
+        "kata-qemu-nvidia-gpu-snp", "kata-qemu-nvidia-gpu-tdx",
+        "kata-qemu-nvidia-gpu-snp-runtime-rs", "kata-qemu-nvidia-gpu-tdx-runtime-rs",
+    ];
+
+    /// <summary>Classes known to run GPUs with confidential computing off; refused with a message saying so.</summary>
+    public IReadOnlyList<string> CcOffRuntimeClasses { get; init; } = ["kata-qemu-nvidia-gpu", "kata-qemu-nvidia-gpu-runtime-rs"];
+
+    /// <summary>Extended resources that are a GPU or a GPU fabric device, matched exactly.</summary>
+    public IReadOnlyList<string> GpuResourceNames { get; init; } = ["nvidia.com/gpu", "nvidia.com/pgpu", "nvidia.com/nvswitch"];
+
+    /// <summary>
+    /// Prefixes of model-named resources. With an empty alias the sandbox device plugin names devices after
+    /// pci.ids (e.g. nvidia.com/GH100_H100_SXM5_80GB): GH = Hopper, GB = Blackwell, the CC-capable families.
+    /// </summary>
+    public IReadOnlyList<string> GpuResourcePrefixes { get; init; } = ["nvidia.com/GH", "nvidia.com/GB"];
+
+    /// <summary>Image of the injected <c>veil-unseal</c> init container.</summary>
+    public string UnsealImage { get; init; } = "ghcr.io/veil-dev/veil:latest";
+
+    /// <summary>Broker the injected agent attests to; required before a sealed-model pod can be mutated.</summary>
+    public Uri? BrokerUrl { get; init; }
+
+    /// <summary>Where app containers see the plaintext model (read-only).</summary>
+    public string ModelMountPath { get; init; } = "/run/veil/model";
+
+    /// <summary>Optional sizeLimit of the memory-backed emptyDir (a Kubernetes quantity such as 80Gi).</summary>
+    public string? ModelSizeLimit { get; init; }
+
+    public bool IsGpuResource(string name) =>
+        GpuResourceNames.Contains(name, StringComparer.Ordinal) || GpuResourcePrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
+}
+
+/// <summary>Annotation and object names the webhook reads and writes.</summary>
+public static class VeilNames
+{
+    public const string SealedModelAnnotation = "veil.dev/sealed-model";
+    public const string SealedVolumeAnnotation = "veil.dev/sealed-volume";
+    public const string KeyIdAnnotation = "veil.dev/key-id";
+    public const string InjectedAnnotation = "veil.dev/unseal-injected";
+    public const string InitContainerName = "veil-unseal";
+    public const string ModelVolumeName = "veil-model";
+    public const string EnforcedNamespaceLabel = "veil.dev/confidential";
+    public const string EnforcedNamespaceValue = "enforced";
+
+    /// <summary>Where the init container writes the plaintext (the emptyDir's mount inside the init container).</summary>
+    public const string UnsealOutPath = "/run/veil/model";
+}
