@@ -11,7 +11,7 @@ public static class WebhookConfigFile
 {
     internal static readonly string[] Keys =
         ["allowed-runtime-classes", "cc-off-runtime-classes", "gpu-resource-names", "gpu-resource-prefixes",
-         "unseal-image", "broker-url", "model-mount-path", "model-size-limit"];
+         "unseal-image", "key-source", "broker-url", "model-mount-path", "model-size-limit"];
 
     public static WebhookOptions Load(string path)
     {
@@ -56,11 +56,17 @@ public static class WebhookConfigFile
                 "gpu-resource-names" => options with { GpuResourceNames = List(value, key, where) },
                 "gpu-resource-prefixes" => options with { GpuResourcePrefixes = Prefixes(value, key, where) },
                 "unseal-image" => options with { UnsealImage = Text(value, key, where) },
+                "key-source" => options with { KeySource = KeySource(Text(value, key, where), $"{where}: {key}") },
                 "broker-url" => options with { BrokerUrl = BrokerUrl(Text(value, key, where), $"{where}: {key}") },
                 "model-mount-path" => options with { ModelMountPath = AbsolutePath(Text(value, key, where), $"{where}: {key}") },
                 "model-size-limit" => options with { ModelSizeLimit = Text(value, key, where) },
                 _ => throw new WebhookConfigurationException($"{where}: unknown setting '{key}' (known: {string.Join(", ", Keys)})"),
             };
+        }
+
+        if (options.KeySource == UnsealKeySource.Broker && options.BrokerUrl is null)
+        {
+            throw new WebhookConfigurationException($"{where}: key-source broker needs broker-url");
         }
 
         if (options.AllowedRuntimeClasses.Intersect(options.CcOffRuntimeClasses, StringComparer.Ordinal).FirstOrDefault() is { } both)
@@ -70,6 +76,13 @@ public static class WebhookConfigFile
 
         return options;
     }
+
+    private static UnsealKeySource KeySource(string value, string where) => value switch
+    {
+        "cdh" => UnsealKeySource.Cdh,
+        "broker" => UnsealKeySource.Broker,
+        _ => throw new WebhookConfigurationException($"{where}: '{value}' is not a key source (cdh: the guest's confidential-data-hub, the default; broker: the agent attests itself)"),
+    };
 
     /// <summary>The broker carries keys: only https, except loopback http for tests.</summary>
     public static Uri BrokerUrl(string value, string where)

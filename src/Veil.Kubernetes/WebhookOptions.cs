@@ -25,7 +25,10 @@ public sealed record WebhookOptions
     /// <summary>Image of the injected <c>veil-unseal</c> init container.</summary>
     public string UnsealImage { get; init; } = "ghcr.io/veil-dev/veil:latest";
 
-    /// <summary>Broker the injected agent attests to; required before a sealed-model pod can be mutated.</summary>
+    /// <summary>How the injected agent gets the model key; see <see cref="UnsealKeySource"/>.</summary>
+    public UnsealKeySource KeySource { get; init; } = UnsealKeySource.Cdh;
+
+    /// <summary>Broker the injected agent attests to itself; required with <see cref="UnsealKeySource.Broker"/>.</summary>
     public Uri? BrokerUrl { get; init; }
 
     /// <summary>Where app containers see the plaintext model (read-only).</summary>
@@ -36,6 +39,23 @@ public sealed record WebhookOptions
 
     public bool IsGpuResource(string name) =>
         GpuResourceNames.Contains(name, StringComparer.Ordinal) || GpuResourcePrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
+}
+
+/// <summary>Where the injected <c>veil unseal</c> gets the key-encryption key.</summary>
+public enum UnsealKeySource
+{
+    /// <summary>
+    /// Through the CoCo guest's confidential-data-hub (<c>veil unseal --cdh</c>): the guest's own attestation agent
+    /// attests to the broker named in the pod's init-data. The default, because a container in a Kata CoCo pod sees
+    /// neither configfs-tsm nor /dev/sev-guest, so only the guest components can collect evidence.
+    /// </summary>
+    Cdh,
+
+    /// <summary>
+    /// <c>veil unseal --broker</c> collects the evidence itself: needs a guest image that exposes configfs-tsm (or
+    /// /dev/sev-guest) and the GPUs to the init container.
+    /// </summary>
+    Broker,
 }
 
 /// <summary>Annotation and object names the webhook reads and writes.</summary>

@@ -13,6 +13,7 @@ internal sealed class LoopbackHttpServer : IDisposable
     private readonly HttpListener listener = new();
     private readonly ConcurrentDictionary<string, byte[]> routes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> headers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Func<(int Status, byte[] Body)>> responders = new(StringComparer.Ordinal);
     private readonly Task loop;
 
     public LoopbackHttpServer()
@@ -45,8 +46,16 @@ internal sealed class LoopbackHttpServer : IDisposable
         routes[pathAndQuery] = body;
     }
 
+    /// <summary>Answers this path with whatever <paramref name="responder"/> returns at each request (status sequences).</summary>
+    public void AddResponder(string pathAndQuery, Func<(int Status, byte[] Body)> responder) => responders[pathAndQuery] = responder;
+
     public void Dispose()
     {
+        if (!listener.IsListening)
+        {
+            return;
+        }
+
         listener.Stop();
         listener.Close();
         try
@@ -75,7 +84,13 @@ internal sealed class LoopbackHttpServer : IDisposable
 
             var key = context.Request.Url!.PathAndQuery;
             Requests.Enqueue(key);
-            if (routes.TryGetValue(key, out var body))
+            if (responders.TryGetValue(key, out var responder))
+            {
+                var (status, answer) = responder();
+                context.Response.StatusCode = status;
+                await context.Response.OutputStream.WriteAsync(answer).ConfigureAwait(false);
+            }
+            else if (routes.TryGetValue(key, out var body))
             {
                 context.Response.StatusCode = 200;
                 foreach (var (name, value) in headers.TryGetValue(key, out var h) ? h : new Dictionary<string, string>())

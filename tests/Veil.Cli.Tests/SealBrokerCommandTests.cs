@@ -57,7 +57,7 @@ public sealed class SealBrokerCommandTests : IAsyncLifetime
     [Theory]
     [InlineData("--tee", "tpm", "is not one of")]
     [InlineData("--gpu", "sometimes", "--gpu: 'sometimes' is not one of auto, off, required")]
-    [InlineData("--kek-file", "x", "exactly one of --kek-file or --broker")]
+    [InlineData("--kek-file", "x", "exactly one of --kek-file, --broker or --cdh")]
     public void Bad_unseal_options_are_usage_errors(string option, string value, string message)
     {
         var (exit, _, err) = CliRunner.Run("unseal", P("model"), "--out", P("tmpfs"), "--broker", Url, option, value);

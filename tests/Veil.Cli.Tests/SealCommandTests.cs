@@ -117,6 +117,47 @@ public sealed class SealCommandTests : IDisposable
         Assert.Equal(16, new FileInfo(P("short")).Length);
     }
 
+    [Fact]
+    public void Unseal_through_the_guests_confidential_data_hub()
+    {
+        Assert.Equal(0, CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "models/demo/kek", "--kek-file", P("kek"), "--new-kek").Exit);
+        using var cdh = new Veil.Tests.Shared.LoopbackHttpServer();
+        cdh.Add("/cdh/resource/models/demo/kek", File.ReadAllBytes(P("kek")));
+
+        var (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("restored"), "--cdh", cdh.BaseUri.ToString());
+
+        Assert.True(exit == 0, err);
+        Assert.Contains("READY written", output);
+        Assert.Equal(File.ReadAllBytes(P("model/weights.safetensors")), File.ReadAllBytes(P("restored/weights.safetensors")));
+
+        cdh.AddResponder("/cdh/resource/models/demo/kek", () => (401, "attestation refused by the KBS"u8.ToArray()));
+        (exit, _, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("refused"), "--cdh", cdh.BaseUri.ToString());
+        Assert.Equal(1, exit);
+        Assert.Contains("veil: attestation failed: cdh: GET " + cdh.BaseUri + "cdh/resource/models/demo/kek answered 401: attestation refused by the KBS", err);
+        Assert.False(Directory.Exists(P("refused")) && Directory.EnumerateFileSystemEntries(P("refused")).Any());
+    }
+
+    [Theory]
+    [InlineData("there is no key source", "give exactly one of --kek-file, --broker or --cdh")]
+    [InlineData("--kek-file kek --cdh", "give exactly one of --kek-file, --broker or --cdh")]
+    [InlineData("--broker http://127.0.0.1:9 --cdh", "give exactly one of --kek-file, --broker or --cdh")]
+    [InlineData("--cdh --tee snp", "with --cdh the guest's attestation agent collects it")]
+    [InlineData("--cdh --gpu off", "with --cdh the guest's attestation agent collects it")]
+    [InlineData("--kek-file kek --tee snp", "with --kek-file there is none")]
+    [InlineData("--cdh http://10.1.2.3:8006", "not a loopback address")]
+    public void Key_source_options_are_checked(string options, string message)
+    {
+        CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "a/b/c", "--kek-file", P("kek"), "--new-kek");
+        string[] args = ["unseal", P("sealed"), "--out", P("x"), .. options.StartsWith("--", StringComparison.Ordinal) ? options.Split(' ') : []];
+        args = [.. args.Select(a => a == "kek" ? P("kek") : a)];
+
+        var (exit, _, err) = CliRunner.Run(args);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(message, err);
+        Assert.False(Directory.Exists(P("x")));
+    }
+
     public void Dispose()
     {
         try

@@ -6,7 +6,7 @@ namespace Veil.Kubernetes.Tests;
 
 public sealed class MutatorTests
 {
-    private static readonly WebhookOptions Options = new() { BrokerUrl = new Uri("https://veil-broker.veil.svc:8443/"), UnsealImage = "registry.example/veil:1.0" };
+    private static readonly WebhookOptions Options = new() { KeySource = UnsealKeySource.Broker, BrokerUrl = new Uri("https://veil-broker.veil.svc:8443/"), UnsealImage = "registry.example/veil:1.0" };
     private readonly AdmissionHandler _handler = new(Options);
 
     private static JsonObject SealedPod() => Fixtures.GpuPod()
@@ -120,9 +120,21 @@ public sealed class MutatorTests
         pod["spec"]!["containers"]![0]!["volumeMounts"]!.AsArray().Add(new JsonObject { ["name"] = "weights", ["mountPath"] = "/run/veil/model/" });
         Assert.Contains("spec.containers[0].volumeMounts: something is already mounted at /run/veil/model", Mutate(pod).Decision.Message, StringComparison.Ordinal);
 
-        var noBroker = new PodMutator(new WebhookOptions()).Mutate(Fixtures.Request(SealedPod()));
+        var noBroker = new PodMutator(new WebhookOptions { KeySource = UnsealKeySource.Broker }).Mutate(Fixtures.Request(SealedPod()));
         Assert.False(noBroker.Allowed);
-        Assert.Contains("no broker-url", noBroker.Message, StringComparison.Ordinal);
+        Assert.Contains("key-source broker but no broker-url", noBroker.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void By_default_the_agent_gets_the_key_through_the_guests_confidential_data_hub()
+    {
+        var decision = new PodMutator(new WebhookOptions()).Mutate(Fixtures.Request(SealedPod()));
+        Assert.True(decision.Allowed);
+        var patched = JsonPatchApplier.Apply(SealedPod(), decision.Patch!).AsObject();
+
+        var init = patched["spec"]!["initContainers"]![0]!;
+        Assert.Equal("veil-unseal", init["name"]!.GetValue<string>());
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""["veil","unseal","/models/llama.veil","--out","/run/veil/model","--cdh"]"""), init["command"]), init["command"]!.ToJsonString());
     }
 
     [Fact]

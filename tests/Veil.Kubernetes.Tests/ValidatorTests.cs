@@ -180,6 +180,8 @@ public sealed class ValidatorTests
     [InlineData("allowed-runtime-classes: []", "allowed-runtime-classes")]
     [InlineData("allowed-runtime-class: [x]", "unknown setting 'allowed-runtime-class'")]
     [InlineData("broker-url: http://broker.example:8080", "broker-url")]
+    [InlineData("key-source: kbs", "'kbs' is not a key source")]
+    [InlineData("key-source: broker", "key-source broker needs broker-url")]
     [InlineData("gpu-resource-prefixes: [GH100]", "gpu-resource-prefixes")]
     [InlineData("model-mount-path: relative/path", "model-mount-path")]
     [InlineData("cc-off-runtime-classes: [kata-qemu-nvidia-gpu-snp]", "both an allowed and a CC-off")]
@@ -199,5 +201,7 @@ public sealed class ValidatorTests
         Assert.Equal("/weights", o.ModelMountPath);
         Assert.Equal("80Gi", o.ModelSizeLimit);
         Assert.Equal(4, o.AllowedRuntimeClasses.Count);
+        Assert.Equal(UnsealKeySource.Cdh, o.KeySource);
+        Assert.Equal(UnsealKeySource.Broker, WebhookConfigFile.Parse("key-source: broker\nbroker-url: https://kbs.example/", "w.yaml").KeySource);
     }
 }

@@ -54,10 +54,9 @@ internal static class KubernetesCommands
             await using var server = await AdmissionServer.StartAsync(options, ct).ConfigureAwait(false);
             var output = parse.InvocationConfiguration.Output;
             output.WriteLine($"veil admission webhook listening on {string.Join(" ", server.Addresses)}");
-            if (webhook.BrokerUrl is null)
-            {
-                output.WriteLine("veil admission: no broker-url configured: pods annotated with veil.dev/sealed-model are refused");
-            }
+            output.WriteLine(webhook.KeySource == UnsealKeySource.Cdh
+                ? "veil admission: sealed models get their key through the guest's confidential-data-hub (key-source cdh); point the pods' init-data at the broker"
+                : $"veil admission: sealed models' agents attest to {webhook.BrokerUrl} themselves (key-source broker)");
 
             output.Flush();
             try

@@ -105,11 +105,17 @@ internal static class SealCommands
             Description = "NVIDIA GPU evidence (chained into the CPU report; GPUs set ready after the key is released): auto|off|required",
             DefaultValueFactory = _ => "auto",
         };
+        var cdh = new Option<string?>("--cdh")
+        {
+            Description = $"Get the key through the Confidential Containers guest's confidential-data-hub API, which attests with the guest's own agent (in a Kata CoCo pod; default {CdhKeyProvider.DefaultUrl})",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var threads = ThreadsOption();
         cmd.Add(path);
         cmd.Add(output);
         cmd.Add(kekFile);
         cmd.Add(broker);
+        cmd.Add(cdh);
         cmd.Add(tee);
         cmd.Add(gpu);
         cmd.Add(threads);
@@ -119,19 +125,29 @@ internal static class SealCommands
             var target = parse.GetValue(output)!;
             var kekPath = parse.GetValue(kekFile);
             var brokerUrl = parse.GetValue(broker);
-            if ((kekPath is null) == (brokerUrl is null))
+            var cdhUrl = parse.GetResult(cdh) is null ? null : parse.GetValue(cdh) ?? CdhKeyProvider.DefaultUrl;
+            if ((kekPath is null ? 0 : 1) + (brokerUrl is null ? 0 : 1) + (cdhUrl is null ? 0 : 1) != 1)
             {
-                throw new CliUsageException("give exactly one of --kek-file or --broker");
+                throw new CliUsageException("give exactly one of --kek-file, --broker or --cdh");
+            }
+
+            if (brokerUrl is null && (parse.GetResult(tee) is { Implicit: false } || parse.GetResult(gpu) is { Implicit: false }))
+            {
+                throw new CliUsageException(cdhUrl is null
+                    ? "--tee and --gpu choose the evidence sent to --broker; with --kek-file there is none"
+                    : "--tee and --gpu choose the evidence sent to --broker; with --cdh the guest's attestation agent collects it");
             }
 
             var (teeName, gpuMode) = (parse.GetValue(tee)!, parse.GetValue(gpu)!);
             SealBroker.CheckEvidenceOptions(teeName, gpuMode);
-            using var http = brokerUrl is null ? null : Veil.Protocol.Client.KbsClient.CreateHttpClient(SealBroker.BrokerUri(brokerUrl));
-            var cpu = http is null ? null : SealBroker.Evidence(teeName);
-            using var gpus = http is null ? null : SealBroker.Gpus(gpuMode);
-            IKeyProvider keys = http is null
-                ? new KekFileKeyProvider(kekPath!)
-                : new BrokerKeyProvider(http, cpu!) { Devices = gpus is null ? [] : [gpus] };
+            using var http = brokerUrl is not null ? Veil.Protocol.Client.KbsClient.CreateHttpClient(SealBroker.BrokerUri(brokerUrl))
+                : cdhUrl is not null ? new HttpClient { BaseAddress = CdhBase(cdhUrl), Timeout = TimeSpan.FromSeconds(60) }
+                : null;
+            var cpu = brokerUrl is null ? null : SealBroker.Evidence(teeName);
+            using var gpus = brokerUrl is null ? null : SealBroker.Gpus(gpuMode);
+            IKeyProvider keys = brokerUrl is not null ? new BrokerKeyProvider(http!, cpu!) { Devices = gpus is null ? [] : [gpus] }
+                : cdhUrl is not null ? new CdhKeyProvider(http!)
+                : new KekFileKeyProvider(kekPath!);
             var options = new SealOptions { Threads = Threads(parse.GetValue(threads)) };
             var o = parse.InvocationConfiguration.Output;
             if (!Directory.Exists(source) && !File.Exists(source))
@@ -149,6 +165,18 @@ internal static class SealCommands
             return ExitCodes.Ok;
         })));
         return cmd;
+    }
+
+    private static Uri CdhBase(string url)
+    {
+        try
+        {
+            return CdhKeyProvider.CheckUrl(url);
+        }
+        catch (AttesterException e)
+        {
+            throw new CliUsageException(e.Reason);
+        }
     }
 
     private static Option<string?> KekFileOption() =>

@@ -4,7 +4,8 @@ namespace Veil.Kubernetes.Admission;
 
 /// <summary>
 /// Injects the in-guest unseal step into a pod annotated with <c>veil.dev/sealed-model</c>: an init container runs
-/// <c>veil unseal</c> (attest to the broker, receive the key, decrypt) into a memory-backed emptyDir, which lives in the
+/// <c>veil unseal</c> (the key through the guest's confidential-data-hub, or by attesting to the broker itself; then
+/// decrypt) into a memory-backed emptyDir, which lives in the
 /// VM's encrypted memory, and every app container mounts it read-only. The key id is not passed: the sealed header
 /// carries it. A pod that already has the init container gets no patch, so re-invocation changes nothing.
 /// </summary>
@@ -31,9 +32,9 @@ public sealed class PodMutator(WebhookOptions options)
             return AdmissionDecision.Allow();
         }
 
-        if (options.BrokerUrl is null)
+        if (options.KeySource == UnsealKeySource.Broker && options.BrokerUrl is null)
         {
-            return AdmissionDecision.Deny("veil: the webhook has no broker-url configured, so it cannot inject the unseal step; refusing the sealed-model pod");
+            return AdmissionDecision.Deny("veil: the webhook has key-source broker but no broker-url configured, so it cannot inject the unseal step; refusing the sealed-model pod");
         }
 
         if (!IsAbsolutePath(model))
@@ -152,9 +153,11 @@ public sealed class PodMutator(WebhookOptions options)
             mounts.Add(sealedMount);
         }
 
-        var command = new JsonArray(
-            "veil", "unseal", model, "--out", VeilNames.UnsealOutPath,
-            "--broker", options.BrokerUrl!.ToString(), "--tee", "auto", "--gpu", "auto");
+        var command = options.KeySource == UnsealKeySource.Cdh
+            ? new JsonArray("veil", "unseal", model, "--out", VeilNames.UnsealOutPath, "--cdh")
+            : new JsonArray(
+                "veil", "unseal", model, "--out", VeilNames.UnsealOutPath,
+                "--broker", options.BrokerUrl!.ToString(), "--tee", "auto", "--gpu", "auto");
         return new JsonObject
         {
             ["name"] = VeilNames.InitContainerName,

@@ -71,8 +71,9 @@ public sealed class AdmissionServer : IAsyncDisposable
         await app.StartAsync(ct).ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Select(a => new Uri(a.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal))).ToList();
-        log.LogInformation("veil admission webhook listening on {Addresses}; allowed runtime classes: {Classes}; broker {Broker}",
-            string.Join(", ", addresses), string.Join(", ", options.Webhook.AllowedRuntimeClasses), options.Webhook.BrokerUrl?.ToString() ?? "(none: sealed-model pods are refused)");
+        log.LogInformation("veil admission webhook listening on {Addresses}; allowed runtime classes: {Classes}; sealed-model key source: {KeySource}",
+            string.Join(", ", addresses), string.Join(", ", options.Webhook.AllowedRuntimeClasses),
+            options.Webhook.KeySource == UnsealKeySource.Cdh ? "the guest's confidential-data-hub" : $"broker {options.Webhook.BrokerUrl}");
         return new AdmissionServer(app, addresses);
     }
 

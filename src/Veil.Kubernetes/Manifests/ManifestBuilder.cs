@@ -70,6 +70,7 @@ public static class ManifestBuilder
     /// <summary>The webhook's settings file (same keys as <c>veil admission serve --config</c>).</summary>
     public static string WebhookConfigYaml(ManifestOptions o) => Serializer().Serialize(new Dictionary<string, object>
     {
+        ["key-source"] = "cdh",
         ["broker-url"] = o.EffectiveBrokerUrl.ToString(),
         ["unseal-image"] = o.Image,
         ["allowed-runtime-classes"] = new WebhookOptions().AllowedRuntimeClasses.ToList(),
