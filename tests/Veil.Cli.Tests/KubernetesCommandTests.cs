@@ -50,4 +50,43 @@ public sealed class KubernetesCommandTests : IDisposable
         Assert.Equal(2, exit);
         Assert.Contains("unknown setting 'alowed-runtime-classes'", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Initdata_points_the_guest_at_the_broker_and_prints_annotation_and_hardware_values()
+    {
+        var path = Path.Combine(_dir, "initdata.toml");
+        var (exit, output, error) = CliRunner.Run("k8s", "initdata", "--broker-url", "https://10.96.0.20:8443/", "--alg", "sha256", "--out", path);
+        Assert.True(exit == 0, error);
+
+        var document = File.ReadAllBytes(path);
+        var annotation = output.Split('\n').Single(l => l.StartsWith("pod annotation", StringComparison.Ordinal)).Split(": ", 2)[1].Trim();
+        Assert.Equal(document, Veil.Kubernetes.InitData.KataInitData.Decode(annotation));
+
+        // What the broker's init-data binding and `veil measure initdata` will compute from the same document.
+        var measurement = Veil.Measure.InitData.InitDataDigest.Compute(document);
+        Assert.Contains("snp.host_data   " + Convert.ToHexStringLower(measurement.SnpHostData), output, StringComparison.Ordinal);
+        Assert.Contains("tdx.mr_config_id " + Convert.ToHexStringLower(measurement.TdxMrConfigId), output, StringComparison.Ordinal);
+        Assert.Equal(Convert.ToHexStringLower(measurement.Digest), CliRunner.Run("measure", "initdata", path).Out.Trim());
+        var data = Veil.Measure.InitData.InitDataDocument.ParseData(document);
+        Assert.Contains("url = 'https://10.96.0.20:8443'", data["aa.toml"], StringComparison.Ordinal);
+        Assert.Contains("name = 'cc_kbc'\nurl = 'https://10.96.0.20:8443'", data["cdh.toml"], StringComparison.Ordinal);
+
+        (exit, _, error) = CliRunner.Run("k8s", "initdata", "--broker-url", "https://10.96.0.20:8443/", "--out", path);
+        Assert.Equal(2, exit);
+        Assert.Contains("refusing to overwrite", error, StringComparison.Ordinal);
+        Assert.Equal(document, File.ReadAllBytes(path));
+    }
+
+    [Theory]
+    [InlineData("--broker-url", "http://kbs.example/", "--broker-url")]
+    [InlineData("--alg", "md5", "--alg")]
+    [InlineData("--broker-ca", "/nonexistent/ca.pem", "--broker-ca")]
+    public void Bad_initdata_options_are_usage_errors(string option, string value, string named)
+    {
+        string[] args = ["k8s", "initdata", "--out", Path.Combine(_dir, "i.toml"), .. option == "--broker-url" ? [] : (string[])["--broker-url", "https://kbs.example/"], option, value];
+        var (exit, _, error) = CliRunner.Run(args);
+        Assert.Equal(2, exit);
+        Assert.Contains(named, error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir, "i.toml")));
+    }
 }

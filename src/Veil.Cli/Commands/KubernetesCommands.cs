@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Veil.Kubernetes;
 using Veil.Kubernetes.Hosting;
+using Veil.Kubernetes.InitData;
 using Veil.Kubernetes.Manifests;
 
 namespace Veil.Cli.Commands;
@@ -19,6 +20,7 @@ internal static class KubernetesCommands
     {
         var cmd = new Command("k8s", "Kubernetes deployment helpers.");
         cmd.Add(Manifests());
+        cmd.Add(InitData());
         return cmd;
     }
 
@@ -111,6 +113,40 @@ internal static class KubernetesCommands
                 parse.InvocationConfiguration.Error.WriteLine("veil: note: no --ca-bundle: the webhook configurations carry no caBundle; inject one (e.g. cert-manager's CA injector) or the API server cannot call the webhook");
             }
 
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        return cmd;
+    }
+
+    /// <summary>
+    /// The init-data that points a CoCo guest's attestation agent and CDH at the broker, its pod annotation, and the
+    /// values its digest takes in hardware (what the broker's init-data binding will compare).
+    /// </summary>
+    private static Command InitData()
+    {
+        var brokerUrl = new Option<string>("--broker-url") { Description = "Broker URL as the guest reaches it (https; the attestation agent starts before any container)", Required = true };
+        var brokerCa = new Option<string?>("--broker-ca") { Description = "PEM file of the CA that signed the broker's certificate, if it is a private CA" };
+        var alg = new Option<string>("--alg") { Description = "sha256 (fills SNP HOST_DATA) | sha384 (fills TDX MRCONFIGID) | sha512", DefaultValueFactory = _ => "sha384" };
+        var output = new Option<string>("--out") { Description = "Where to write the init-data TOML", Required = true };
+        var cmd = new Command("initdata", $"Write the init-data that points the guest at the broker and print its {KataInitData.Annotation} annotation.") { brokerUrl, brokerCa, alg, output };
+        cmd.SetAction((parse, ct) => GuardAsync(parse, () =>
+        {
+            var broker = WebhookConfigFile.BrokerUrl(parse.GetValue(brokerUrl)!, "--broker-url");
+            var ca = parse.GetValue(brokerCa) is { } caPath ? System.Text.Encoding.UTF8.GetString(CliOptions.ReadFile(caPath, "--broker-ca")) : null;
+            var document = System.Text.Encoding.UTF8.GetBytes(KataInitData.Document(broker, ca, parse.GetValue(alg)!));
+            var measurement = Veil.Measure.InitData.InitDataDigest.Compute(document);
+            var path = parse.GetValue(output)!;
+            if (File.Exists(path))
+            {
+                throw new CliUsageException($"--out: {path} exists; refusing to overwrite init-data whose digest may already be a reference value");
+            }
+
+            File.WriteAllBytes(path, document);
+            var o = parse.InvocationConfiguration.Output;
+            o.WriteLine($"init-data written to {path} ({measurement.Algorithm}; the guest's attestation agent and confidential-data-hub use {broker.GetLeftPart(UriPartial.Path).TrimEnd('/')})");
+            o.WriteLine($"pod annotation  {KataInitData.Annotation}: {KataInitData.Encode(document)}");
+            o.WriteLine($"snp.host_data   {Convert.ToHexStringLower(measurement.SnpHostData)}");
+            o.WriteLine($"tdx.mr_config_id {Convert.ToHexStringLower(measurement.TdxMrConfigId)}");
             return Task.FromResult(ExitCodes.Ok);
         }));
         return cmd;

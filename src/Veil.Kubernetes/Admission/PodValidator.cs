@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Veil.Kubernetes.InitData;
 
 namespace Veil.Kubernetes.Admission;
 
@@ -26,8 +27,9 @@ public sealed class PodValidator(WebhookOptions options)
         }
 
         var violations = Violations(spec, annotations);
+        var warnings = InitDataCheck(annotations, violations);
         return violations.Count == 0
-            ? AdmissionDecision.Allow()
+            ? AdmissionDecision.Allow([.. warnings])
             : AdmissionDecision.Deny($"veil: confidential pod ({trigger}) refused, {violations.Count} violation(s): " +
                 string.Join("; ", violations.Select((v, i) => $"{i + 1}) {v}")));
     }
@@ -134,6 +136,37 @@ public sealed class PodValidator(WebhookOptions options)
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// With the key through CDH, the guest's attestation agent finds the broker in the pod's init-data. A value Kata
+    /// cannot decode is refused here rather than at sandbox start; no annotation is only a warning, since a node may
+    /// supply init-data itself (Kata's initdata_path).
+    /// </summary>
+    private List<string> InitDataCheck(IReadOnlyDictionary<string, string> annotations, List<string> violations)
+    {
+        var warnings = new List<string>();
+        if (options.KeySource != UnsealKeySource.Cdh || !annotations.ContainsKey(VeilNames.SealedModelAnnotation))
+        {
+            return warnings;
+        }
+
+        if (!annotations.TryGetValue(KataInitData.Annotation, out var initData))
+        {
+            warnings.Add($"veil: no {KataInitData.Annotation} annotation: unless the node supplies init-data, the guest's attestation agent does not know the broker and veil-unseal cannot get the key (write one with 'veil k8s initdata')");
+            return warnings;
+        }
+
+        try
+        {
+            KataInitData.Decode(initData);
+        }
+        catch (InvalidDataException e)
+        {
+            violations.Add($"metadata.annotations[{KataInitData.Annotation}]: {e.Message} (expected base64 of the gzip'd init-data TOML)");
+        }
+
+        return warnings;
     }
 
     private static bool IsResourcePath(string s)
