@@ -51,6 +51,24 @@ public sealed class ReviewReaderTests
     }
 
     [Fact]
+    public void Invalid_utf8_and_duplicate_keys_are_refused_as_such()
+    {
+        var review = Fixtures.Bytes(Fixtures.Review(Fixtures.GpuPod()));
+        var uid = Encoding.UTF8.GetBytes(Fixtures.Uid);
+        var at = review.AsSpan().IndexOf(uid);
+        var broken = review.ToArray();
+        broken[at + 3] = 0xC3; // a lead byte without its continuation, inside the uid string
+        var e = Assert.Throws<AdmissionReviewException>(() => AdmissionReviewReader.Read(broken));
+        Assert.Equal(("$", "not valid UTF-8"), (e.Field, e.Reason));
+
+        // Two "runtimeClassName" keys: the API server's decoder and ours must not be able to pick different ones.
+        var twice = Encoding.UTF8.GetString(review).Replace("\"containers\"", "\"runtimeClassName\":\"kata-qemu-nvidia-gpu-snp\",\"runtimeClassName\":\"runc\",\"containers\"", StringComparison.Ordinal);
+        e = Assert.Throws<AdmissionReviewException>(() => AdmissionReviewReader.Read(Encoding.UTF8.GetBytes(twice)));
+        Assert.Equal("$", e.Field);
+        Assert.StartsWith("not valid JSON", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Truncations_of_a_real_review_never_crash()
     {
         var bytes = Fixtures.Bytes(Fixtures.Review(Fixtures.GpuPod()));

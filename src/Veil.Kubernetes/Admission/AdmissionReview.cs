@@ -23,10 +23,19 @@ public static class AdmissionReviewReader
 {
     public const string ApiVersion = "admission.k8s.io/v1";
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128 };
+    // Duplicate keys are refused at parse time: JsonNode would otherwise throw later, and two readers of one review
+    // must not disagree about which value counts.
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128, AllowDuplicateProperties = false };
 
     public static AdmissionRequest Read(ReadOnlySpan<byte> body)
     {
+        // JsonNode defers UTF-8 validation of string contents until a value is read, where it throws
+        // InvalidOperationException; refusing invalid UTF-8 up front keeps every refusal a named one.
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            throw new AdmissionReviewException("$", "not valid UTF-8");
+        }
+
         JsonNode? root;
         try
         {
