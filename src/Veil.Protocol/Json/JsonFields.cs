@@ -7,6 +7,8 @@ internal static class JsonFields
 {
     public const int MaxMessageBytes = 2 * 1024 * 1024;
 
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
+
     public static JsonDocument ParseDocument(ReadOnlyMemory<byte> utf8, string what)
     {
         if (utf8.Length > MaxMessageBytes)
@@ -14,9 +16,16 @@ internal static class JsonFields
             throw new ProtocolFormatException(what, $"message of {utf8.Length} bytes exceeds the limit of {MaxMessageBytes}");
         }
 
+        // JsonDocument checks UTF-8 inside strings only when a value is read (InvalidOperationException then), and
+        // takes the last of duplicate keys where other JSON readers may take the first: both are refused here, by name.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+        {
+            throw new ProtocolFormatException(what, "not valid UTF-8");
+        }
+
         try
         {
-            return JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 64 });
+            return JsonDocument.Parse(utf8, DocumentOptions);
         }
         catch (JsonException e)
         {

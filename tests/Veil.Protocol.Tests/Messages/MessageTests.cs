@@ -118,4 +118,21 @@ public class MessageTests
         var e = Assert.Throws<ProtocolFormatException>(() => KbsRequest.Parse(big));
         Assert.Contains("exceeds the limit", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Invalid_utf8_in_a_string_is_a_named_refusal_not_a_crash()
+    {
+        var request = Encoding.UTF8.GetBytes("""{"version":"0.4.0","tee":"snpX","extra-params":""}""");
+        request[Array.IndexOf(request, (byte)'X')] = 0xC3;
+        var e = Assert.Throws<ProtocolFormatException>(() => KbsRequest.Parse(request));
+        Assert.Contains("not valid UTF-8", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Duplicate_keys_are_refused_so_no_two_readers_disagree()
+    {
+        var e = Assert.Throws<ProtocolFormatException>(() => KbsRequest.Parse(Encoding.UTF8.GetBytes("""{"version":"0.4.0","tee":"sample","tee":"snp","extra-params":""}""")));
+        Assert.Contains("not valid JSON", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Duplicate property 'tee'", e.Message, StringComparison.Ordinal);
+    }
 }
