@@ -135,6 +135,12 @@ public sealed class BrokerHost : IAsyncDisposable
 
         var app = builder.Build();
         policies.UseClock(app.Services.GetRequiredService<TimeProvider>());
+
+        // The last line of defence: a failure no endpoint expected answers a problem naming the request's trace id
+        // (the middleware logs the cause under it) instead of an empty 500; nothing is released either way.
+        app.UseExceptionHandler(errors => errors.Run(http => KbsProblem.Create(
+            StatusCodes.Status500InternalServerError, "InternalError",
+            $"the broker could not handle this request; its log holds the cause under trace id {http.TraceIdentifier}").ExecuteAsync(http)));
         app.Use(async (http, next) =>
         {
             var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "";
