@@ -45,6 +45,26 @@ public sealed class BrokerCommandTests : IDisposable
     }
 
     [Fact]
+    public void Init_if_missing_creates_once_changes_nothing_after_and_still_refuses_a_partial_directory()
+    {
+        Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir, "--if-missing").Exit);
+        var master = File.ReadAllBytes(Path.Combine(DataDir, "master.key"));
+        var token = File.ReadAllText(TokenFile);
+
+        var (exit, stdout, _) = CliRunner.Run("broker", "init", "--data-dir", DataDir, "--if-missing");
+        Assert.Equal(0, exit);
+        Assert.Contains("already initialised; nothing changed", stdout, StringComparison.Ordinal);
+        Assert.Equal(master, File.ReadAllBytes(Path.Combine(DataDir, "master.key")));
+        Assert.Equal(token, File.ReadAllText(TokenFile));
+
+        File.Delete(Path.Combine(DataDir, "token-signing-key.pem"));
+        var partial = CliRunner.Run("broker", "init", "--data-dir", DataDir, "--if-missing");
+        Assert.Equal(2, partial.Exit);
+        Assert.Contains("already initialised (master.key", partial.Err, StringComparison.Ordinal);
+        Assert.Equal(master, File.ReadAllBytes(Path.Combine(DataDir, "master.key")));
+    }
+
+    [Fact]
     public async Task Put_list_get_delete_round_trip_through_the_cli()
     {
         Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);

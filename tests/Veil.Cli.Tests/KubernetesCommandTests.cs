@@ -11,7 +11,7 @@ public sealed class KubernetesCommandTests : IDisposable
     {
         var ca = Path.Combine(_dir, "ca.pem");
         File.WriteAllText(ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
-        var (exit, output, error) = CliRunner.Run("k8s", "manifests", "--namespace", "conf", "--image", "registry.example/veil:1", "--broker-url", "https://kbs.example:8443/", "--ca-bundle", ca);
+        var (exit, output, error) = CliRunner.Run("k8s", "manifests", "--namespace", "conf", "--image", "registry.example/veil:1", "--broker-url", "https://kbs.example:8443/", "--ca-bundle", ca, "--policy-param", "snp_min_bootloader=10");
         Assert.Equal(0, exit);
         Assert.Equal("", error);
         Assert.Contains("kind: ValidatingWebhookConfiguration", output, StringComparison.Ordinal);
@@ -88,5 +88,29 @@ public sealed class KubernetesCommandTests : IDisposable
         Assert.Equal(2, exit);
         Assert.Contains(named, error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_dir, "i.toml")));
+    }
+
+    [Fact]
+    public void The_broker_reads_the_settings_the_manifests_give_it()
+    {
+        var (exit, output, error) = CliRunner.Run("k8s", "manifests", "--policy-param", "snp_min_bootloader=10", "--policy-param", "snp_min_snp=23");
+        Assert.Equal(0, exit);
+        Assert.DoesNotContain("no --policy-param", error, StringComparison.Ordinal);
+        Assert.Contains("- broker\n        - init\n        - --data-dir\n        - /var/lib/veil\n        - --if-missing", output, StringComparison.Ordinal);
+
+        var configMap = new YamlDotNet.Serialization.DeserializerBuilder().Build()
+            .Deserialize<Dictionary<string, object>>(output.Split("---\n").Single(d => d.Contains("kind: ConfigMap", StringComparison.Ordinal) && d.Contains("broker.yaml: |", StringComparison.Ordinal)));
+        var yaml = (string)((Dictionary<object, object>)configMap["data"])["broker.yaml"];
+        var path = Path.Combine(_dir, "broker.yaml");
+        File.WriteAllText(path, yaml);
+        var options = Veil.Broker.Hosting.BrokerConfigFile.Apply(path, new Veil.Broker.BrokerOptions());
+        Assert.Equal("strict", options.Policy);
+        Assert.Equal("10", options.PolicyParameters["snp_min_bootloader"]);
+        Assert.Equal("23", options.PolicyParameters["snp_min_snp"]);
+
+        (exit, _, error) = CliRunner.Run("k8s", "manifests");
+        Assert.Equal(0, exit);
+        Assert.Contains("no --policy-param: the broker's strict policy has no TCB minimums", error, StringComparison.Ordinal);
+        Assert.Equal(2, CliRunner.Run("k8s", "manifests", "--policy-param", "snp_min_tee").Exit);
     }
 }

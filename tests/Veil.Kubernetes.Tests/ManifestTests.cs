@@ -40,7 +40,7 @@ public sealed class ManifestTests
     {
         var docs = Documents(ManifestBuilder.ToYaml(ManifestBuilder.Build(new ManifestOptions { Namespace = "conf", CaBundlePem = CaPem })));
         Assert.Equal(
-            ["Namespace", "ConfigMap", "Deployment", "Service", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "PersistentVolumeClaim", "Deployment", "Service"],
+            ["Namespace", "ConfigMap", "Deployment", "Service", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "ConfigMap", "PersistentVolumeClaim", "Deployment", "Service"],
             docs.Select(d => (string)d["kind"]));
         foreach (var kind in (string[])["ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"])
         {
@@ -57,7 +57,9 @@ public sealed class ManifestTests
 
         var broker = docs.Single(d => (string)d["kind"] == "Deployment" && (string)At(d, "metadata", "name") == "veil-broker");
         var args = (List<object>)At(broker, "spec", "template", "spec", "containers", 0, "args");
-        Assert.Equal(["broker", "serve", "--data-dir", "/var/lib/veil"], args.Take(4));
+        Assert.Equal(["broker", "serve", "--config", "/etc/veil/config/broker.yaml", "--data-dir", "/var/lib/veil"], args.Take(6));
+        var init = (List<object>)At(broker, "spec", "template", "spec", "initContainers", 0, "args");
+        Assert.Equal(["broker", "init", "--data-dir", "/var/lib/veil", "--if-missing"], init);
         Assert.Equal("veil-broker-data", At(broker, "spec", "template", "spec", "volumes", 0, "persistentVolumeClaim", "claimName"));
     }
 
@@ -65,7 +67,7 @@ public sealed class ManifestTests
     public void The_webhook_settings_in_the_config_map_load_as_webhook_options()
     {
         var docs = Documents(ManifestBuilder.ToYaml(ManifestBuilder.Build(new ManifestOptions { Image = "registry.example/veil:2", BrokerUrl = new Uri("https://kbs.example:9443/") })));
-        var text = (string)At(docs.Single(d => (string)d["kind"] == "ConfigMap"), "data", "webhook.yaml");
+        var text = (string)At(docs.Single(d => (string)d["kind"] == "ConfigMap" && (string)At(d, "metadata", "name") == "veil-admission"), "data", "webhook.yaml");
         var options = WebhookConfigFile.Parse(text, "configmap");
         Assert.Equal(new Uri("https://kbs.example:9443/"), options.BrokerUrl);
         Assert.Equal("registry.example/veil:2", options.UnsealImage);

@@ -13,11 +13,15 @@ public sealed record BrokerInitResult(string DataDir, string AdminTokenPath, IRe
 /// </summary>
 public static class BrokerInit
 {
+    private static readonly string[] KeyFileNames = [MasterKey.FileName, BrokerKeys.TokenSigningKeyFile, BrokerKeys.AdminPublicKeyFile, BrokerKeys.AdminPrivateKeyFile];
+
+    /// <summary>Every key file is there (a partial set is neither initialised nor safe to initialise over).</summary>
+    public static bool IsInitialised(string dataDir) => KeyFileNames.All(f => File.Exists(Path.Combine(dataDir, f)));
+
     public static BrokerInitResult Run(string dataDir, TimeSpan adminTokenLifetime, TimeProvider time)
     {
         Directory.CreateDirectory(dataDir);
-        var existing = new[] { MasterKey.FileName, BrokerKeys.TokenSigningKeyFile, BrokerKeys.AdminPublicKeyFile, BrokerKeys.AdminPrivateKeyFile }
-            .Where(f => File.Exists(Path.Combine(dataDir, f))).ToList();
+        var existing = KeyFileNames.Where(f => File.Exists(Path.Combine(dataDir, f))).ToList();
         if (existing.Count > 0)
         {
             throw new BrokerConfigurationException($"{dataDir} is already initialised ({string.Join(", ", existing)} exist); refusing to overwrite keys");

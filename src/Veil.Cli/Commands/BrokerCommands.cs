@@ -127,13 +127,23 @@ internal static class BrokerCommands
     {
         var dataDir = new Option<string>("--data-dir") { Description = "Data directory to create (default ./veil-data)", DefaultValueFactory = _ => "./veil-data" };
         var days = new Option<int>("--admin-token-days") { Description = "Lifetime of the admin token in days (default 365)", DefaultValueFactory = _ => 365 };
-        var cmd = new Command("init", "Create a data directory: master key, token-signing key, admin key pair and admin token.") { dataDir, days };
+        var ifMissing = new Option<bool>("--if-missing")
+        {
+            Description = "Succeed without changes when the directory is already initialised (for a Kubernetes init container); a partly initialised one is still refused",
+        };
+        var cmd = new Command("init", "Create a data directory: master key, token-signing key, admin key pair and admin token.") { dataDir, days, ifMissing };
         cmd.SetAction(parse => CliErrors.Guard(parse, () =>
         {
             var d = parse.GetValue(days);
             if (d is < 1 or > 3650)
             {
                 throw new CliUsageException("--admin-token-days: between 1 and 3650");
+            }
+
+            if (parse.GetValue(ifMissing) && BrokerInit.IsInitialised(parse.GetValue(dataDir)!))
+            {
+                parse.InvocationConfiguration.Output.WriteLine($"{parse.GetValue(dataDir)} is already initialised; nothing changed");
+                return ExitCodes.Ok;
             }
 
             BrokerInitResult result;

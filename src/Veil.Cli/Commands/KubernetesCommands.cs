@@ -81,7 +81,12 @@ internal static class KubernetesCommands
         var image = new Option<string?>("--image") { Description = "Veil image (entrypoint veil) for the webhook, the broker and the injected init container" };
         var brokerUrl = new Option<string?>("--broker-url") { Description = "Broker URL injected agents use (default https://veil-broker.<namespace>.svc:8443/)" };
         var caBundle = new Option<string?>("--ca-bundle") { Description = "PEM file of the CA that signed the webhook certificate (becomes caBundle)" };
-        var cmd = new Command("manifests", "Print the YAML to deploy the admission webhook and the broker.") { ns, image, brokerUrl, caBundle };
+        var policyParams = new Option<string[]>("--policy-param")
+        {
+            Description = "name=value for the broker's strict policy, e.g. snp_min_bootloader=10 (repeat; without them the broker refuses to start)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var cmd = new Command("manifests", "Print the YAML to deploy the admission webhook and the broker.") { ns, image, brokerUrl, caBundle, policyParams };
         cmd.SetAction((parse, ct) => GuardAsync(parse, () =>
         {
             var name = parse.GetValue(ns)!;
@@ -106,11 +111,17 @@ internal static class KubernetesCommands
                 Image = parse.GetValue(image) ?? new ManifestOptions().Image,
                 BrokerUrl = parse.GetValue(brokerUrl) is { } b ? WebhookConfigFile.BrokerUrl(b, "--broker-url") : null,
                 CaBundlePem = pem,
+                BrokerPolicyParameters = PolicyParameters(parse.GetValue(policyParams) ?? []),
             };
             parse.InvocationConfiguration.Output.Write(ManifestBuilder.ToYaml(ManifestBuilder.Build(options)));
             if (pem is null)
             {
                 parse.InvocationConfiguration.Error.WriteLine("veil: note: no --ca-bundle: the webhook configurations carry no caBundle; inject one (e.g. cert-manager's CA injector) or the API server cannot call the webhook");
+            }
+
+            if (options.BrokerPolicyParameters.Count == 0)
+            {
+                parse.InvocationConfiguration.Error.WriteLine("veil: note: no --policy-param: the broker's strict policy has no TCB minimums, so it will refuse to start until policy-params are set in ConfigMap veil-broker");
             }
 
             return Task.FromResult(ExitCodes.Ok);
@@ -150,6 +161,21 @@ internal static class KubernetesCommands
             return Task.FromResult(ExitCodes.Ok);
         }));
         return cmd;
+    }
+
+    /// <summary>Checked here with the broker's own reader, so a typo fails now rather than at the broker's start.</summary>
+    private static List<string> PolicyParameters(string[] pairs)
+    {
+        try
+        {
+            Veil.Broker.Hosting.BrokerConfigFile.ParsePolicyParameters(pairs, "--policy-param");
+        }
+        catch (Veil.Broker.BrokerConfigurationException e)
+        {
+            throw new CliUsageException(e.Message);
+        }
+
+        return [.. pairs];
     }
 
     private static bool IsDnsLabel(string s) =>

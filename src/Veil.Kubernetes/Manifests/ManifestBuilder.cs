@@ -16,6 +16,7 @@ public static class ManifestBuilder
     public const int Port = 8443;
     private const string TlsDir = "/etc/veil/tls";
     private const string ConfigDir = "/etc/veil/config";
+    private const string DataDir = "/var/lib/veil";
 
     public static IReadOnlyList<Dictionary<string, object>> Build(ManifestOptions o)
     {
@@ -28,6 +29,7 @@ public static class ManifestBuilder
             Service(ns, WebhookName, 443),
             Webhook(o, "ValidatingWebhookConfiguration", "validate", ["pods", "pods/ephemeralcontainers"]),
             Webhook(o, "MutatingWebhookConfiguration", "mutate", ["pods"]),
+            BrokerConfigMap(o),
             BrokerClaim(o),
             BrokerDeployment(o),
             Service(ns, BrokerName, Port),
@@ -113,11 +115,25 @@ public static class ManifestBuilder
         return Deployment(o.Namespace, WebhookName, 2, container, volumes, recreate: false);
     }
 
+    /// <summary>The broker's settings file (same keys as <c>veil broker serve --config</c>).</summary>
+    public static string BrokerConfigYaml(ManifestOptions o) => Serializer().Serialize(new Dictionary<string, object>
+    {
+        ["policy"] = "strict",
+        ["policy-params"] = o.BrokerPolicyParameters.ToList(),
+    });
+
+    private static Dictionary<string, object> BrokerConfigMap(ManifestOptions o)
+    {
+        var cm = Obj("v1", "ConfigMap", BrokerName, o.Namespace);
+        cm["data"] = new Dictionary<string, object> { ["broker.yaml"] = BrokerConfigYaml(o) };
+        return cm;
+    }
+
     private static Dictionary<string, object> BrokerDeployment(ManifestOptions o)
     {
         var container = Container(o.Image, "broker",
-            ["broker", "serve", "--data-dir", "/var/lib/veil", "--urls", $"https://0.0.0.0:{Port}", "--tls-cert", $"{TlsDir}/tls.crt", "--tls-key", $"{TlsDir}/tls.key"],
-            [Mount("data", "/var/lib/veil", readOnly: false), Mount("tls", TlsDir)]);
+            ["broker", "serve", "--config", $"{ConfigDir}/broker.yaml", "--data-dir", DataDir, "--urls", $"https://0.0.0.0:{Port}", "--tls-cert", $"{TlsDir}/tls.crt", "--tls-key", $"{TlsDir}/tls.key"],
+            [Mount("data", DataDir, readOnly: false), Mount("tls", TlsDir), Mount("config", ConfigDir)]);
         container["readinessProbe"] = new Dictionary<string, object>
         {
             ["httpGet"] = new Dictionary<string, object> { ["path"] = "/healthz", ["port"] = Port, ["scheme"] = "HTTPS" },
@@ -126,9 +142,19 @@ public static class ManifestBuilder
         {
             new Dictionary<string, object> { ["name"] = "data", ["persistentVolumeClaim"] = new Dictionary<string, object> { ["claimName"] = BrokerName + "-data" } },
             new Dictionary<string, object> { ["name"] = "tls", ["secret"] = new Dictionary<string, object> { ["secretName"] = BrokerName + "-tls" } },
+            new Dictionary<string, object> { ["name"] = "config", ["configMap"] = new Dictionary<string, object> { ["name"] = BrokerName } },
         };
+
+        // The first start creates the keys on the volume; later starts find them and change nothing. The admin token
+        // is read from the volume once (kubectl exec ... cat /var/lib/veil/admin.token).
+        var init = Container(o.Image, "broker-init", ["broker", "init", "--data-dir", DataDir, "--if-missing"], [Mount("data", DataDir, readOnly: false)]);
+        init.Remove("ports");
+
         // One replica and Recreate: the SQLite store sits on a ReadWriteOnce volume.
-        return Deployment(o.Namespace, BrokerName, 1, container, volumes, recreate: true);
+        var deployment = Deployment(o.Namespace, BrokerName, 1, container, volumes, recreate: true);
+        var podSpec = (Dictionary<string, object>)((Dictionary<string, object>)((Dictionary<string, object>)deployment["spec"])["template"])["spec"];
+        podSpec["initContainers"] = new List<object> { init };
+        return deployment;
     }
 
     private static Dictionary<string, object> BrokerClaim(ManifestOptions o)

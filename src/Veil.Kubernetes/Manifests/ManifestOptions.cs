@@ -16,5 +16,11 @@ public sealed record ManifestOptions
 
     public string BrokerStorage { get; init; } = "1Gi";
 
+    /// <summary>
+    /// <c>name=value</c> parameters of the broker's strict attestation policy (snp_min_bootloader, ...). Without them
+    /// the broker refuses to start, naming the missing one: there is no default TCB to trust.
+    /// </summary>
+    public IReadOnlyList<string> BrokerPolicyParameters { get; init; } = [];
+
     public Uri EffectiveBrokerUrl => BrokerUrl ?? new Uri($"https://veil-broker.{Namespace}.svc:8443/");
 }
