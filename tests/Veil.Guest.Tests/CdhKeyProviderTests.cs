@@ -27,7 +27,7 @@ public sealed class CdhKeyProviderTests : IDisposable
         kek.WriteToFile(P("kek"));
         kekBytes = File.ReadAllBytes(P("kek"));
         SealedFile.Seal(P("model.safetensors"), P("model.safetensors.veil"), kek, KeyId, new SealOptions { ChunkSize = 4096 });
-        http = new HttpClient { BaseAddress = CdhKeyProvider.CheckUrl(cdh.BaseUri.ToString()) };
+        http = CdhKeyProvider.CreateHttpClient(CdhKeyProvider.CheckUrl(cdh.BaseUri.ToString()));
     }
 
     private string P(string name) => Path.Combine(root, name);

@@ -141,7 +141,7 @@ internal static class SealCommands
             var (teeName, gpuMode) = (parse.GetValue(tee)!, parse.GetValue(gpu)!);
             SealBroker.CheckEvidenceOptions(teeName, gpuMode);
             using var http = brokerUrl is not null ? Veil.Protocol.Client.KbsClient.CreateHttpClient(SealBroker.BrokerUri(brokerUrl))
-                : cdhUrl is not null ? new HttpClient { BaseAddress = CdhBase(cdhUrl), Timeout = TimeSpan.FromSeconds(60) }
+                : cdhUrl is not null ? CdhKeyProvider.CreateHttpClient(CdhBase(cdhUrl))
                 : null;
             var cpu = brokerUrl is null ? null : SealBroker.Evidence(teeName);
             using var gpus = brokerUrl is null ? null : SealBroker.Gpus(gpuMode);

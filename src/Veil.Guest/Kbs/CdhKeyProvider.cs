@@ -43,6 +43,13 @@ public sealed class CdhKeyProvider : IKeyProvider
             .Build();
     }
 
+    /// <summary>
+    /// A client for the CDH API that never uses a proxy: the key is answered in plaintext and must not leave the VM,
+    /// whatever HTTP_PROXY the pod's environment sets.
+    /// </summary>
+    public static HttpClient CreateHttpClient(Uri cdhBase) =>
+        new(new SocketsHttpHandler { UseProxy = false }, disposeHandler: true) { BaseAddress = cdhBase, Timeout = TimeSpan.FromSeconds(60) };
+
     /// <summary>How many requests were made (diagnostics and tests of the retry policy).</summary>
     public int Attempts { get; private set; }
 
