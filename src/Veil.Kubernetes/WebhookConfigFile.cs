@@ -11,7 +11,7 @@ public static class WebhookConfigFile
 {
     internal static readonly string[] Keys =
         ["allowed-runtime-classes", "cc-off-runtime-classes", "gpu-resource-names", "gpu-resource-prefixes",
-         "unseal-image", "key-source", "broker-url", "model-mount-path", "model-size-limit"];
+         "resource-claims-trigger", "unseal-image", "key-source", "broker-url", "model-mount-path", "model-size-limit"];
 
     public static WebhookOptions Load(string path)
     {
@@ -55,6 +55,7 @@ public static class WebhookConfigFile
                 "cc-off-runtime-classes" => options with { CcOffRuntimeClasses = List(value, key, where) },
                 "gpu-resource-names" => options with { GpuResourceNames = List(value, key, where) },
                 "gpu-resource-prefixes" => options with { GpuResourcePrefixes = Prefixes(value, key, where) },
+                "resource-claims-trigger" => options with { ResourceClaimsTrigger = Bool(value, key, where) },
                 "unseal-image" => options with { UnsealImage = Text(value, key, where) },
                 "key-source" => options with { KeySource = KeySource(Text(value, key, where), $"{where}: {key}") },
                 "broker-url" => options with { BrokerUrl = BrokerUrl(Text(value, key, where), $"{where}: {key}") },
@@ -99,6 +100,13 @@ public static class WebhookConfigFile
         value.StartsWith('/') && !value.Split('/').Contains("..", StringComparer.Ordinal)
             ? value.TrimEnd('/') is { Length: > 0 } p ? p : throw new WebhookConfigurationException($"{where}: '/' cannot be the mount path")
             : throw new WebhookConfigurationException($"{where}: '{value}' must be an absolute path without '..'");
+
+    private static bool Bool(object? value, string key, string where) => value switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => throw new WebhookConfigurationException($"{where}: {key}: expected true or false"),
+    };
 
     private static string Text(object? value, string key, string where) =>
         value is string { Length: > 0 } s ? s : throw new WebhookConfigurationException($"{where}: {key}: expected a non-empty string");

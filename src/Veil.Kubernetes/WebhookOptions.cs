@@ -22,6 +22,13 @@ public sealed record WebhookOptions
     /// </summary>
     public IReadOnlyList<string> GpuResourcePrefixes { get; init; } = ["nvidia.com/GH", "nvidia.com/GB"];
 
+    /// <summary>
+    /// A pod with dynamic resource claims (<c>spec.resourceClaims</c>, Kubernetes DRA) counts as a GPU pod: the claim's
+    /// device class lives in another object the webhook cannot see, and NVIDIA's DRA driver hands out GPUs this way,
+    /// so fail closed. Turn off only where DRA never allocates GPUs.
+    /// </summary>
+    public bool ResourceClaimsTrigger { get; init; } = true;
+
     /// <summary>Image of the injected <c>veil-unseal</c> init container.</summary>
     public string UnsealImage { get; init; } = "ghcr.io/veil-dev/veil:latest";
 

@@ -204,4 +204,29 @@ public sealed class ValidatorTests
         Assert.Equal(UnsealKeySource.Cdh, o.KeySource);
         Assert.Equal(UnsealKeySource.Broker, WebhookConfigFile.Parse("key-source: broker\nbroker-url: https://kbs.example/", "w.yaml").KeySource);
     }
+
+    [Fact]
+    public void A_pod_with_dynamic_resource_claims_counts_as_a_gpu_pod_unless_turned_off()
+    {
+        static JsonObject DraPod(string? rc)
+        {
+            var pod = Fixtures.PlainPod();
+            pod["spec"]!.AsObject().Remove("hostNetwork");
+            pod["spec"]!.AsObject().Remove("volumes");
+            pod["spec"]!["resourceClaims"] = JsonNode.Parse("""[{"name":"gpu","resourceClaimTemplateName":"single-gpu"}]""");
+            pod["spec"]!["containers"]![0]!["resources"] = JsonNode.Parse("""{"claims":[{"name":"gpu"}]}""");
+            return rc is null ? pod : pod.WithRuntimeClass(rc);
+        }
+
+        var v = new PodValidator(new WebhookOptions());
+        var denied = v.Validate(Fixtures.Request(DraPod(null)));
+        Assert.False(denied.Allowed);
+        Assert.Contains("uses dynamic resource claims (spec.resourceClaims)", denied.Message, StringComparison.Ordinal);
+        Assert.Contains("spec.runtimeClassName: unset", denied.Message, StringComparison.Ordinal);
+        Assert.True(v.Validate(Fixtures.Request(DraPod("kata-qemu-nvidia-gpu-tdx"))).Allowed);
+
+        var off = WebhookConfigFile.Parse("resource-claims-trigger: false", "w.yaml");
+        Assert.True(new PodValidator(off).Validate(Fixtures.Request(DraPod(null))).Allowed);
+        Assert.Contains("expected true or false", Assert.Throws<WebhookConfigurationException>(() => WebhookConfigFile.Parse("resource-claims-trigger: maybe", "w.yaml")).Message, StringComparison.Ordinal);
+    }
 }

@@ -54,6 +54,11 @@ public sealed class PodValidator(WebhookOptions options)
             return $"requests {podLevel} in spec.resources";
         }
 
+        if (options.ResourceClaimsTrigger && PodJson.Objects(spec, "resourceClaims", "spec").Count > 0)
+        {
+            return "uses dynamic resource claims (spec.resourceClaims), which may allocate GPUs";
+        }
+
         return annotations.ContainsKey(VeilNames.SealedModelAnnotation) ? $"carries {VeilNames.SealedModelAnnotation}" : null;
     }
 
