@@ -21,6 +21,7 @@ internal static class VeilCli
         root.Add(PolicyCommands.CreateRefValue());
         root.Add(SealCommands.Create());
         root.Add(SealCommands.CreateUnseal());
+        root.Add(SealCommands.CreateRekey());
         root.Add(QuickstartCommands.Create());
         root.Add(KubernetesCommands.CreateAdmission());
         root.Add(KubernetesCommands.CreateK8s());

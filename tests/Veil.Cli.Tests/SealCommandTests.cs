@@ -137,6 +137,27 @@ public sealed class SealCommandTests : IDisposable
         Assert.False(Directory.Exists(P("refused")) && Directory.EnumerateFileSystemEntries(P("refused")).Any());
     }
 
+    [Fact]
+    public void Rekey_rotates_a_sealed_folder_to_a_new_key()
+    {
+        Assert.Equal(0, CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "models/demo/kek", "--kek-file", P("kek"), "--new-kek").Exit);
+
+        var (exit, output, err) = CliRunner.Run("rekey", P("sealed"), "--kek-file", P("kek"), "--new-kek-file", P("kek2"), "--new-kek");
+        Assert.True(exit == 0, err);
+        Assert.Contains("re-wrapped 3 sealed file(s)", output);
+        Assert.Contains("store the new key at 'models/demo/kek' in the broker", output);
+        Assert.Equal(32, new FileInfo(P("kek2")).Length);
+
+        Assert.Equal(1, CliRunner.Run("unseal", P("sealed"), "--out", P("old"), "--kek-file", P("kek")).Exit);
+        (exit, _, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("new"), "--kek-file", P("kek2"));
+        Assert.True(exit == 0, err);
+        Assert.Equal(File.ReadAllBytes(P("model/weights.safetensors")), File.ReadAllBytes(P("new/weights.safetensors")));
+
+        (exit, _, err) = CliRunner.Run("rekey", P("sealed"), "--kek-file", P("kek"), "--new-kek-file", P("kek2"), "--new-kek");
+        Assert.Equal(2, exit);
+        Assert.Contains("refusing to overwrite a key", err);
+    }
+
     [Theory]
     [InlineData("there is no key source", "give exactly one of --kek-file, --broker or --cdh")]
     [InlineData("--kek-file kek --cdh", "give exactly one of --kek-file, --broker or --cdh")]

@@ -21,7 +21,7 @@ public class HeaderTests
         var bytes = Sample.ToBytes();
         Assert.Equal(38 + 19 + 60, bytes.Length);
         Assert.Equal("VEILSEAL"u8.ToArray(), bytes[..8]);
-        Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)));
+        Assert.Equal(2, BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)));
         Assert.Equal(1, bytes[10]);
         Assert.Equal(1u << 20, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12)));
         Assert.Equal(5_000_000ul, BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(16)));

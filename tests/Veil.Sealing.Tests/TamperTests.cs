@@ -50,8 +50,13 @@ public sealed class TamperTests : IDisposable
         Assert.Contains("header.magic", Unseal(t).Message);
 
         t = (byte[])sealedBytes.Clone();
-        t[8] = 2;
+        t[8] = 3;
         Assert.Equal(SealingError.UnsupportedVersion, Unseal(t).Error);
+
+        // Downgraded to format 1, whose chunks would bind the whole header: the wrap binds the version, so it fails there.
+        t = (byte[])sealedBytes.Clone();
+        t[8] = 1;
+        Assert.Equal(SealingError.KeyUnwrapFailed, Unseal(t).Error);
 
         t = (byte[])sealedBytes.Clone();
         t[^1000] ^= 0; // unchanged body; edit the file nonce only

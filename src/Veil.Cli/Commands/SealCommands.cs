@@ -167,6 +167,34 @@ internal static class SealCommands
         return cmd;
     }
 
+    /// <summary><c>veil rekey</c>: rotate the key-encryption key of sealed files by re-wrapping their headers only.</summary>
+    public static Command CreateRekey()
+    {
+        var path = new Argument<string>("path") { Description = "Sealed file or sealed folder (format 2)" };
+        var kekFile = new Option<string>("--kek-file") { Description = "The current key-encryption key (32 raw bytes)", Required = true };
+        var newKekFile = new Option<string>("--new-kek-file") { Description = "The key-encryption key to rotate to (32 raw bytes)", Required = true };
+        var create = new Option<bool>("--new-kek") { Description = "Create --new-kek-file with a fresh random key (refuses to overwrite)" };
+        var cmd = new Command("rekey", "Rotate the key-encryption key of sealed files: re-wrap each header's data key, leave the body as it is.") { path, kekFile, newKekFile, create };
+        cmd.SetAction((parse, ct) => CliErrors.GuardAsync(parse, () => RefusalsAsync(parse, () =>
+        {
+            var source = parse.GetValue(path)!;
+            if (!Directory.Exists(source) && !File.Exists(source))
+            {
+                throw new CliUsageException($"path: '{source}' is not a sealed file or folder");
+            }
+
+            using var from = KeyEncryptionKey.FromFile(parse.GetValue(kekFile)!);
+            using var to = LoadKek(parse.GetValue(newKekFile)!, parse.GetValue(create));
+            var keyId = Directory.Exists(source) ? SealedFile.ReadHeader(Path.Combine(source, SealedManifest.FileName)).KeyId : SealedFile.ReadHeader(source).KeyId;
+            var result = Rekey.Run(source, from, to);
+            var o = parse.InvocationConfiguration.Output;
+            o.WriteLine($"re-wrapped {result.Rewrapped} sealed file(s) in {source}{(result.AlreadyRotated > 0 ? $" ({result.AlreadyRotated} already under the new key)" : "")}; no chunk was rewritten");
+            o.WriteLine($"next: store the new key at '{keyId}' in the broker (veil resource put {keyId} --file <new key> ...); until then agents get the old key and fail to unwrap");
+            return Task.FromResult(ExitCodes.Ok);
+        })));
+        return cmd;
+    }
+
     private static Uri CdhBase(string url)
     {
         try

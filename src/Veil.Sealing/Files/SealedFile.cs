@@ -39,7 +39,7 @@ public static class SealedFile
             };
             var header = draft with { WrappedDataKey = DataKeyWrap.Wrap(kek, draft.PrefixBytes(), dataKey) };
             var headerBytes = header.ToBytes();
-            var digest = SHA256.HashData(headerBytes);
+            var digest = header.Digest();
             var name = Path.GetFileName(source);
 
             WriteViaTemp(destination, header.SealedLength, preallocate: true, output =>

@@ -18,7 +18,14 @@ public enum SealedKind : byte
 public sealed record SealedHeader
 {
     public const int MagicLength = 8;
-    public const ushort CurrentVersion = 1;
+    /// <summary>
+    /// Version 2 binds chunks to the header prefix (everything before the wrapped key), so the key-encryption key can be
+    /// rotated by re-wrapping headers alone; version 1 bound them to the whole header and is still read.
+    /// </summary>
+    public const ushort CurrentVersion = 2;
+
+    /// <summary>The first format: chunks bind the whole header, wrapped key included (rotation means re-sealing).</summary>
+    public const ushort Version1 = 1;
 
     /// <summary>AES-256-GCM chunks; data key wrapped with AES-256-GCM under the key-encryption key.</summary>
     public const byte AlgorithmAes256Gcm = 1;
@@ -41,6 +48,8 @@ public sealed record SealedHeader
     public const int MaxLength = FixedPrefixLength + MaxKeyIdLength + WrappedKeyLength;
 
     internal static ReadOnlySpan<byte> Magic => "VEILSEAL"u8;
+
+    public ushort Version { get; init; } = CurrentVersion;
 
     public required SealedKind Kind { get; init; }
 
@@ -85,7 +94,7 @@ public sealed record SealedHeader
         var id = Encoding.ASCII.GetBytes(KeyId);
         var b = new byte[FixedPrefixLength + id.Length];
         Magic.CopyTo(b);
-        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(8), CurrentVersion);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(8), Version);
         b[10] = AlgorithmAes256Gcm;
         b[11] = (byte)Kind;
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(12), (uint)ChunkSize);
@@ -98,8 +107,13 @@ public sealed record SealedHeader
 
     public byte[] ToBytes() => [.. PrefixBytes(), .. WrappedDataKey];
 
-    /// <summary>SHA-256 of the header bytes: committed to by every chunk and listed in a set's manifest.</summary>
-    public byte[] Digest() => SHA256.HashData(ToBytes());
+    /// <summary>
+    /// What every chunk and a set's manifest commit to: SHA-256 of the header prefix (version 2) or of the whole header
+    /// (version 1). The prefix holds every field that gives the body its meaning (kind, sizes, file nonce, key id); the
+    /// wrapped key is bound to that prefix by the wrap's own associated data, so leaving it out is what lets a rotation
+    /// re-wrap it without touching the body.
+    /// </summary>
+    public byte[] Digest() => SHA256.HashData(Version == Version1 ? ToBytes() : PrefixBytes());
 
     /// <summary>Parses a header from the start of <paramref name="data"/>; trailing bytes (the body) are ignored.</summary>
     public static SealedHeader Parse(ReadOnlySpan<byte> data)
@@ -112,9 +126,9 @@ public sealed record SealedHeader
 
         Need(data, FixedPrefixLength, "header");
         var version = BinaryPrimitives.ReadUInt16LittleEndian(data[8..]);
-        if (version != CurrentVersion)
+        if (version is not (Version1 or CurrentVersion))
         {
-            throw new SealingException(SealingError.UnsupportedVersion, $"header.version: {version} is not supported (this build reads {CurrentVersion})");
+            throw new SealingException(SealingError.UnsupportedVersion, $"header.version: {version} is not supported (this build reads {Version1} and {CurrentVersion})");
         }
 
         if (data[10] != AlgorithmAes256Gcm)
@@ -156,6 +170,7 @@ public sealed record SealedHeader
         ValidateKeyId(keyId);
         return new SealedHeader
         {
+            Version = version,
             Kind = (SealedKind)data[11],
             ChunkSize = (int)chunk,
             PlaintextLength = (long)length,
