@@ -23,12 +23,7 @@ internal static class CryptoCeiling
         var (reportBytes, certificates) = TrusteeSnpEvidence.Parse(File.ReadAllBytes(evidencePath));
         var report = SnpReport.Parse(reportBytes);
         using var vcek = certificates[0].GetECDsaPublicKey() ?? throw new InvalidOperationException("no VCEK key");
-        var signature = new byte[96];
-        for (var i = 0; i < 48; i++)
-        {
-            signature[i] = report.SignatureR.Span[47 - i];
-            signature[48 + i] = report.SignatureS.Span[47 - i];
-        }
+        var signature = ReportSignature(report);
 
         using var tokenKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var tee = TeeKey.CreateEc();
@@ -100,5 +95,18 @@ internal static class CryptoCeiling
         }
 
         return Stopwatch.GetElapsedTime(started).TotalMicroseconds / n;
+    }
+
+    /// <summary>The report's R and S (72 bytes little-endian each) as the 96-byte P1363 signature .NET verifies.</summary>
+    internal static byte[] ReportSignature(SnpReport report)
+    {
+        var signature = new byte[96];
+        for (var i = 0; i < 48; i++)
+        {
+            signature[i] = report.SignatureR.Span[47 - i];
+            signature[48 + i] = report.SignatureS.Span[47 - i];
+        }
+
+        return signature;
     }
 }

@@ -16,9 +16,6 @@ public static class AdminTokens
     public const string Issuer = "veil-admin";
     public const string Role = "admin";
 
-    // A header with two "alg" keys must be refused, not read one way here and another way by the token library.
-    private static readonly System.Text.Json.JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
-
     public static string Create(ECDsa adminKey, DateTimeOffset now, TimeSpan lifetime)
     {
         var payload = new JsonObject
@@ -51,8 +48,8 @@ public static class AdminTokens
         JsonObject payload;
         try
         {
-            alg = parts.Length == 3 ? JsonNode.Parse(Base64UrlText.Decode(parts[0], "token.header"), documentOptions: StrictJson)?["alg"]?.GetValue<string>() : null;
-            payload = parts.Length == 3 ? JsonNode.Parse(Base64UrlText.Decode(parts[1], "token.payload"), documentOptions: StrictJson)?.AsObject() ?? throw new FormatException() : throw new FormatException();
+            alg = parts.Length == 3 ? JsonNode.Parse(Base64UrlText.Decode(parts[0], "token.header"), documentOptions: Protocol.Messages.KbsJson.StrictDocumentOptions)?["alg"]?.GetValue<string>() : null;
+            payload = parts.Length == 3 ? JsonNode.Parse(Base64UrlText.Decode(parts[1], "token.payload"), documentOptions: Protocol.Messages.KbsJson.StrictDocumentOptions)?.AsObject() ?? throw new FormatException() : throw new FormatException();
         }
         catch (Exception e) when (e is FormatException or System.Text.Json.JsonException or InvalidOperationException or Protocol.ProtocolFormatException)
         {

@@ -15,6 +15,8 @@ using Veil.Broker.Storage;
 using Veil.Policy;
 using Veil.Policy.Appraisal;
 using Veil.Policy.Resources;
+using Veil.Protocol;
+using Veil.Protocol.Messages;
 
 namespace Veil.Broker.Endpoints;
 
@@ -258,8 +260,6 @@ internal static class AdminEndpoints
         }
     }
 
-    private static readonly JsonDocumentOptions StrictJson = new() { MaxDepth = 64, AllowDuplicateProperties = false };
-
     private static async Task<(JsonDocument? Doc, IResult? Error)> ReadJsonAsync(HttpContext http)
     {
         var body = await HttpBodies.ReadAsync(http.Request, http.RequestAborted).ConfigureAwait(false);
@@ -268,16 +268,9 @@ internal static class AdminEndpoints
             return (null, KbsProblem.Create(StatusCodes.Status413PayloadTooLarge, "PayloadTooLarge", $"body exceeds {HttpBodies.MaxBytes} bytes"));
         }
 
-        // JsonDocument checks string UTF-8 only when a value is read (InvalidOperationException then) and lets a
-        // second key override the first: both are refused here, by name.
-        if (!System.Text.Unicode.Utf8.IsValid(body))
-        {
-            return (null, KbsProblem.BadRequest("InvalidRequest", "body: not valid UTF-8"));
-        }
-
         try
         {
-            var doc = JsonDocument.Parse(body, StrictJson);
+            var doc = KbsJson.ParseStrict(body, "body");
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
                 doc.Dispose();
@@ -286,9 +279,9 @@ internal static class AdminEndpoints
 
             return (doc, null);
         }
-        catch (JsonException e)
+        catch (ProtocolFormatException e)
         {
-            return (null, KbsProblem.BadRequest("InvalidRequest", $"body: not valid JSON ({e.Message.Split('.')[0]})"));
+            return (null, KbsProblem.BadRequest("InvalidRequest", e.Message));
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Polly;
-using Polly.Retry;
 using Veil.Protocol.Client;
 using Veil.Protocol.Messages;
 using Veil.Sealing;
@@ -23,19 +22,7 @@ public sealed class BrokerKeyProvider : IKeyProvider
     {
         this.http = http;
         this.evidence = evidence;
-        retry = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = Math.Max(1, maxRetries),
-                Delay = firstDelay ?? TimeSpan.FromMilliseconds(500),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                ShouldHandle = new PredicateBuilder()
-                    .Handle<HttpRequestException>()
-                    .Handle<TaskCanceledException>(e => e.InnerException is TimeoutException)
-                    .Handle<KbsClientException>(e => e.Status >= 500 || e.Status == 429),
-            })
-            .Build();
+        retry = GuestRetries.Build(maxRetries, firstDelay ?? TimeSpan.FromMilliseconds(500), p => p.Handle<KbsClientException>(e => e.Status >= 500 || e.Status == 429));
     }
 
     /// <summary>Devices whose evidence goes into <c>additional_evidence</c> (e.g. the NVIDIA GPUs); none by default.</summary>

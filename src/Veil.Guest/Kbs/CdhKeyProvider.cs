@@ -2,7 +2,6 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Polly;
-using Polly.Retry;
 using Veil.Sealing;
 
 namespace Veil.Guest;
@@ -28,19 +27,7 @@ public sealed class CdhKeyProvider : IKeyProvider
     public CdhKeyProvider(HttpClient http, int maxRetries = 5, TimeSpan? firstDelay = null)
     {
         this.http = http;
-        retry = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = Math.Max(1, maxRetries),
-                Delay = firstDelay ?? TimeSpan.FromSeconds(1),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                ShouldHandle = new PredicateBuilder()
-                    .Handle<HttpRequestException>()
-                    .Handle<TaskCanceledException>(e => e.InnerException is TimeoutException)
-                    .Handle<RetryableAnswer>(),
-            })
-            .Build();
+        retry = GuestRetries.Build(maxRetries, firstDelay ?? TimeSpan.FromSeconds(1), p => p.Handle<RetryableAnswer>());
     }
 
     /// <summary>

@@ -7,8 +7,6 @@ internal static class JsonFields
 {
     public const int MaxMessageBytes = 2 * 1024 * 1024;
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
-
     public static JsonDocument ParseDocument(ReadOnlyMemory<byte> utf8, string what)
     {
         if (utf8.Length > MaxMessageBytes)
@@ -25,7 +23,7 @@ internal static class JsonFields
 
         try
         {
-            return JsonDocument.Parse(utf8, DocumentOptions);
+            return JsonDocument.Parse(utf8, Messages.KbsJson.StrictDocumentOptions);
         }
         catch (JsonException e)
         {

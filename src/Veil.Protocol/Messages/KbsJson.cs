@@ -13,6 +13,18 @@ public static class KbsJson
         Indented = false,
     };
 
+    /// <summary>
+    /// How untrusted JSON is read here and in the broker: duplicate keys are an error, since JsonDocument would take the
+    /// last where another reader of the same bytes may take the first.
+    /// </summary>
+    public static JsonDocumentOptions StrictDocumentOptions { get; } = new() { MaxDepth = 64, AllowDuplicateProperties = false };
+
+    /// <summary>
+    /// Parses untrusted JSON of at most 2 MiB; too large, invalid UTF-8, duplicate keys or malformed JSON are a
+    /// <see cref="ProtocolFormatException"/> naming <paramref name="what"/>.
+    /// </summary>
+    public static JsonDocument ParseStrict(ReadOnlyMemory<byte> utf8, string what) => Json.JsonFields.ParseDocument(utf8, what);
+
     public static byte[] Serialize(Action<Utf8JsonWriter> write)
     {
         using var ms = new MemoryStream();

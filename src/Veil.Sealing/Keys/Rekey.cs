@@ -19,7 +19,7 @@ public static class Rekey
     {
         if (!Directory.Exists(path))
         {
-            return File(path, from, to) ? new(1, 0) : new(0, 1);
+            return RewrapFile(path, from, to) ? new(1, 0) : new(0, 1);
         }
 
         // Read the manifest with whichever key it is under now: a rotation stopped half-way has files under both.
@@ -37,18 +37,18 @@ public static class Rekey
         int rewrapped = 0, already = 0;
         foreach (var f in manifest.Files)
         {
-            _ = File(Path.Combine(path, f.SealedPath), from, to) ? rewrapped++ : already++;
+            _ = RewrapFile(Path.Combine(path, f.SealedPath), from, to) ? rewrapped++ : already++;
         }
 
-        _ = File(manifestPath, from, to) ? rewrapped++ : already++;
+        _ = RewrapFile(manifestPath, from, to) ? rewrapped++ : already++;
         return new(rewrapped, already);
     }
 
     /// <summary>True when the file was re-wrapped, false when it already was under <paramref name="to"/>.</summary>
-    private static bool File(string path, KeyEncryptionKey from, KeyEncryptionKey to)
+    private static bool RewrapFile(string path, KeyEncryptionKey from, KeyEncryptionKey to)
     {
         var name = Path.GetFileName(path);
-        using var handle = System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
         var header = SealedHeader.Read(handle, name);
         if (header.Version == SealedHeader.Version1)
         {
