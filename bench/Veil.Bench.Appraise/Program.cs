@@ -10,7 +10,7 @@ using Veil.Policy.Model;
 // Appraisal of a full SNP + 8-GPU claim set against the strict policy, versus one SNP report signature
 // verification (ECDSA P-384 over the 672 signed bytes with .NET's ECDsa), both timed in this process.
 // Usage: Veil.Bench.Appraise <vectors dir> <seconds per side>
-var vectors = args.Length > 0 ? args[0] : "../shared/vectors";
+var vectors = args.Length > 0 ? args[0] : "testdata/vectors";
 var seconds = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 5;
 
 // Real SNP claims: the Genoa report of TEE-Attestation-Verification, verified at its pinned time.

@@ -12,7 +12,7 @@ using Veil.Tests.Shared;
 //   raw <vectors dir> <seconds>: .NET's ECDsa P-384 verify alone over the report's signed bytes (diagnostic).
 //   fuzz <vectors dir> <inputs>: the evidence and RIM parsers' mutation fuzzer for many more inputs.
 var mode = args.ElementAtOrDefault(0);
-var vectors = args.ElementAtOrDefault(1) ?? "../shared/vectors";
+var vectors = args.ElementAtOrDefault(1) ?? "testdata/vectors";
 var amount = args.ElementAtOrDefault(2);
 var history = Path.Combine(vectors, "nvtrust", "history-2023-initial-samples");
 var samples = Path.Combine(vectors, "nvtrust", "local_gpu_verifier-samples");

@@ -8,7 +8,7 @@ using Veil.Tests.Shared;
 //   verify <vectors dir> <seconds>: reports verified per second, chain cached, on the calling thread.
 //   fuzz <vectors dir> <inputs>: the parser fuzzer of the test suite for many more inputs.
 var mode = args.ElementAtOrDefault(0);
-var vectors = args.ElementAtOrDefault(1) ?? "../shared/vectors";
+var vectors = args.ElementAtOrDefault(1) ?? "testdata/vectors";
 var ms = Path.Combine(vectors, "TEE-Attestation-Verification", "tests-test_data");
 
 if (mode is "verify" or "verify-json")

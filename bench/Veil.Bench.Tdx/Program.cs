@@ -10,7 +10,7 @@ using Veil.Tests.Shared;
 //     and the PCK chain cached (each quote still costs its two ECDSA P-256 verifications: QE report, quote).
 //   fuzz <vectors dir> <inputs>: mutated quotes, collateral, CRLs and event logs through every parser.
 var mode = args.ElementAtOrDefault(0);
-var vectors = args.ElementAtOrDefault(1) ?? "../shared/vectors";
+var vectors = args.ElementAtOrDefault(1) ?? "testdata/vectors";
 var sample = Path.Combine(vectors, "dcap-qvl", "sample");
 
 if (mode == "verify")

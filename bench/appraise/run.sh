@@ -8,7 +8,7 @@ seconds="${SECONDS_PER_SIDE:-5}"
 core="${BENCH_CORE:-0}"
 out=bench/out/appraise
 dotnet build bench/Veil.Bench.Appraise -c Release -nologo -v:q -o "$out" >/dev/null
-result=$(taskset -c "$core" dotnet "$out/Veil.Bench.Appraise.dll" "${VEIL_VECTORS:-../shared/vectors}" "$seconds")
+result=$(taskset -c "$core" dotnet "$out/Veil.Bench.Appraise.dll" "testdata/vectors" "$seconds")
 echo "$result"
 appraise=$(sed -n 's/^appraise_ns=//p' <<<"$result")
 verify=$(sed -n 's/^ecdsa_p384_verify_ns=//p' <<<"$result")

@@ -10,7 +10,7 @@ broker_core="${BROKER_CORE:-0}"
 load_core="${LOAD_CORE:-1}"
 concurrency="${CONCURRENCY:-8}"
 out=bench/out/broker-handshake
-evidence=../shared/vectors/trustee/attestation-service/tests/e2e/evidence.json
+evidence=testdata/vectors/trustee/attestation-service/tests/e2e/evidence.json
 dotnet build bench/Veil.Bench.BrokerHandshake -c Release -nologo -v:q -o "$out/bin" >/dev/null
 
 data=$(mktemp -d /tmp/veil-bench-broker.XXXXXX)

@@ -10,7 +10,7 @@ dotnet build bench/Veil.Bench.Gpu -c Release -nologo -v:q -o "$out" >/dev/null
 if [ "${GPU_BITFLIPS:-0}" = "1" ]; then
   VEIL_ALL_BITS=1 dotnet test tests/Veil.Attestation.Tests -c Release --artifacts-path /tmp/art-gpu-fuzz --filter "FullyQualifiedName~NvidiaBitFlip" -nologo -v:q
 fi
-line=$(dotnet "$out/Veil.Bench.Gpu.dll" fuzz ../shared/vectors "$inputs" | tee /dev/stderr | tail -n 1)
+line=$(dotnet "$out/Veil.Bench.Gpu.dll" fuzz testdata/vectors "$inputs" | tee /dev/stderr | tail -n 1)
 crashes=$(sed -n 's/.*crashes=\([0-9]*\).*/\1/p' <<<"$line")
 n=$(sed -n 's/.*fuzz_inputs=\([0-9]*\).*/\1/p' <<<"$line")
 awk -v c="$crashes" -v n="$n" 'BEGIN { printf "gpu-fuzz ratio=%g goal=0\n", c / n }'

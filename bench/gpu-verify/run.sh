@@ -18,8 +18,8 @@ best() { sort -g | tail -n 1; }
 ossl_all=(); veil_all=(); rims_all=()
 for _ in $(seq "$rounds"); do
   ossl_all+=("$(taskset -c "$core" openssl speed -elapsed -seconds "$seconds" ecdsap384 2>/dev/null | awk '/nistp384/ {print $NF}' | tail -n 1)")
-  veil_all+=("$(taskset -c "$core" dotnet "$out/Veil.Bench.Gpu.dll" verify ../shared/vectors "$seconds" | sed -n 's/^veil_verify_per_s=//p')")
-  rims_all+=("$(taskset -c "$core" dotnet "$out/Veil.Bench.Gpu.dll" rims ../shared/vectors "$seconds" | sed -n 's/^veil_verify_per_s=//p')")
+  veil_all+=("$(taskset -c "$core" dotnet "$out/Veil.Bench.Gpu.dll" verify testdata/vectors "$seconds" | sed -n 's/^veil_verify_per_s=//p')")
+  rims_all+=("$(taskset -c "$core" dotnet "$out/Veil.Bench.Gpu.dll" rims testdata/vectors "$seconds" | sed -n 's/^veil_verify_per_s=//p')")
 done
 ossl=$(printf '%s\n' "${ossl_all[@]}" | best)
 veil=$(printf '%s\n' "${veil_all[@]}" | best)

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 inputs="${FUZZ_INPUTS:-1000000}"
 out=bench/out/snp
 dotnet build bench/Veil.Bench.Snp -c Release -nologo -v:q -o "$out" >/dev/null
-line=$(dotnet "$out/Veil.Bench.Snp.dll" fuzz ../shared/vectors "$inputs" | tee /dev/stderr | tail -n 1)
+line=$(dotnet "$out/Veil.Bench.Snp.dll" fuzz testdata/vectors "$inputs" | tee /dev/stderr | tail -n 1)
 crashes=$(sed -n 's/.*crashes=\([0-9]*\).*/\1/p' <<<"$line")
 n=$(sed -n 's/.*fuzz_inputs=\([0-9]*\).*/\1/p' <<<"$line")
 awk -v c="$crashes" -v n="$n" 'BEGIN { printf "snp-fuzz ratio=%g goal=0\n", c / n }'

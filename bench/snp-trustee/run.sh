@@ -16,7 +16,7 @@ out=bench/out/snp
 dotnet build bench/Veil.Bench.Snp -c Release -nologo -v:q -o "$out" >/dev/null
 
 ossl=$(taskset -c "$core" openssl speed -seconds 3 ecdsap384 2>/dev/null | awk '/nistp384/ {print $NF}' | tail -n 1)
-run=$(taskset -c "$core" dotnet "$out/Veil.Bench.Snp.dll" trustee ../shared/vectors "$seconds")
+run=$(taskset -c "$core" dotnet "$out/Veil.Bench.Snp.dll" trustee testdata/vectors "$seconds")
 grep -v "^[a-z_0-9]*=" <<<"$run"
 multiple=$(sed -n 's/^trustee_multiple=//p' <<<"$run")
 # For scale only: openssl counts CPU time, the in-process figures are wall time per batch (the quotient is what counts).

@@ -9,7 +9,7 @@ out=bench/out/snp
 dotnet build bench/Veil.Bench.Snp -c Release -nologo -v:q -o "$out" >/dev/null
 
 ossl=$(taskset -c "$core" openssl speed -elapsed -seconds "$seconds" ecdsap384 2>/dev/null | awk '/nistp384/ {print $NF}' | tail -n 1)
-veil=$(taskset -c "$core" dotnet "$out/Veil.Bench.Snp.dll" verify ../shared/vectors "$seconds" | sed -n 's/^veil_verify_per_s=//p')
+veil=$(taskset -c "$core" dotnet "$out/Veil.Bench.Snp.dll" verify testdata/vectors "$seconds" | sed -n 's/^veil_verify_per_s=//p')
 echo "openssl ecdsap384 verify/s: $ossl"
 echo "veil snp reports verified/s: $veil"
 awk -v v="$veil" -v o="$ossl" 'BEGIN { printf "snp-verify ratio=%.3f goal=0.90\n", v / o }'

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 inputs="${FUZZ_INPUTS:-200000}"
 out=bench/out/tdx
 dotnet build bench/Veil.Bench.Tdx -c Release -nologo -v:q -o "$out" >/dev/null
-line=$(dotnet "$out/Veil.Bench.Tdx.dll" fuzz ../shared/vectors "$inputs" | tail -n 1)
+line=$(dotnet "$out/Veil.Bench.Tdx.dll" fuzz testdata/vectors "$inputs" | tail -n 1)
 echo "$line"
 crashes=$(sed -n 's/.*crashes=\([0-9]*\).*/\1/p' <<<"$line")
 n=$(sed -n 's/.*fuzz_inputs=\([0-9]*\).*/\1/p' <<<"$line")

@@ -20,7 +20,7 @@ dotnet build bench/Veil.Bench.Tdx -c Release -nologo -v:q -o "$out" >/dev/null
 ratios=()
 for r in $(seq 1 "$rounds"); do
   ossl=$(taskset -c "$core" openssl speed -seconds "$seconds" ecdsap256 2>/dev/null | awk '/nistp256/ {print $NF}' | tail -n 1)
-  run=$(taskset -c "$core" dotnet "$out/Veil.Bench.Tdx.dll" verify ../shared/vectors "$seconds")
+  run=$(taskset -c "$core" dotnet "$out/Veil.Bench.Tdx.dll" verify testdata/vectors "$seconds")
   veil=$(sed -n 's/^veil_verify_per_cpu_s=//p' <<<"$run")
   wall=$(sed -n 's/^veil_verify_per_s=//p' <<<"$run")
   ratio=$(awk -v v="$veil" -v o="$ossl" 'BEGIN { printf "%.3f", v / (o / 2) }')
@@ -29,6 +29,6 @@ for r in $(seq 1 "$rounds"); do
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 if [ "${INPROC:-1}" != 0 ]; then
-  taskset -c "$core" dotnet "$out/Veil.Bench.Tdx.dll" inproc ../shared/vectors "${INPROC_SECONDS:-20}"
+  taskset -c "$core" dotnet "$out/Veil.Bench.Tdx.dll" inproc testdata/vectors "${INPROC_SECONDS:-20}"
 fi
 echo "tdx-verify ratio=$median goal=0.80"

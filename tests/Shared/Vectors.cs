@@ -1,14 +1,19 @@
 namespace Veil.Tests.Shared;
 
 /// <summary>
-/// Locates ../shared/vectors (real evidence from public projects). Vectors are read in place, never copied
-/// into the repository. VEIL_VECTORS overrides the location.
+/// Locates testdata/vectors, the repository's own byte-for-byte copy of the real evidence from public projects
+/// (see testdata/vectors/THIRD-PARTY.md). Tests read only this copy, so a clone with nothing beside it passes.
 /// </summary>
 internal static class Vectors
 {
     private static readonly Lazy<string> RootPath = new(FindRoot);
 
     public static string Root => RootPath.Value;
+
+    /// <summary>The repository root, as the build that compiled the tests saw it.</summary>
+    public static string RepoRoot => typeof(Vectors).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+        .Cast<System.Reflection.AssemblyMetadataAttribute>()
+        .First(a => a.Key == "VeilRepoRoot").Value!;
 
     public static string Path(params string[] parts) => System.IO.Path.Combine([Root, .. parts]);
 
@@ -18,29 +23,12 @@ internal static class Vectors
 
     private static string FindRoot()
     {
-        var env = Environment.GetEnvironmentVariable("VEIL_VECTORS");
-        if (!string.IsNullOrEmpty(env))
+        var root = System.IO.Path.Combine(RepoRoot, "testdata", "vectors");
+        if (!File.Exists(System.IO.Path.Combine(root, "README.md")))
         {
-            return env;
+            throw new DirectoryNotFoundException("testdata/vectors/README.md not found under " + RepoRoot + " (the repository's vector copy)");
         }
 
-        var repo = typeof(Vectors).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-            .Cast<System.Reflection.AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == "VeilRepoRoot")?.Value;
-        if (repo is not null && File.Exists(System.IO.Path.Combine(repo, "..", "shared", "vectors", "README.md")))
-        {
-            return System.IO.Path.GetFullPath(System.IO.Path.Combine(repo, "..", "shared", "vectors"));
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = System.IO.Path.Combine(dir.FullName, "..", "shared", "vectors");
-            if (File.Exists(System.IO.Path.Combine(candidate, "README.md")))
-            {
-                return System.IO.Path.GetFullPath(candidate);
-            }
-        }
-
-        throw new DirectoryNotFoundException("../shared/vectors not found above " + AppContext.BaseDirectory + "; set VEIL_VECTORS");
+        return root;
     }
 }

@@ -4,7 +4,7 @@ using Veil.Tests.Shared;
 
 namespace Veil.Attestation.Tests.Nvidia;
 
-/// <summary>The real NVIDIA vectors in ../shared/vectors with the nonces, RIMs and times their MANIFESTs give.</summary>
+/// <summary>The real NVIDIA vectors in testdata/vectors with the nonces, RIMs and times their MANIFESTs give.</summary>
 internal static class NvidiaVectorCases
 {
     /// <summary>Inside every test_no_gpu RIM signing window (MANIFEST: 2023-06-27 … 2025-06-22).</summary>

@@ -4,7 +4,7 @@ using Veil.Tests.Shared;
 
 namespace Veil.Attestation.Tests.Snp;
 
-/// <summary>The real SEV-SNP vectors in ../shared/vectors with the inputs and pinned times their MANIFESTs give.</summary>
+/// <summary>The real SEV-SNP vectors in testdata/vectors with the inputs and pinned times their MANIFESTs give.</summary>
 internal sealed record SnpCase(string Name, byte[] Evidence, X509Certificate2? Leaf, IReadOnlyList<X509Certificate2> Chain, DateTimeOffset At)
 {
     public SnpVerifier Verifier(DateTimeOffset? at = null) =>
