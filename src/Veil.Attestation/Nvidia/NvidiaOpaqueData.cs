@@ -8,7 +8,7 @@ public sealed record OpaqueField(ushort Type, ReadOnlyMemory<byte> Value);
 
 /// <summary>
 /// The MEASUREMENTS response's opaque data: NVIDIA-defined TLVs {type u16 LE, length u16 LE, value}
-/// (nvtrust attestation/opaque_data.py; type numbers in research/evidence-formats.md §A3.2). Typed accessors
+/// (nvtrust attestation/opaque_data.py; type numbers in docs/research/evidence-formats.md §A3.2). Typed accessors
 /// decode the fields the verifier and the claims use; every field stays available raw.
 /// </summary>
 public sealed record NvidiaOpaqueData

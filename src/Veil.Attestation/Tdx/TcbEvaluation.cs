@@ -43,7 +43,7 @@ public sealed record TcbEvaluationResult(TcbVerdict? Platform, TcbVerdict? Modul
 }
 
 /// <summary>
-/// TCB level matching (Intel DCAP QVL; steps 7, 9, 10 of research/evidence-formats.md §A2.7). Levels are
+/// TCB level matching (Intel DCAP QVL; steps 7, 9, 10 of docs/research/evidence-formats.md §A2.7). Levels are
 /// taken in Intel's order (highest first) and the first one the platform meets decides. Values come from the
 /// PCK certificate (SGX components, PCE SVN, FMSPC, PCE-ID) and from the signed quote (TEE_TCB_SVN, QE report).
 /// </summary>

@@ -14,7 +14,7 @@ public sealed record TdxVerifierOptions
 }
 
 /// <summary>
-/// Verifies an Intel TDX DCAP quote (v4/v5) offline, in the order of research/evidence-formats.md §A2.7
+/// Verifies an Intel TDX DCAP quote (v4/v5) offline, in the order of docs/research/evidence-formats.md §A2.7
 /// (dcap-qvl verify.rs, go-tdx-guest verify.go, Intel QVL): header; PCK chain to the embedded Intel SGX Root
 /// CA; QE report signed by the PCK key; QE report data = SHA-256(attestation key ‖ QE auth data) ‖ zeros;
 /// quote signed by the attestation key; collateral (signatures over the exact JSON, issuer chains, CRLs,

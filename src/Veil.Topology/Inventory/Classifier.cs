@@ -2,7 +2,7 @@ using Veil.Topology.ConfigSpace;
 
 namespace Veil.Topology.Inventory;
 
-/// <summary>Vendor/class/port-type rules; ids from research/kata-gpu-topology.md §5.</summary>
+/// <summary>Vendor/class/port-type rules; ids from docs/research/kata-gpu-topology.md §5.</summary>
 internal static class Classifier
 {
     public const ushort Nvidia = 0x10DE;

@@ -6,7 +6,7 @@ namespace Veil.Topology.Planning;
 /// <summary>
 /// Turns an inventory and a request into a plan: which functions to pass (whole IOMMU groups), where they sit
 /// in the guest, and what blocks or weakens the result. Kata behaviour it follows is cited in
-/// research/kata-gpu-topology.md §1.2–1.3 (group expansion, bridge skipping, 16-port cap, iommufd for CVMs).
+/// docs/research/kata-gpu-topology.md §1.2–1.3 (group expansion, bridge skipping, 16-port cap, iommufd for CVMs).
 /// </summary>
 public static class Planner
 {

@@ -5,7 +5,7 @@ namespace Veil.Protocol.Tests.Binding;
 
 public class ReportDataBindingTests
 {
-    // Worked example of ../shared/research/kbs-protocol-and-trustee.md §4 (nonce = bytes 0..31, x = 32×00, y = 32×01).
+    // Worked example of docs/research/kbs-protocol-and-trustee.md §4 (nonce = bytes 0..31, x = 32×00, y = 32×01).
     private const string Nonce = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
     private static readonly JsonElement Key = JsonDocument.Parse(
