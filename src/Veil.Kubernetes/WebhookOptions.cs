@@ -30,7 +30,7 @@ public sealed record WebhookOptions
     public bool ResourceClaimsTrigger { get; init; } = true;
 
     /// <summary>Image of the injected <c>veil-unseal</c> init container.</summary>
-    public string UnsealImage { get; init; } = "ghcr.io/veil-dev/veil:latest";
+    public string UnsealImage { get; init; } = VeilImage.Default;
 
     /// <summary>How the injected agent gets the model key; see <see cref="UnsealKeySource"/>.</summary>
     public UnsealKeySource KeySource { get; init; } = UnsealKeySource.Cdh;
