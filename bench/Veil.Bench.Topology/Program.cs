@@ -19,6 +19,24 @@ if (args.Length >= 2 && args[0] == "fixture")
     return 0;
 }
 
+// `tree hgx-h100-8gpu <dir>` writes the sysfs tree kept in testdata/topology (once; a test checks it still matches).
+if (args.Length >= 3 && args[0] == "tree")
+{
+    var description = args[1] switch
+    {
+        "hgx-h100-8gpu" => Topologies.HgxH100Spr,
+        _ => null,
+    };
+    if (description is null)
+    {
+        Console.Error.WriteLine($"unknown tree '{args[1]}' (known: hgx-h100-8gpu)");
+        return 2;
+    }
+
+    SysfsFixture.WriteTree(description, args[2]);
+    return 0;
+}
+
 if (args.Length >= 3 && args[0] == "probe")
 {
     var inv = SysfsScanner.Scan(args[1]);
@@ -86,7 +104,7 @@ if (args.Length >= 3 && args[0] == "measure")
     return 0;
 }
 
-Console.Error.WriteLine("usage: Veil.Bench.Topology fixture <file> | measure <sysfs-root> <hot-iterations> | probe <sysfs-root> scan|plan|emit");
+Console.Error.WriteLine("usage: Veil.Bench.Topology fixture <file> | measure <sysfs-root> <hot-iterations> | probe <sysfs-root> scan|plan|emit | tree hgx-h100-8gpu <dir>");
 return 2;
 
 static string Emit(Plan plan)

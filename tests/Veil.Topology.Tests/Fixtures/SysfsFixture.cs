@@ -36,6 +36,20 @@ internal sealed class SysfsFixture : IDisposable
         return fixture;
     }
 
+    /// <summary>
+    /// Writes the tree of <paramref name="description"/> at <paramref name="root"/>, which must not exist yet: for a tree
+    /// kept in the repository (testdata/topology), so no cleanup, unlike <see cref="Build"/>.
+    /// </summary>
+    public static void WriteTree(string description, string root)
+    {
+        if (Directory.Exists(root) || File.Exists(root))
+        {
+            throw new IOException($"{root} exists; a tree is written into a new folder only");
+        }
+
+        new SysfsFixture(root).Write(Expand(description, out var iommufd), iommufd);
+    }
+
     /// <summary>Replaces exactly one line that starts with <paramref name="prefix"/>; the one-line change the issue asks for.</summary>
     public static string ChangeLine(string description, string prefix, string newLine)
     {
