@@ -69,6 +69,16 @@ public sealed class FailedVerificationOutputTests : IDisposable
     }
 
     [Fact]
+    public void Appraise_explains_missing_snp_collateral_with_its_own_options()
+    {
+        var (exit, table, _) = CliRunner.Run("appraise", "--policy", "sample", "--snp", "--report", Path.Combine(Ms, "genoa_attestation_report.bin"));
+        Assert.Equal(1, exit);
+        Assert.Contains("none supplied or found (to supply it: --vcek FILE", table, StringComparison.Ordinal);
+        Assert.Contains("--collateral-dir DIR", table, StringComparison.Ordinal);
+        Assert.DoesNotContain("--kds-url https", table, StringComparison.Ordinal); // appraise has no --kds-url
+    }
+
+    [Fact]
     public void Missing_tdx_collateral_names_the_options_that_supply_it_and_no_collateral()
     {
         var (exit, text, _) = CliRunner.Run("verify", "tdx", "--quote", Path.Combine(GoTdx, "tdx_prod_quote_SPR_E4.dat"), "--at", "2023-07-01T01:00:00Z");
