@@ -4,31 +4,46 @@ using Veil.Attestation;
 
 namespace Veil.Cli;
 
-/// <summary>Prints a <see cref="VerificationResult"/> as JSON or text; shared by every <c>veil verify</c> verb.</summary>
+/// <summary>
+/// Prints a <see cref="VerificationResult"/> as JSON or text; shared by every <c>veil verify</c> verb. What a failed
+/// verification's evidence states is never printed like verified claims: in text each such line is marked
+/// <c>unverified</c>, in JSON it sits under <c>unverified_claims</c> beside the failures (there is no <c>claims</c>),
+/// so a reader that looks for claims finds none.
+/// </summary>
 internal static class VerificationOutput
 {
+    /// <summary>Lists longer than this (as one line) are printed one item per line under a count.</summary>
+    internal const int InlineListLimit = 100;
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static int Write(VerificationResult result, string format, TextWriter output)
+    /// <param name="hint">What the user can give to fix a failure (e.g. the options that supply missing collateral), or null.</param>
+    public static int Write(VerificationResult result, string format, TextWriter output, Func<VerificationFailure, string?>? hint = null)
     {
+        hint ??= _ => null;
+        var claims = new SortedDictionary<string, object>(result.Claims.ToDictionary(), StringComparer.Ordinal);
         if (format == "json")
         {
             var doc = new Dictionary<string, object>
             {
                 ["verified"] = result.Verified,
                 ["tee"] = result.Tee,
-                ["claims"] = new SortedDictionary<string, object>(result.Claims.ToDictionary(), StringComparer.Ordinal),
-                ["failures"] = result.Failures.Select(f => new Dictionary<string, string?>
-                {
-                    ["check"] = f.Check,
-                    ["expected"] = f.Expected,
-                    ["actual"] = f.Actual,
-                }).ToList(),
             };
+            doc[result.Verified ? "claims" : "unverified_claims"] = claims;
+            doc["failures"] = result.Failures.Select(f =>
+            {
+                var entry = new Dictionary<string, string?> { ["check"] = f.Check, ["expected"] = f.Expected, ["actual"] = f.Actual };
+                if (hint(f) is { } h)
+                {
+                    entry["hint"] = h;
+                }
+
+                return entry;
+            }).ToList();
             output.WriteLine(JsonSerializer.Serialize(doc, Json));
         }
         else
@@ -37,22 +52,53 @@ internal static class VerificationOutput
             foreach (var f in result.Failures)
             {
                 output.WriteLine($"  failed {f}");
+                if (hint(f) is { } h)
+                {
+                    output.WriteLine($"    to supply it: {h}");
+                }
             }
 
-            var width = result.Claims.Keys.DefaultIfEmpty("").Max(k => k.Length);
-            foreach (var (name, value) in result.Claims.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            if (!result.Verified && claims.Count > 0)
             {
-                output.WriteLine($"  {name.PadRight(width)}  {Format(value)}");
+                output.WriteLine("  the evidence states the following, UNVERIFIED (do not rely on it):");
+            }
+
+            var mark = result.Verified ? "" : "unverified ";
+            var width = claims.Keys.DefaultIfEmpty("").Max(k => k.Length);
+            foreach (var (name, value) in claims)
+            {
+                WriteClaim(output, $"  {mark}{name.PadRight(width)}  ", value);
             }
         }
 
         return result.Verified ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
-    private static string Format(object value) => value switch
+    /// <summary>
+    /// One line per claim; a long list (an event log's events, many advisory ids) as its count, then one item per
+    /// line indented beneath, so no claim becomes a line of kilobytes.
+    /// </summary>
+    private static void WriteClaim(TextWriter output, string prefix, object value)
     {
-        bool b => b ? "true" : "false",
-        IEnumerable<string> list => "[" + string.Join(", ", list) + "]",
-        _ => value.ToString() ?? "",
-    };
+        if (value is not string && value is IEnumerable<string> list)
+        {
+            var items = list.ToList();
+            var inline = "[" + string.Join(", ", items) + "]";
+            if (inline.Length <= InlineListLimit)
+            {
+                output.WriteLine(prefix + inline);
+                return;
+            }
+
+            output.WriteLine($"{prefix}{items.Count} items:");
+            foreach (var item in items)
+            {
+                output.WriteLine("      " + item);
+            }
+
+            return;
+        }
+
+        output.WriteLine(prefix + (value is bool b ? (b ? "true" : "false") : value.ToString() ?? ""));
+    }
 }

@@ -16,8 +16,9 @@ public class QuickstartTests
             Assert.Contains("files left in", output);
             Assert.Matches("5\\. evidence reporting sample svn 0: broker answered 401 PolicyDeny: .*sample\\.svn: expected match of .*, actual 0 \\(rule sample-svn-supported, sample\\.yaml:\\d+\\)", output);
             Assert.Matches("6\\. evidence bound to an earlier challenge: broker answered 401 AttestationFailed: report data mismatch", output);
-            Assert.True(File.Exists(Path.Combine(keep, "restored", "READY")));
-            Assert.False(File.Exists(Path.Combine(keep, "restored-from-tampered", "READY")));
+            Assert.Contains("lists exactly the files of", output);
+            Veil.Tests.Shared.Trees.AssertEqual(Path.Combine(keep, "demo-model"), Path.Combine(keep, "restored"));
+            Assert.False(Directory.Exists(Path.Combine(keep, "restored-from-tampered")));
         }
         finally
         {

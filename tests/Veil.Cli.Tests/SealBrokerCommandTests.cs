@@ -34,7 +34,7 @@ public sealed class SealBrokerCommandTests : IAsyncLifetime
 
         (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("tmpfs"), "--broker", Url, "--tee", "sample");
         Assert.True(exit == 0, err);
-        Assert.Contains("READY written", output);
+        Assert.Contains("renamed into place in one step", output);
         Assert.Equal(File.ReadAllBytes(P("model/model.safetensors")), File.ReadAllBytes(P("tmpfs/model.safetensors")));
     }
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Veil.Tests.Shared;
 
 namespace Veil.Cli.Tests;
 
@@ -25,8 +26,8 @@ public sealed class SealCommandTests : IDisposable
 
         (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("restored"), "--kek-file", P("kek"), "--threads", "2");
         Assert.True(exit == 0, err);
-        Assert.Contains("and the manifest verified; READY written", output);
-        Assert.True(File.Exists(P("restored/READY")));
+        Assert.Contains("and the manifest verified; renamed into place in one step", output);
+        Trees.AssertEqual(P("model"), P("restored"));
         Assert.Matches(@"unsealing: 300007 bytes in [0-9.]+ s \(", output);
         Assert.Equal(File.ReadAllBytes(P("model/weights.safetensors")), File.ReadAllBytes(P("restored/weights.safetensors")));
         Assert.Equal("{\"v\":1}", File.ReadAllText(P("restored/tokenizer/tokenizer.json")));
@@ -43,6 +44,44 @@ public sealed class SealCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_model_folder_holding_a_ready_file_round_trips_with_diff_r_clean()
+    {
+        File.WriteAllText(P("model/READY"), "part of the model, not a marker");
+        File.WriteAllText(P("model/tokenizer/READY"), "also");
+        Assert.Equal(0, CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "models/demo/weights", "--kek-file", P("kek"), "--new-kek").Exit);
+
+        var (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("restored"), "--kek-file", P("kek"), "--ready-file", P("restored.ready"));
+        Assert.True(exit == 0, err);
+        Assert.Contains($"ready file {P("restored.ready")} written", output);
+        var (diff, diffOut) = Trees.DiffR(P("model"), P("restored"));
+        Assert.True(diff == 0, diffOut);
+        Trees.AssertEqual(P("model"), P("restored"));
+        Assert.StartsWith($"target {P("restored")}\nkey_id models/demo/weights\nfiles 4\n", File.ReadAllText(P("restored.ready")));
+
+        // An existing empty folder (what an emptyDir mount point looks like) is filled with the same tree.
+        Directory.CreateDirectory(P("mount"));
+        (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("mount"), "--kek-file", P("kek"));
+        Assert.True(exit == 0, err);
+        Assert.Contains("moved into the empty target folder", output);
+        (diff, diffOut) = Trees.DiffR(P("model"), P("mount"));
+        Assert.True(diff == 0, diffOut);
+    }
+
+    [Fact]
+    public void A_ready_file_inside_the_target_or_left_from_before_is_bad_usage()
+    {
+        Assert.Equal(0, CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "models/demo/weights", "--kek-file", P("kek"), "--new-kek").Exit);
+        var (exit, _, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("restored"), "--kek-file", P("kek"), "--ready-file", P("restored/READY"));
+        Assert.Equal(2, exit);
+        Assert.Contains("must lie outside the restored tree", err);
+        File.WriteAllText(P("old.ready"), "");
+        (exit, _, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("restored"), "--kek-file", P("kek"), "--ready-file", P("old.ready"));
+        Assert.Equal(2, exit);
+        Assert.Contains("already exists", err);
+        Assert.False(Directory.Exists(P("restored")));
+    }
+
+    [Fact]
     public void Tampered_file_is_refused_with_exit_1_and_no_plaintext()
     {
         CliRunner.Run("seal", P("model"), "--out", P("sealed"), "--key-id", "models/demo/weights", "--kek-file", P("kek"), "--new-kek");
@@ -55,7 +94,8 @@ public sealed class SealCommandTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains("ChunkAuthenticationFailed", err);
         Assert.DoesNotContain("restored", output);
-        Assert.Empty(Directory.GetFiles(P("restored"), "*", SearchOption.AllDirectories));
+        Assert.False(Directory.Exists(P("restored")));
+        Assert.Empty(Directory.GetFileSystemEntries(root, "*veil-staging*"));
         Assert.Single(err.Trim().Split('\n'));
     }
 
@@ -127,7 +167,7 @@ public sealed class SealCommandTests : IDisposable
         var (exit, output, err) = CliRunner.Run("unseal", P("sealed"), "--out", P("restored"), "--cdh", cdh.BaseUri.ToString());
 
         Assert.True(exit == 0, err);
-        Assert.Contains("READY written", output);
+        Assert.Contains("renamed into place in one step", output);
         Assert.Equal(File.ReadAllBytes(P("model/weights.safetensors")), File.ReadAllBytes(P("restored/weights.safetensors")));
 
         cdh.AddResponder("/cdh/resource/models/demo/kek", () => (401, "attestation refused by the KBS"u8.ToArray()));

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using Veil.Tests.Shared;
 using Veil.Broker;
 using Veil.Broker.Hosting;
 using Veil.Broker.Keys;
@@ -68,7 +69,7 @@ public sealed class BrokerUnsealTests : IAsyncLifetime
 
         Assert.Equal(weights, File.ReadAllBytes(P("tmpfs/model.safetensors")));
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(P("model/config.json"))), SHA256.HashData(File.ReadAllBytes(P("tmpfs/config.json"))));
-        Assert.True(File.Exists(P("tmpfs/READY")));
+        Trees.AssertEqual(P("model"), P("tmpfs"));
         Assert.Equal(KeyId, result.KeyId);
         Assert.Equal((1, 1), (keys.Attempts, evidence.Released));
     }

@@ -5,6 +5,7 @@ using Veil.Broker.Hosting;
 using Veil.Broker.Keys;
 using Veil.Protocol.Client;
 using Veil.Sealing;
+using Veil.Tests.Shared;
 
 namespace Veil.Guest.Tests;
 
@@ -62,17 +63,17 @@ public sealed class ConfigFsTsmEndToEndTests : IAsyncLifetime
     private void AssertNothingRestored()
     {
         Assert.Empty(Directory.Exists(P("tmpfs")) ? Directory.GetFileSystemEntries(P("tmpfs"), "*", SearchOption.AllDirectories) : []);
+        Assert.Empty(Directory.GetFileSystemEntries(root, "*veil-staging*"));
     }
 
     [Fact]
-    public async Task Agent_attests_through_configfs_tsm_and_restores_the_weights_with_ready_last()
+    public async Task Agent_attests_through_configfs_tsm_and_the_restored_tree_appears_whole_by_one_rename()
     {
         using var kernel = new FakeTsmKernel(P("tsm/report"));
-        Directory.CreateDirectory(P("tmpfs"));
-        var appeared = new List<string>();
-        using var watcher = new FileSystemWatcher(P("tmpfs")) { IncludeSubdirectories = false };
-        watcher.Created += (_, e) => Record(appeared, e.Name);
-        watcher.Renamed += (_, e) => Record(appeared, e.Name);
+        var events = new List<string>();
+        using var watcher = new FileSystemWatcher(root) { IncludeSubdirectories = false };
+        watcher.Created += (_, e) => Record(events, $"created {e.Name}");
+        watcher.Renamed += (_, e) => Record(events, $"renamed {e.OldName} -> {e.Name}");
         watcher.EnableRaisingEvents = true;
         using var http = KbsClient.CreateHttpClient(brokers[0].Addresses[0]);
         var keys = Agent(http, kernel);
@@ -81,7 +82,6 @@ public sealed class ConfigFsTsmEndToEndTests : IAsyncLifetime
 
         Assert.Equal(weights, File.ReadAllBytes(P("tmpfs/model.safetensors")));
         Assert.Equal(tokenizer, File.ReadAllBytes(P("tmpfs/tokenizer/tokenizer.model")));
-        Assert.Equal(File.ReadAllBytes(P("model/config.json")), File.ReadAllBytes(P("tmpfs/config.json")));
         Assert.Equal(["config.json", "model.safetensors", "tokenizer/tokenizer.model"], result.Files.Order(StringComparer.Ordinal));
         Assert.Equal(1, keys.Attempts);
 
@@ -89,14 +89,14 @@ public sealed class ConfigFsTsmEndToEndTests : IAsyncLifetime
         var inblob = Assert.Single(kernel.InBlobs);
         Assert.Equal(48, inblob.Length);
 
-        // READY is written after every restored file was moved into place (inotify order of the target's entries).
-        await WaitUntilAsync(() => Snapshot(appeared).Contains(UnsealPipeline.ReadyMarker));
-        var order = Snapshot(appeared);
-        Assert.Equal(UnsealPipeline.ReadyMarker, order[^1]);
-        Assert.Equal(["config.json", "model.safetensors", "tokenizer"], order[..^1].Distinct().Order(StringComparer.Ordinal));
-        Assert.Equal(
-            ["READY", "config.json", "model.safetensors", "tokenizer"],
-            Directory.GetFileSystemEntries(P("tmpfs")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        // The target never existed half-filled: a hidden staging folder beside it was created, then renamed onto it
+        // (inotify order of the parent's entries), and what is there is exactly the sealed tree, nothing added.
+        await WaitUntilAsync(() => Snapshot(events).Any(e => e.EndsWith(" -> tmpfs", StringComparison.Ordinal)));
+        var order = Snapshot(events);
+        Assert.Matches(@"^created \.tmpfs\.veil-staging-[0-9a-f]{32}$", order[0]);
+        Assert.Equal($"renamed {order[0]["created ".Length..]} -> tmpfs", Assert.Single(order, e => e.Contains("tmpfs", StringComparison.Ordinal) && e != order[0]));
+        Assert.DoesNotContain("created tmpfs", order);
+        Trees.AssertEqual(P("model"), P("tmpfs"));
     }
 
     [Fact]
@@ -149,14 +149,14 @@ public sealed class ConfigFsTsmEndToEndTests : IAsyncLifetime
         AssertNothingRestored();
     }
 
-    private static void Record(List<string> names, string? name)
+    private static void Record(List<string> events, string what)
     {
-        // Hidden names are the staging folder and the READY temp file, not restored entries.
-        if (name is not null && !name.StartsWith('.'))
+        // Only the target and its staging folder matter; the brokers' data folders are busy beside them.
+        if (what.Contains("tmpfs", StringComparison.Ordinal))
         {
-            lock (names)
+            lock (events)
             {
-                names.Add(name);
+                events.Add(what);
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Veil.Sealing;
+using Veil.Tests.Shared;
 
 namespace Veil.Guest.Tests;
 
@@ -39,7 +40,7 @@ public sealed class UnsealPipelineTests : IDisposable
     }
 
     [Fact]
-    public async Task Restores_folder_and_writes_ready_last()
+    public async Task Restores_folder_into_an_absent_target_holding_exactly_the_sealed_files()
     {
         var keys = new RecordingProvider(P("kek"));
         var result = await UnsealPipeline.RunAsync(P("sealed"), P("tmpfs"), keys);
@@ -48,8 +49,42 @@ public sealed class UnsealPipelineTests : IDisposable
         Assert.Equal(weights, File.ReadAllBytes(P("tmpfs/model.safetensors")));
         Assert.Equal(["config.json", "model.safetensors"], result.Files);
         Assert.Equal(weights.Length + 2, result.Bytes);
-        Assert.Equal("key_id models/demo/weights\nfiles 2\nbytes 50002\n", File.ReadAllText(P("tmpfs/READY")));
-        Assert.Equal(3, Directory.GetFiles(P("tmpfs"), "*", SearchOption.AllDirectories).Length);
+        Assert.Equal(RestoreMode.Renamed, result.Mode);
+        Trees.AssertEqual(P("model"), P("tmpfs"));
+    }
+
+    [Fact]
+    public async Task Ready_file_outside_the_tree_is_written_after_the_tree_is_in_place()
+    {
+        var result = await UnsealPipeline.RunAsync(P("sealed"), P("tmpfs"), new KekFileKeyProvider(P("kek")), readyFile: P("tmpfs.ready"));
+
+        Assert.Equal(P("tmpfs.ready"), result.ReadyFile);
+        Assert.Equal($"target {P("tmpfs")}\nkey_id models/demo/weights\nfiles 2\nbytes 50002\n", File.ReadAllText(P("tmpfs.ready")));
+        Trees.AssertEqual(P("model"), P("tmpfs"));
+        Assert.Empty(Directory.GetFiles(root, ".tmpfs.ready*"));
+    }
+
+    [Theory]
+    [InlineData("tmpfs/READY")]
+    [InlineData("tmpfs")]
+    [InlineData("tmpfs/sub/ready")]
+    public async Task Ready_file_inside_the_target_is_refused_before_any_key_is_fetched(string ready)
+    {
+        var keys = new RecordingProvider(P("kek"));
+        var e = await Assert.ThrowsAsync<SealingException>(() => UnsealPipeline.RunAsync(P("sealed"), P("tmpfs"), keys, readyFile: P(ready)));
+        Assert.Contains("must lie outside the restored tree", e.Message, StringComparison.Ordinal);
+        Assert.Null(keys.AskedFor);
+        Assert.False(Directory.Exists(P("tmpfs")));
+    }
+
+    [Fact]
+    public async Task A_stale_ready_file_is_refused_before_any_key_is_fetched()
+    {
+        File.WriteAllText(P("stale.ready"), "from an earlier start");
+        var keys = new RecordingProvider(P("kek"));
+        var e = await Assert.ThrowsAsync<SealingException>(() => UnsealPipeline.RunAsync(P("sealed"), P("tmpfs"), keys, readyFile: P("stale.ready")));
+        Assert.Equal(SealingError.DestinationExists, e.Error);
+        Assert.Null(keys.AskedFor);
     }
 
     [Fact]
@@ -63,7 +98,7 @@ public sealed class UnsealPipelineTests : IDisposable
         var result = await UnsealPipeline.RunAsync(P("one.safetensors.veil"), P("out"), new KekFileKeyProvider(P("kek")));
         Assert.Equal(["one.safetensors"], result.Files);
         Assert.Equal(weights, File.ReadAllBytes(P("out/one.safetensors")));
-        Assert.True(File.Exists(P("out/READY")));
+        Assert.Equal(["one.safetensors"], Trees.Entries(P("out")));
     }
 
     [Fact]
@@ -74,9 +109,11 @@ public sealed class UnsealPipelineTests : IDisposable
         bytes[bytes.Length / 2] ^= 4;
         File.WriteAllBytes(victim, bytes);
 
-        var e = await Assert.ThrowsAsync<SealingException>(() => UnsealPipeline.RunAsync(P("sealed"), P("tmpfs"), new KekFileKeyProvider(P("kek"))));
+        var e = await Assert.ThrowsAsync<SealingException>(() => UnsealPipeline.RunAsync(P("sealed"), P("tmpfs"), new KekFileKeyProvider(P("kek")), readyFile: P("tmpfs.ready")));
         Assert.Equal(SealingError.ChunkAuthenticationFailed, e.Error);
-        Assert.Empty(Directory.GetFileSystemEntries(P("tmpfs")));
+        Assert.False(Directory.Exists(P("tmpfs")));
+        Assert.False(File.Exists(P("tmpfs.ready")));
+        Assert.Empty(Directory.GetFileSystemEntries(root, "*veil-staging*"));
     }
 
     [Fact]
@@ -87,16 +124,25 @@ public sealed class UnsealPipelineTests : IDisposable
     }
 
     [Fact]
-    public async Task Set_holding_a_ready_file_is_refused_without_leftovers()
+    public async Task A_model_holding_a_ready_file_round_trips_byte_for_byte_into_a_mount_point_too()
     {
-        File.WriteAllText(P("model/READY"), "not really");
+        File.WriteAllText(P("model/READY"), "the model's own file");
+        Directory.CreateDirectory(P("model/sub"));
+        File.WriteAllText(P("model/sub/READY"), "another");
         using (var kek = KeyEncryptionKey.FromFile(P("kek")))
         {
             SealedDirectory.Seal(P("model"), P("sealed2"), kek, "models/demo/weights");
         }
 
-        await Assert.ThrowsAsync<IOException>(() => UnsealPipeline.RunAsync(P("sealed2"), P("tmpfs"), new KekFileKeyProvider(P("kek"))));
-        Assert.Empty(Directory.GetFiles(P("tmpfs"), "*", SearchOption.AllDirectories));
+        var renamed = await UnsealPipeline.RunAsync(P("sealed2"), P("tmpfs"), new KekFileKeyProvider(P("kek")));
+        Directory.CreateDirectory(P("mount")); // an emptyDir mount point exists before the init container starts
+        var inPlace = await UnsealPipeline.RunAsync(P("sealed2"), P("mount"), new KekFileKeyProvider(P("kek")), readyFile: P("mount.ready"));
+
+        Assert.Equal((RestoreMode.Renamed, RestoreMode.InPlace), (renamed.Mode, inPlace.Mode));
+        Trees.AssertEqual(P("model"), P("tmpfs"));
+        Trees.AssertEqual(P("model"), P("mount"));
+        var (exit, diff) = Trees.DiffR(P("model"), P("mount"));
+        Assert.True(exit == 0, diff);
     }
 
     [Fact]

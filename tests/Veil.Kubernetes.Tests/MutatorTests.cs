@@ -138,6 +138,29 @@ public sealed class MutatorTests
     }
 
     [Fact]
+    public void The_model_volume_is_mounted_whole_with_no_subpath_and_the_unseal_step_runs_before_every_other_init_container()
+    {
+        // Readiness is the init container's exit (the app containers start after it), and the tree is the volume's
+        // root: no marker file in it. A subPath would be the other way to show a folder inside the volume, but on Kata a
+        // subPath of a memory emptyDir is not backed by the guest's tmpfs (kata-containers#1728, #12218).
+        var pod = SealedPod();
+        pod["spec"]!["initContainers"] = JsonNode.Parse("""[{"name":"warmup","image":"busybox","volumeMounts":[]}]""");
+        var (patched, decision) = Mutate(pod);
+        Assert.True(decision.Allowed);
+        var inits = patched["spec"]!["initContainers"]!.AsArray();
+        Assert.Equal(["veil-unseal", "warmup"], inits.Select(c => c!["name"]!.GetValue<string>()));
+        var unsealMount = inits[0]!["volumeMounts"]!.AsArray().Single(m => m!["name"]!.GetValue<string>() == "veil-model")!;
+        Assert.Equal("/run/veil/model", unsealMount["mountPath"]!.GetValue<string>());
+        var command = inits[0]!["command"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
+        Assert.Equal("/run/veil/model", command[command.IndexOf("--out") + 1]);
+        Assert.DoesNotContain(command, a => a.Contains("READY", StringComparison.Ordinal));
+        var appMount = patched["spec"]!["containers"]![0]!["volumeMounts"]!.AsArray().Single(m => m!["name"]!.GetValue<string>() == "veil-model")!;
+        Assert.Null(appMount["subPath"]);
+        Assert.Null(appMount["subPathExpr"]);
+        Assert.True(appMount["readOnly"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public void Pods_without_the_annotation_and_updates_get_no_patch()
     {
         Assert.Null(Mutate(Fixtures.GpuPod()).Decision.Patch);

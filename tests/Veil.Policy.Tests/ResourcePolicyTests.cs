@@ -246,6 +246,20 @@ public class ClaimsFileTests
         Assert.Equal(["report.signature"], failed.Submodules[0].Failures);
     }
 
+    [Fact]
+    public void A_failed_verify_output_is_read_as_an_unverified_submodule_whatever_its_verified_field_says()
+    {
+        var failed = ClaimsFile.Parse("""{"verified": false, "tee": "snp", "unverified_claims": {"snp.vmpl": 0}, "failures": [{"check": "collateral.vcek"}]}""", "c.json");
+        var s = Assert.Single(failed.Submodules);
+        Assert.False(s.Verified);
+        Assert.Equal(0L, s.Claims["snp.vmpl"]);
+        Assert.Equal(["collateral.vcek"], s.Failures);
+
+        // Edited to say verified: the claims are still the unverified ones, inside an evidence set too.
+        var edited = ClaimsFile.Parse("""{"cpu": {"verified": true, "tee": "snp", "unverified_claims": {"snp.vmpl": 0}, "failures": []}}""", "c.json");
+        Assert.False(Assert.Single(edited.Submodules).Verified);
+    }
+
     [Theory]
     [InlineData("[]")]
     [InlineData("{\"cpu\": {\"snp.vmpl\": 1.5}}")]
@@ -253,6 +267,8 @@ public class ClaimsFileTests
     [InlineData("{\"gpu\": {}}")]
     [InlineData("{\"other\": 1}")]
     [InlineData("{\"cpu\": ")]
+    [InlineData("{\"tee\": \"snp\", \"claims\": {}, \"unverified_claims\": {}}")]
+    [InlineData("{\"tee\": \"snp\", \"unverified_claims\": []}")]
     public void Malformed_claims_files_are_load_errors(string json)
     {
         Assert.Throws<PolicyLoadException>(() => ClaimsFile.Parse(json, "c.json"));

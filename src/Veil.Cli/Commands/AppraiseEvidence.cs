@@ -76,7 +76,7 @@ internal static class AppraiseEvidence
                 case "snp":
                 {
                     var r = await Snp(parse, time, ct).ConfigureAwait(false);
-                    return new EvidenceSet([Submodule(SubmoduleKind.Cpu, "snp", r)]);
+                    return new EvidenceSet([Submodule(SubmoduleKind.Cpu, "snp", r, CollateralHints.SnpOffline)]);
                 }
 
                 case "tdx":
@@ -89,7 +89,7 @@ internal static class AppraiseEvidence
                 {
                     var set = await Gpu(parse, time, ct).ConfigureAwait(false);
                     var devices = set.Devices.Select(d => Submodule(
-                        d.Claims.TryGetValue("nvidia.device_kind", out var k) && k is "switch" ? SubmoduleKind.Switch : SubmoduleKind.Gpu, "nvidia", d)).ToList();
+                        d.Claims.TryGetValue("nvidia.device_kind", out var k) && k is "switch" ? SubmoduleKind.Switch : SubmoduleKind.Gpu, "nvidia", d, CollateralHints.Gpu)).ToList();
                     if (set.Combined.Failures.Any(f => f.Check.Contains(".set.", StringComparison.Ordinal)))
                     {
                         // A set-level failure (the same device listed twice) taints the whole set.
@@ -101,8 +101,8 @@ internal static class AppraiseEvidence
             }
         }
 
-        private static SubmoduleEvidence Submodule(SubmoduleKind kind, string tee, VerificationResult r) =>
-            new(kind, tee, r.Claims, r.Verified, r.Failures.Select(f => f.ToString()).ToList());
+        private static SubmoduleEvidence Submodule(SubmoduleKind kind, string tee, VerificationResult r, Func<VerificationFailure, string?>? hint = null) =>
+            new(kind, tee, r.Claims, r.Verified, r.Failures.Select(f => hint?.Invoke(f) is { } h ? $"{f} (to supply it: {h})" : f.ToString()).ToList());
 
         private async Task<VerificationResult> Snp(ParseResult parse, TimeProvider time, CancellationToken ct)
         {

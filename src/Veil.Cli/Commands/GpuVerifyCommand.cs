@@ -68,7 +68,7 @@ internal static class GpuVerifyCommand
 
             var verifier = new NvidiaVerifier(NvidiaCollateralSources.Combine([.. sources]), CliOptions.TimeAt(parse.GetValue(at)));
             var result = await verifier.VerifyAsync(parsed, expected, ct).ConfigureAwait(false);
-            return VerificationOutput.Write(result.Combined, parse.GetValue(output)!, parse.InvocationConfiguration.Output);
+            return VerificationOutput.Write(result.Combined, parse.GetValue(output)!, parse.InvocationConfiguration.Output, CollateralHints.Gpu);
         }));
         return cmd;
     }

@@ -260,6 +260,12 @@ internal static class PolicyCommands
         {
             var path = parse.GetValue(claims)!;
             var evidence = Guarded(() => ClaimsFile.Parse(System.Text.Encoding.UTF8.GetString(CliOptions.ReadFile(path, "--claims")), path));
+            if (evidence.Submodules.FirstOrDefault(s => !s.Verified) is { } failed)
+            {
+                // A policy pinned to what unverified evidence states would accept exactly what nobody checked.
+                throw new CliUsageException($"--claims: {path} holds the unverified claims of a failed verification ({failed.Tee}: {string.Join(", ", failed.Failures ?? [])}); pin only claims that verified");
+            }
+
             parse.InvocationConfiguration.Output.Write(PolicyGenerator.FromEvidence(evidence, parse.GetValue(name)!));
             return ExitCodes.Ok;
         }));

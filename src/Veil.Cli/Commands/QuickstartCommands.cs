@@ -69,7 +69,7 @@ internal static class QuickstartCommands
             using var http = KbsClient.CreateHttpClient(url);
             var restored = Path.Combine(root, "restored");
             var result = await UnsealPipeline.RunAsync(sealedDir, restored, new BrokerKeyProvider(http, new SampleEvidenceProvider()), cancellationToken: ct).ConfigureAwait(false);
-            o.WriteLine($"3. agent attested (sample TEE), the broker released {KeyId}, {result.Files.Count} files restored into {restored}, {UnsealPipeline.ReadyMarker} written");
+            o.WriteLine($"3. agent attested (sample TEE), the broker released {KeyId}, {result.Files.Count} files restored into {restored} (renamed into place once all verified; nothing added)");
             foreach (var f in result.Files)
             {
                 var before = Sha256(Path.Combine(model, f));
@@ -77,6 +77,10 @@ internal static class QuickstartCommands
                 ok &= before == after;
                 o.WriteLine($"   {f,-22} {before[..16]}… → {after[..16]}…  {(before == after ? "digests equal" : "DIGESTS DIFFER")}");
             }
+
+            var sameTree = SealedDirectory.ListFiles(model).SequenceEqual(SealedDirectory.ListFiles(restored), StringComparer.Ordinal);
+            ok &= sameTree;
+            o.WriteLine(sameTree ? $"   {restored} lists exactly the files of {model}" : $"   {restored} DOES NOT LIST the files of {model}");
 
             ok &= await ShowTamperRefusedAsync(o, root, sealedDir, http, ct).ConfigureAwait(false);
             ok &= await ShowPolicyRefusalAsync(o, http, ct).ConfigureAwait(false);

@@ -96,7 +96,7 @@ internal static class SealCommands
     {
         var cmd = new Command("unseal", "Restore a sealed file or folder; nothing is left behind unless every chunk and the manifest verify.");
         var path = new Argument<string>("path") { Description = "Sealed file or sealed folder" };
-        var output = new Option<string>("--out") { Description = "Folder to restore into (created; must be empty)", Required = true };
+        var output = new Option<string>("--out") { Description = "Folder to restore into: absent (built beside it, then renamed into place) or empty (e.g. a mount point)", Required = true };
         var kekFile = KekFileOption();
         var broker = new Option<string?>("--broker") { Description = "Get the key from this broker after attestation (KBS protocol 0.4.0)" };
         var tee = new Option<string>("--tee") { Description = "Evidence to present to the broker: auto|sample|snp|tdx", DefaultValueFactory = _ => "auto" };
@@ -110,9 +110,14 @@ internal static class SealCommands
             Description = $"Get the key through the Confidential Containers guest's confidential-data-hub API, which attests with the guest's own agent (in a Kata CoCo pod; default {CdhKeyProvider.DefaultUrl})",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        var readyFile = new Option<string?>("--ready-file")
+        {
+            Description = "Write this file (outside --out) once the tree is in place; the restored tree itself holds only the sealed files",
+        };
         var threads = ThreadsOption();
         cmd.Add(path);
         cmd.Add(output);
+        cmd.Add(readyFile);
         cmd.Add(kekFile);
         cmd.Add(broker);
         cmd.Add(cdh);
@@ -160,8 +165,8 @@ internal static class SealCommands
                     .Where(f => Path.GetFileName(f) != SealedManifest.FileName)
                     .Sum(f => SealedFile.ReadHeader(f).PlaintextLength)
                 : SealedFile.ReadHeader(source).PlaintextLength;
-            var result = await SealProgress.RunAsync(o, "unsealing", total, options, opt => UnsealPipeline.RunAsync(source, target, keys, opt, ct)).ConfigureAwait(false);
-            o.WriteLine($"restored {result.Files.Count} files ({result.Bytes} bytes) into {target}; every chunk{(Directory.Exists(source) ? " and the manifest" : "")} verified; {UnsealPipeline.ReadyMarker} written");
+            var result = await SealProgress.RunAsync(o, "unsealing", total, options, opt => UnsealPipeline.RunAsync(source, target, keys, opt, parse.GetValue(readyFile), ct)).ConfigureAwait(false);
+            o.WriteLine($"restored {result.Files.Count} files ({result.Bytes} bytes) into {target}; every chunk{(Directory.Exists(source) ? " and the manifest" : "")} verified; {Placement(result)}");
             return ExitCodes.Ok;
         })));
         return cmd;
@@ -193,6 +198,15 @@ internal static class SealCommands
             return Task.FromResult(ExitCodes.Ok);
         })));
         return cmd;
+    }
+
+    /// <summary>How a reader can tell the tree is complete (see <see cref="RestoreMode"/>).</summary>
+    private static string Placement(UnsealResult result)
+    {
+        var how = result.Mode == RestoreMode.Renamed
+            ? "renamed into place in one step"
+            : "moved into the empty target folder";
+        return result.ReadyFile is { } ready ? $"{how}; ready file {ready} written" : how;
     }
 
     private static Uri CdhBase(string url)

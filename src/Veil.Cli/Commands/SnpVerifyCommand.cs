@@ -68,7 +68,7 @@ internal static class SnpVerifyCommand
 
             var verifier = new SnpVerifier(SnpCollateralSources.Combine([.. sources]), CliOptions.TimeAt(parse.GetValue(at)));
             var result = await verifier.VerifyAsync(evidence, expected, ct).ConfigureAwait(false);
-            return VerificationOutput.Write(result, parse.GetValue(output)!, parse.InvocationConfiguration.Output);
+            return VerificationOutput.Write(result, parse.GetValue(output)!, parse.InvocationConfiguration.Output, CollateralHints.Snp);
         }));
         return cmd;
     }

@@ -71,7 +71,7 @@ internal static class TdxVerifyCommand
 
             var verifier = new TdxVerifier(source, time, new TdxVerifierOptions { RequireCollateral = !skip });
             var result = await verifier.VerifyAsync(parsed, expected, replay, ct).ConfigureAwait(false);
-            return VerificationOutput.Write(result, parse.GetValue(output)!, parse.InvocationConfiguration.Output);
+            return VerificationOutput.Write(result, parse.GetValue(output)!, parse.InvocationConfiguration.Output, CollateralHints.Tdx);
         }));
         return cmd;
     }

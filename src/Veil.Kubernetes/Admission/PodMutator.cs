@@ -8,6 +8,10 @@ namespace Veil.Kubernetes.Admission;
 /// decrypt) into a memory-backed emptyDir, which lives in the
 /// VM's encrypted memory, and every app container mounts it read-only. The key id is not passed: the sealed header
 /// carries it. A pod that already has the init container gets no patch, so re-invocation changes nothing.
+/// Readiness is the init container's successful exit (Kubernetes starts the app containers only after it), so the
+/// volume holds exactly the sealed tree and no marker. The volume is mounted whole: a subPath would let the tree be
+/// renamed into place, but on Kata a subPath of a memory emptyDir is not backed by the guest's tmpfs
+/// (kata-containers#1728, #12218), which would put plaintext outside the VM's memory.
 /// </summary>
 public sealed class PodMutator(WebhookOptions options)
 {

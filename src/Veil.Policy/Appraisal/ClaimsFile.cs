@@ -6,12 +6,16 @@ namespace Veil.Policy.Appraisal;
 
 /// <summary>
 /// Reads claims saved as JSON into an <see cref="EvidenceSet"/>. Two shapes are accepted:
-/// the output of <c>veil verify &lt;tee&gt; --output json</c> (<c>{"verified", "tee", "claims", "failures"}</c>),
-/// and an evidence set <c>{"cpu": {...}, "gpu": [{...}], "switch": [{...}], "init_data": {...}}</c> whose
-/// entries are either such verify outputs or plain claim objects.
+/// the output of <c>veil verify &lt;tee&gt; --output json</c> (<c>{"verified", "tee", "claims", "failures"}</c>, or for a
+/// failed verification <c>{"verified": false, "tee", "unverified_claims", "failures"}</c>), and an evidence set
+/// <c>{"cpu": {...}, "gpu": [{...}], "switch": [{...}], "init_data": {...}}</c> whose entries are either such verify
+/// outputs or plain claim objects. Claims read from <c>unverified_claims</c> always make an unverified submodule,
+/// whatever <c>verified</c> says.
 /// </summary>
 public static class ClaimsFile
 {
+    private const string UnverifiedClaims = "unverified_claims";
+
     public static EvidenceSet Parse(string json, string file)
     {
         try
@@ -23,7 +27,7 @@ public static class ClaimsFile
                 throw Error(file, "$", "must be a JSON object");
             }
 
-            if (root.TryGetProperty("claims", out _))
+            if (root.TryGetProperty("claims", out _) || root.TryGetProperty(UnverifiedClaims, out _))
             {
                 var single = Submodule(root, null, file, "$");
                 return new EvidenceSet([single]);
@@ -58,7 +62,7 @@ public static class ClaimsFile
                             : throw Error(file, "$.init_data", "must be an object of key → value");
                         break;
                     default:
-                        throw Error(file, $"$.{p.Name}", "unknown field (cpu, gpu, switch, init_data, or a verify output with 'claims')");
+                        throw Error(file, $"$.{p.Name}", "unknown field (cpu, gpu, switch, init_data, or a verify output with 'claims' or 'unverified_claims')");
                 }
             }
 
@@ -77,16 +81,22 @@ public static class ClaimsFile
             throw Error(file, path, "must be an object");
         }
 
-        var wrapped = e.TryGetProperty("claims", out var c);
-        var claimsElement = wrapped ? c : e;
-        var verified = !e.TryGetProperty("verified", out var v) || v.ValueKind == JsonValueKind.True;
+        var unverified = e.TryGetProperty(UnverifiedClaims, out var u);
+        if (unverified && e.TryGetProperty("claims", out _))
+        {
+            throw Error(file, path, $"has both 'claims' and '{UnverifiedClaims}'; a verify output has one or the other");
+        }
+
+        var wrapped = unverified || e.TryGetProperty("claims", out _);
+        var claimsElement = unverified ? u : wrapped ? e.GetProperty("claims") : e;
+        var verified = !unverified && (!e.TryGetProperty("verified", out var v) || v.ValueKind == JsonValueKind.True);
         var failures = e.TryGetProperty("failures", out var f) && f.ValueKind == JsonValueKind.Array
             ? f.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Object && x.TryGetProperty("check", out var ch) ? ch.GetString() ?? "" : x.ToString()).ToList()
             : [];
         var claims = new Dictionary<string, object>(StringComparer.Ordinal);
         if (claimsElement.ValueKind != JsonValueKind.Object)
         {
-            throw Error(file, $"{path}.claims", "must be an object");
+            throw Error(file, $"{path}.{(unverified ? UnverifiedClaims : "claims")}", "must be an object");
         }
 
         foreach (var p in claimsElement.EnumerateObject())

@@ -4,13 +4,11 @@ namespace Veil.Sealing;
 
 /// <summary>
 /// Seals a folder (e.g. a Hugging Face model folder) file by file plus a sealed manifest, and restores it.
-/// Restoring goes through a staging folder inside the target and moves files into place only after every file
-/// and the manifest verified; on any failure the staging folder is removed, so no plaintext is left behind.
+/// Restoring goes through a staging folder (<see cref="StagedRestore"/>) and puts the tree in place only after every
+/// file and the manifest verified; on any failure the staging folder is removed, so no plaintext is left behind.
 /// </summary>
 public static class SealedDirectory
 {
-    private const string StagingPrefix = ".veil-staging-";
-
     public static SealedManifest Seal(string sourceDir, string outDir, KeyEncryptionKey kek, string keyId, SealOptions? options = null)
     {
         options ??= new SealOptions();
@@ -99,18 +97,20 @@ public static class SealedDirectory
     }
 
     /// <summary>Restores a sealed folder into <paramref name="targetDir"/> (absent or empty).</summary>
-    public static SealedManifest Unseal(string sealedDir, string targetDir, KeyEncryptionKey kek, SealOptions? options = null)
+    public static SealedManifest Unseal(string sealedDir, string targetDir, KeyEncryptionKey kek, SealOptions? options = null) =>
+        Restore(sealedDir, targetDir, kek, options).Manifest;
+
+    /// <summary>
+    /// Restores a sealed folder into <paramref name="targetDir"/> (absent or empty) through <see cref="StagedRestore"/>:
+    /// the target ends up holding exactly the sealed tree, and says how it got there.
+    /// </summary>
+    public static (SealedManifest Manifest, RestoreMode Mode) Restore(string sealedDir, string targetDir, KeyEncryptionKey kek, SealOptions? options = null)
     {
         options ??= new SealOptions();
         var manifest = ReadManifest(sealedDir, kek);
         CheckListing(sealedDir, manifest);
-
-        PrepareEmptyDirectory(targetDir);
-        var staging = Path.Combine(targetDir, StagingPrefix + Guid.NewGuid().ToString("N"));
-        var moved = new List<string>();
-        try
+        var (_, mode) = StagedRestore.Run(targetDir, staging =>
         {
-            Directory.CreateDirectory(staging);
             foreach (var f in manifest.Files)
             {
                 var sealedPath = Path.Combine(sealedDir, f.SealedPath);
@@ -130,33 +130,9 @@ public static class SealedDirectory
                 }
             }
 
-            foreach (var top in Directory.EnumerateFileSystemEntries(staging))
-            {
-                var dest = Path.Combine(targetDir, Path.GetFileName(top));
-                moved.Add(dest);
-                if (Directory.Exists(top))
-                {
-                    Directory.Move(top, dest);
-                }
-                else
-                {
-                    File.Move(top, dest);
-                }
-            }
-
-            Directory.Delete(staging);
             return manifest;
-        }
-        catch
-        {
-            foreach (var m in moved)
-            {
-                RemoveQuietly(m, true);
-            }
-
-            RemoveQuietly(staging, true);
-            throw;
-        }
+        });
+        return (manifest, mode);
     }
 
     /// <summary>Every *.veil file must be listed and every listed file present: nothing dropped, nothing added.</summary>
