@@ -76,4 +76,45 @@ public class InitDataDocumentTests
             }
         }
     }
+
+    /// <summary>Tomlyn's model would keep the last of two definitions; the document is refused instead, as Kata refuses it.</summary>
+    [Theory]
+    [InlineData("[data]\nx = \"a\"\n[data]\ny = \"b\"\n", "initdata:3", "table or key defined twice")]
+    [InlineData("data.x = \"a\"\n[data]\nx = \"b\"\n", "initdata:2", "defined")]
+    [InlineData("[data]\n\"a.toml\" = \"a\"\n'a.toml' = \"b\"\n", "initdata:3", "duplicate key 'a.toml'")]
+    [InlineData("[data]\nx = \"a\"\n[data.x]\n", "initdata:3", "defined")]
+    public void A_key_or_table_defined_twice_is_refused_with_its_line(string toml, string field, string reason)
+    {
+        var e = Assert.Throws<MeasureException>(() => Parse(toml));
+        Assert.Equal(field, e.Field);
+        Assert.Contains(reason, e.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("[data]\nx = \"\\", "initdata:2")]
+    [InlineData("[data]\nu\".u\\", "initdata:2")]
+    public void A_document_ending_inside_an_escape_is_a_named_error_not_a_library_crash(string toml, string field)
+    {
+        var e = Assert.Throws<MeasureException>(() => Parse(toml));
+        Assert.Equal(field, e.Field);
+        Assert.Contains("unterminated string", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Data_given_as_dotted_keys_or_an_inline_table_reads_as_the_data_table_does()
+    {
+        Assert.Equal("1", Parse("data.x = \"1\"\n")["x"]);
+        Assert.Equal("2", Parse("data = { y = \"2\" }\n")["y"]);
+        var e = Assert.Throws<MeasureException>(() => Parse("data = \"not a table\"\n"));
+        Assert.Equal("initdata:1", e.Field);
+        e = Assert.Throws<MeasureException>(() => Parse("[data]\nnested = { a = \"b\" }\n"));
+        Assert.Equal("initdata:2", e.Field);
+        Assert.Contains("must be a string", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Crlf_documents_give_lf_claims()
+    {
+        Assert.Equal("a\nb\n", Parse("[data]\r\nx = '''\r\na\r\nb\r\n'''\r\n")["x"]);
+    }
 }

@@ -1,4 +1,8 @@
 using System.Globalization;
+using Tomlyn;
+using Tomlyn.Model;
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 
@@ -107,65 +111,60 @@ public static class BrokerConfigFile
         }
     }
 
-    /// <summary>The TOML subset a flat settings file needs: key = "string" | true/false | integer | ["a", "b"]; comments.</summary>
+    /// <summary>
+    /// A flat settings file in TOML (Tomlyn): <c>key = "string" | true/false | integer | ["a", "b"]</c>. Values come out
+    /// in the shapes the YAML reader gives (scalars as text, arrays as lists), so both files are applied alike. The
+    /// syntax parser goes first because Tomlyn's model keeps the last of a key given twice instead of refusing it.
+    /// </summary>
     private static Dictionary<string, object> ParseToml(string text, string path)
     {
-        var result = new Dictionary<string, object>(StringComparer.Ordinal);
-        var lineNo = 0;
-        foreach (var raw in text.Split('\n'))
+        DocumentSyntax syntax;
+        try
         {
-            lineNo++;
-            var line = raw.Trim();
-            if (line.Length == 0 || line.StartsWith('#'))
-            {
-                continue;
-            }
+            syntax = SyntaxParser.Parse(text, path);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // Tomlyn 2.11.1 throws here instead of reporting a string cut off by the end of input right after a backslash.
+            throw new BrokerConfigurationException($"{path}: not valid TOML: unterminated string at the end of the file");
+        }
 
-            var eq = line.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0)
-            {
-                throw new BrokerConfigurationException($"{path}:{lineNo}: expected 'key = value' (tables and dotted keys are not supported)");
-            }
+        if (syntax.Diagnostics.FirstOrDefault(d => d.Kind == DiagnosticMessageKind.Error) is { } error)
+        {
+            throw new BrokerConfigurationException($"{path}:{error.Span.Start.Line + 1}: not valid TOML: {error.Message}");
+        }
 
-            var key = line[..eq].Trim().Trim('"');
-            var value = line[(eq + 1)..].Trim();
-            result[key] = TomlValue(value, path, lineNo);
+        TomlTable model;
+        try
+        {
+            model = TomlSerializer.Deserialize<TomlTable>(text) ?? [];
+        }
+        catch (TomlException e)
+        {
+            throw new BrokerConfigurationException($"{path}: not valid TOML: {e.Message}");
+        }
+
+        var result = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var (key, value) in model)
+        {
+            result[key] = value switch
+            {
+                TomlArray list => list.Select(v => (object)TomlScalar(v, key, path)).ToList(),
+                _ => TomlScalar(value, key, path),
+            };
         }
 
         return result;
     }
 
-    private static object TomlValue(string value, string path, int lineNo)
+    private static string TomlScalar(object? value, string key, string path) => value switch
     {
-        var hash = value.StartsWith('"') ? -1 : value.IndexOf('#', StringComparison.Ordinal);
-        if (hash >= 0)
-        {
-            value = value[..hash].Trim();
-        }
-
-        if (value.StartsWith('[') && value.EndsWith(']'))
-        {
-            return value[1..^1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(v => TomlValue(v, path, lineNo)).ToList();
-        }
-
-        if (value.Length >= 2 && value.StartsWith('"') && value.IndexOf('"', 1) == value.Length - 1)
-        {
-            return value[1..^1];
-        }
-
-        if (value is "true" or "false")
-        {
-            return value;
-        }
-
-        if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
-        {
-            return value;
-        }
-
-        throw new BrokerConfigurationException($"{path}:{lineNo}: unsupported value '{value}' (use \"string\", true/false, an integer or [\"a\", \"b\"])");
-    }
+        string s => s,
+        bool b => b ? "true" : "false",
+        long n => n.ToString(CultureInfo.InvariantCulture),
+        TomlTable => throw new BrokerConfigurationException($"{path}: {key}: tables are not supported (one flat list of settings)"),
+        _ => throw new BrokerConfigurationException($"{path}: {key}: unsupported value (use \"string\", true/false, an integer or [\"a\", \"b\"])"),
+    };
 
     private static string AsString(object value, string key, string path) =>
         value as string ?? throw new BrokerConfigurationException($"{path}: {key}: expected a string");

@@ -19,7 +19,12 @@ public static class KataInitData
 
     private static readonly string[] Algorithms = ["sha256", "sha384", "sha512"];
 
-    /// <summary>The init-data TOML pointing the attestation agent and CDH at <paramref name="broker"/>.</summary>
+    /// <summary>
+    /// The init-data TOML pointing the attestation agent and CDH at <paramref name="broker"/>. Written from a
+    /// template rather than with Tomlyn's serializer: the guest's launch measurement binds these exact bytes, so
+    /// operators pin their digest, and a serializer's layout (quoting, blank lines, key order) is no promise across
+    /// versions; the test suite reads the result back with Tomlyn (Veil.Measure's init-data reader).
+    /// </summary>
     /// <param name="brokerCaPem">PEM of the CA the broker's certificate chains to (an https broker with a private CA).</param>
     /// <param name="algorithm">Digest algorithm the guest uses for the binding: sha256 fills SNP HOST_DATA exactly, sha384 TDX MRCONFIGID.</param>
     public static string Document(Uri broker, string? brokerCaPem, string algorithm)

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace Veil.Measure.InitData;
 
@@ -14,10 +13,11 @@ public sealed record InitDataMeasurement(string Algorithm, byte[] Digest, byte[]
 /// <summary>
 /// Init-data (kata-containers/kata-containers src/libs/kata-types initdata): the digest is taken with the
 /// algorithm the document names (top-level <c>algorithm = "..."</c>) over its exact bytes, then fitted to
-/// the platform field by truncation or zero padding. The text is hashed as is — never re-serialized — so a
-/// full TOML parser is not needed; only the top-level <c>algorithm</c> and <c>version</c> keys are read.
+/// the platform field by truncation or zero padding. The bytes are hashed as they are, never re-serialized; the
+/// document is parsed (Tomlyn) only to read the top-level <c>algorithm</c> and <c>version</c> and to refuse what
+/// the guest's own TOML reader would refuse.
 /// </summary>
-public static partial class InitDataDigest
+public static class InitDataDigest
 {
     public static readonly IReadOnlyList<string> Algorithms = ["sha256", "sha384", "sha512"];
 
@@ -35,8 +35,9 @@ public static partial class InitDataDigest
             throw new MeasureException("initdata", "not UTF-8 text");
         }
 
-        var declared = TopLevelString(text, "algorithm");
-        if (TopLevelString(text, "version") is null)
+        var document = InitDataToml.Read(text);
+        var declared = TopLevelString(document, "algorithm");
+        if (TopLevelString(document, "version") is null)
         {
             throw new MeasureException("initdata.version", "missing top-level 'version' key (e.g. version = \"0.1.0\")");
         }
@@ -73,27 +74,8 @@ public static partial class InitDataDigest
         return b;
     }
 
-    /// <summary>A top-level basic string value, i.e. one that appears before the first [table] header.</summary>
-    private static string? TopLevelString(string text, string key)
-    {
-        foreach (var raw in text.Split('\n'))
-        {
-            var line = raw.Trim();
-            if (line.StartsWith('['))
-            {
-                return null;
-            }
-
-            var m = KeyValue().Match(line);
-            if (m.Success && m.Groups["key"].Value == key)
-            {
-                return m.Groups["value"].Value;
-            }
-        }
-
-        return null;
-    }
-
-    [GeneratedRegex("""^(?<key>[A-Za-z0-9_-]+)\s*=\s*["'](?<value>[^"']*)["']\s*(#.*)?$""")]
-    private static partial Regex KeyValue();
+    /// <summary>A top-level string value (one outside every table), or null when the document has none.</summary>
+    private static string? TopLevelString(InitDataToml document, string key) =>
+        !document.Model.TryGetValue(key, out var value) ? null
+            : value as string ?? throw new MeasureException($"initdata.{key}", $"must be a string (e.g. {key} = \"...\")");
 }

@@ -134,18 +134,9 @@ public static class Jwe
         return DecryptContent(jwe, cek);
     }
 
-    private static byte[] DeriveKek(ECDiffieHellman own, ECDiffieHellmanPublicKey peer)
-    {
-        var z = own.DeriveRawSecretAgreement(peer);
-        try
-        {
-            return ConcatKdf.DeriveKey(z, JoseAlgorithms.EcdhEsA256Kw, [], [], 256);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(z);
-        }
-    }
+    /// <summary>RFC 7518 §4.6: the KEK of ECDH-ES+A256KW, AlgorithmID the alg, no PartyUInfo/PartyVInfo (Veil writes no apu/apv).</summary>
+    private static byte[] DeriveKek(ECDiffieHellman own, ECDiffieHellmanPublicKey peer) =>
+        ConcatKdf.DeriveKey(own, peer, JoseAlgorithms.EcdhEsA256Kw, [], [], 256);
 
     private static (string Alg, JsonElement Header) ReadHeader(FlattenedJwe jwe)
     {

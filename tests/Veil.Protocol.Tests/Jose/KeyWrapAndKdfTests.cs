@@ -38,4 +38,37 @@ public class KeyWrapAndKdfTests
         var key = ConcatKdf.DeriveKey(z, "A128GCM", "Alice"u8, "Bob"u8, 128);
         Assert.Equal("VqqN6vgjbSBcIijNcacQGg", Base64UrlText.Encode(key));
     }
+
+    public static TheoryData<string, int> Curves() => new()
+    {
+        { "nistP256", 256 },
+        { "nistP384", 256 },
+        { "nistP521", 128 },
+        { "nistP384", 192 },
+    };
+
+    /// <summary>DeriveKeyFromHash(counter 1 ‖ Z ‖ OtherInfo) is the KDF's one round: same bytes as hashing Z by hand.</summary>
+    [Theory]
+    [MemberData(nameof(Curves))]
+    public void One_call_key_agreement_and_kdf_equals_the_kdf_over_the_raw_shared_secret(string curve, int bits)
+    {
+        var named = System.Security.Cryptography.ECCurve.CreateFromFriendlyName(curve);
+        using var a = System.Security.Cryptography.ECDiffieHellman.Create(named);
+        using var b = System.Security.Cryptography.ECDiffieHellman.Create(named);
+        using var bPublic = b.PublicKey;
+        var z = a.DeriveRawSecretAgreement(bPublic);
+        var expected = ConcatKdf.DeriveKey(z, "ECDH-ES+A256KW", "apu"u8, "apv"u8, bits);
+        Assert.Equal(expected, ConcatKdf.DeriveKey(a, bPublic, "ECDH-ES+A256KW", "apu"u8, "apv"u8, bits));
+        Assert.Equal(bits / 8, expected.Length);
+        Assert.NotEqual(expected, ConcatKdf.DeriveKey(a, bPublic, "ECDH-ES+A128KW", "apu"u8, "apv"u8, bits));
+    }
+
+    [Fact]
+    public void One_call_kdf_refuses_lengths_one_round_cannot_give()
+    {
+        using var a = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using var aPublic = a.PublicKey;
+        Assert.Throws<ArgumentOutOfRangeException>(() => ConcatKdf.DeriveKey(a, aPublic, "A256GCM", [], [], 512));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ConcatKdf.DeriveKey(a, aPublic, "A256GCM", [], [], 100));
+    }
 }

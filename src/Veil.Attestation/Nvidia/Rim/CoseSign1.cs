@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Security.Cryptography;
+using System.Security.Cryptography.Cose;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Veil.Attestation.Nvidia.Rim;
@@ -7,22 +7,28 @@ namespace Veil.Attestation.Nvidia.Rim;
 /// <summary>
 /// A COSE_Sign1 message (RFC 9052 §4.2) as NVIDIA signs CoRIMs (attestation-sdk cose.cpp): ES384 named in the
 /// protected header, the signer's chain leaf first in x5chain (label 33, RFC 9360) in either header bucket but
-/// not both, an optional x5t thumbprint (label 34), and the payload attached. Reading checks the structure
-/// (typed errors); <see cref="Check"/> does the cryptography and says what is wrong as a problem string, so a
-/// badly signed CoRIM is a named verification failure rather than a parse error.
+/// not both, an optional x5t thumbprint (label 34), and the payload attached. System.Security.Cryptography.Cose
+/// decodes the message and its header maps and verifies the signature over the Sig_structure it builds from the
+/// protected header bytes as received. Reading checks the structure first (typed errors naming the field: the
+/// library's one refusal, "Error while decoding COSE message", names none); <see cref="Check"/> does the
+/// cryptography and says what is wrong as a problem string, so a badly signed CoRIM is a named verification
+/// failure rather than a parse error.
 /// </summary>
+/// <remarks>
+/// Kept here because the library lacks them: x5chain and x5t (RFC 9360) are not headers it knows, so their values
+/// are read from the raw header value; the certificate chain, the thumbprint and "ES384 with a P-384 key only" are
+/// policy the library does not have (it verifies any algorithm the key type allows); and a detached payload, which
+/// the library accepts, is refused because a CoRIM must carry what it signs.
+/// </remarks>
 internal sealed record CoseSign1
 {
     public const ulong Tag = 18;
     public const long Es384 = -35;
-    private const long AlgLabel = 1;
-    private const long CritLabel = 2;
-    private const long X5ChainLabel = 33;
-    private const long X5tLabel = 34;
+    private const int X5ChainLabel = 33;
+    private const int X5tLabel = 34;
     private const int MaxCertificates = 8;
-
-    /// <summary>The protected header exactly as encoded: the signature covers these bytes, not a re-encoding.</summary>
-    public required ReadOnlyMemory<byte> ProtectedBytes { get; init; }
+    private static readonly CoseHeaderLabel X5ChainHeader = new(X5ChainLabel);
+    private static readonly CoseHeaderLabel X5tHeader = new(X5tLabel);
 
     public required long? Algorithm { get; init; }
 
@@ -32,13 +38,15 @@ internal sealed record CoseSign1
 
     public required (long Algorithm, ReadOnlyMemory<byte> Hash)? X5t { get; init; }
 
+    /// <summary>The payload as a slice of the input (the CoRIM reader reads it from here).</summary>
     public required ReadOnlyMemory<byte> Payload { get; init; }
 
-    public required ReadOnlyMemory<byte> Signature { get; init; }
+    private CoseSign1Message Message { get; init; } = null!;
 
     /// <summary>Reads the four-element array; the caller has consumed tag 18 when there was one.</summary>
     public static CoseSign1 Read(CborReader r, string field)
     {
+        var start = r.Position;
         var count = r.ReadArray(field);
         if (count != 4)
         {
@@ -46,29 +54,45 @@ internal sealed record CoseSign1
         }
 
         var protectedBytes = r.ReadBytes(field + ".protected");
-        var headers = new Headers();
+        var protectedLabels = new HashSet<long>();
         if (!protectedBytes.IsEmpty)
         {
             var p = new CborReader(protectedBytes);
-            ReadHeaders(p, headers, isProtected: true, field + ".protected");
+            Labels(p, field + ".protected", protectedLabels);
             p.ExpectEnd(field + ".protected");
         }
 
-        ReadHeaders(r, headers, isProtected: false, field + ".unprotected");
+        // The library refuses any label in both buckets, without saying which; x5chain there is the likely one.
+        Labels(r, field + ".unprotected", [], protectedLabels.Contains(X5ChainLabel) ? X5ChainLabel : null);
         if (r.TryReadNull(field + ".payload"))
         {
             throw new EvidenceFormatException(field + ".payload", "detached payload (nil): the CoRIM must be carried in the message");
         }
 
+        var payload = r.ReadBytes(field + ".payload");
+        _ = r.ReadBytes(field + ".signature");
+        CoseSign1Message message;
+        try
+        {
+            message = CoseMessage.DecodeSign1(r.Since(start).Span);
+        }
+        catch (CryptographicException e)
+        {
+            throw new EvidenceFormatException(field, "not a valid COSE_Sign1: " + (e.InnerException is { } inner ? $"{e.Message} {inner.Message}" : e.Message), e);
+        }
+
+        var headers = message.ProtectedHeaders;
         return new CoseSign1
         {
-            ProtectedBytes = protectedBytes,
-            Algorithm = headers.Algorithm,
-            Critical = headers.Critical,
-            X5Chain = headers.X5Chain ?? [],
-            X5t = headers.X5t,
-            Payload = r.ReadBytes(field + ".payload"),
-            Signature = r.ReadBytes(field + ".signature"),
+            Message = message,
+            Algorithm = headers.TryGetValue(CoseHeaderLabel.Algorithm, out var alg) ? ReadAlg(alg, $"{field}.protected[1]") : null,
+            Critical = headers.ContainsKey(CoseHeaderLabel.CriticalHeaders),
+            X5Chain = headers.TryGetValue(X5ChainHeader, out var chain) ? ReadX5Chain(chain, $"{field}.protected[{X5ChainLabel}]")
+                : message.UnprotectedHeaders.TryGetValue(X5ChainHeader, out chain) ? ReadX5Chain(chain, $"{field}.unprotected[{X5ChainLabel}]")
+                : [],
+            // RFC 9052 §3.1: alg, crit and x5t only count when protected; unprotected copies are ignored.
+            X5t = headers.TryGetValue(X5tHeader, out var x5t) ? ReadX5t(x5t, $"{field}.protected[{X5tLabel}]") : null,
+            Payload = payload,
         };
     }
 
@@ -108,9 +132,9 @@ internal sealed record CoseSign1
             return (certs, bad);
         }
 
-        if (Signature.Length != 96)
+        if (Message.Signature.Length != 96)
         {
-            return (certs, $"ES384 signature is {Signature.Length} bytes, not 96 (r‖s)");
+            return (certs, $"ES384 signature is {Message.Signature.Length} bytes, not 96 (r‖s)");
         }
 
         try
@@ -121,7 +145,7 @@ internal sealed record CoseSign1
                 return (certs, "the CoRIM signing certificate has no ECDSA P-384 key");
             }
 
-            return key.VerifyData(SigStructure(ProtectedBytes.Span, Payload.Span), Signature.Span, HashAlgorithmName.SHA384, DSASignatureFormat.IeeeP1363FixedFieldConcatenation)
+            return Message.VerifyEmbedded(key)
                 ? (certs, null)
                 : (certs, "COSE_Sign1 signature does not verify (payload, protected header or signature changed)");
         }
@@ -131,116 +155,48 @@ internal sealed record CoseSign1
         }
     }
 
-    /// <summary>Sig_structure = ["Signature1", protected, external_aad = h'', payload] (RFC 9052 §4.4).</summary>
-    internal static byte[] SigStructure(ReadOnlySpan<byte> protectedBytes, ReadOnlySpan<byte> payload)
-    {
-        var w = new ArrayBufferWriter<byte>(payload.Length + protectedBytes.Length + 32);
-        Head(w, CborType.Array, 4);
-        Head(w, CborType.Text, 10);
-        w.Write("Signature1"u8);
-        Head(w, CborType.Bytes, (ulong)protectedBytes.Length);
-        w.Write(protectedBytes);
-        Head(w, CborType.Bytes, 0);
-        Head(w, CborType.Bytes, (ulong)payload.Length);
-        w.Write(payload);
-        return w.WrittenSpan.ToArray();
-    }
-
-    /// <summary>The shortest head for a major type and argument (RFC 8949 §4.2.1, as the signer must have encoded it).</summary>
-    internal static void Head(IBufferWriter<byte> w, CborType type, ulong value)
-    {
-        var major = (byte)((byte)type << 5);
-        var span = w.GetSpan(9);
-        int n;
-        if (value < 24)
-        {
-            span[0] = (byte)(major | (byte)value);
-            n = 1;
-        }
-        else
-        {
-            var size = value <= byte.MaxValue ? 1 : value <= ushort.MaxValue ? 2 : value <= uint.MaxValue ? 4 : 8;
-            span[0] = (byte)(major | size switch { 1 => 24, 2 => 25, 4 => 26, _ => 27 });
-            for (var i = 0; i < size; i++)
-            {
-                span[size - i] = (byte)(value >> (8 * i));
-            }
-
-            n = 1 + size;
-        }
-
-        w.Advance(n);
-    }
-
-    private static string? ThumbprintProblem(long algorithm, ReadOnlySpan<byte> expected, X509Certificate2 leaf)
-    {
-        var name = algorithm switch
-        {
-            -16 => HashAlgorithmName.SHA256,
-            -43 => HashAlgorithmName.SHA384,
-            -44 => HashAlgorithmName.SHA512,
-            _ => default(HashAlgorithmName?),
-        };
-        if (name is not { } h)
-        {
-            return $"x5t hash algorithm {algorithm} is not supported (SHA-256, SHA-384, SHA-512)";
-        }
-
-        var actual = CryptographicOperations.HashData(h, leaf.RawDataMemory.Span);
-        return actual.AsSpan().SequenceEqual(expected) ? null : "x5t thumbprint does not match the x5chain leaf certificate";
-    }
-
-    private sealed class Headers
-    {
-        public long? Algorithm;
-        public bool Critical;
-        public List<ReadOnlyMemory<byte>>? X5Chain;
-        public (long, ReadOnlyMemory<byte>)? X5t;
-    }
-
-    private static void ReadHeaders(CborReader r, Headers h, bool isProtected, string field)
+    /// <summary>
+    /// The integer labels of a header map, each given once (values are read from the library's maps later);
+    /// <paramref name="conflict"/> is a label that must not appear because the other bucket has it.
+    /// </summary>
+    private static void Labels(CborReader r, string field, HashSet<long> into, long? conflict = null)
     {
         foreach (var label in r.IntKeys(field))
         {
             var at = $"{field}[{label}]";
-            switch (label)
+            if (label == conflict)
             {
-                // RFC 9052 §3.1: alg, crit and x5t only count when protected; unprotected copies are ignored.
-                case AlgLabel when isProtected:
-                    h.Algorithm = r.PeekType(at) is CborType.Text
-                        ? throw new EvidenceFormatException(at, "alg must be an integer")
-                        : r.ReadInteger(at);
-                    break;
-                case CritLabel when isProtected:
-                    _ = r.Skip(at);
-                    h.Critical = true;
-                    break;
-                case X5tLabel when isProtected:
-                    if (r.ReadArray(at) != 2)
-                    {
-                        throw new EvidenceFormatException(at, "x5t must be [hashAlg, hashValue]");
-                    }
-
-                    h.X5t = (r.ReadInteger(at + ".hashAlg"), r.ReadBytes(at + ".hashValue"));
-                    break;
-                case X5ChainLabel:
-                    if (h.X5Chain is not null)
-                    {
-                        throw new EvidenceFormatException(at, "x5chain appears in both the protected and the unprotected header");
-                    }
-
-                    h.X5Chain = ReadX5Chain(r, at);
-                    break;
-                default:
-                    _ = r.Skip(at);
-                    break;
+                throw new EvidenceFormatException(at, "x5chain appears in both the protected and the unprotected header");
             }
+
+            into.Add(label);
+            _ = r.Skip(at);
         }
     }
 
-    private static List<ReadOnlyMemory<byte>> ReadX5Chain(CborReader r, string field)
+    private static long ReadAlg(CoseHeaderValue value, string field)
+    {
+        var r = new CborReader(value.EncodedValue);
+        return r.PeekType(field) is CborType.Text
+            ? throw new EvidenceFormatException(field, "alg must be an integer")
+            : r.ReadInteger(field);
+    }
+
+    private static (long, ReadOnlyMemory<byte>) ReadX5t(CoseHeaderValue value, string field)
+    {
+        var r = new CborReader(value.EncodedValue);
+        if (r.ReadArray(field) != 2)
+        {
+            throw new EvidenceFormatException(field, "x5t must be [hashAlg, hashValue]");
+        }
+
+        return (r.ReadInteger(field + ".hashAlg"), r.ReadBytes(field + ".hashValue"));
+    }
+
+    private static List<ReadOnlyMemory<byte>> ReadX5Chain(CoseHeaderValue value, string field)
     {
         // RFC 9360 §2: one certificate as a byte string, several as an array of them.
+        var r = new CborReader(value.EncodedValue);
         if (r.PeekType(field) == CborType.Bytes)
         {
             return [r.ReadBytes(field)];
@@ -259,5 +215,23 @@ internal sealed record CoseSign1
         }
 
         return list;
+    }
+
+    private static string? ThumbprintProblem(long algorithm, ReadOnlySpan<byte> expected, X509Certificate2 leaf)
+    {
+        var name = algorithm switch
+        {
+            -16 => HashAlgorithmName.SHA256,
+            -43 => HashAlgorithmName.SHA384,
+            -44 => HashAlgorithmName.SHA512,
+            _ => default(HashAlgorithmName?),
+        };
+        if (name is not { } h)
+        {
+            return $"x5t hash algorithm {algorithm} is not supported (SHA-256, SHA-384, SHA-512)";
+        }
+
+        var actual = CryptographicOperations.HashData(h, leaf.RawDataMemory.Span);
+        return actual.AsSpan().SequenceEqual(expected) ? null : "x5t thumbprint does not match the x5chain leaf certificate";
     }
 }
