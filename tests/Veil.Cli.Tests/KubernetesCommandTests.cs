@@ -96,7 +96,7 @@ public sealed class KubernetesCommandTests : IDisposable
         var (exit, output, error) = CliRunner.Run("k8s", "manifests", "--policy-param", "snp_min_bootloader=10", "--policy-param", "snp_min_snp=23");
         Assert.Equal(0, exit);
         Assert.DoesNotContain("no --policy-param", error, StringComparison.Ordinal);
-        Assert.Contains("- broker\n        - init\n        - --data-dir\n        - /var/lib/veil\n        - --if-missing", output, StringComparison.Ordinal);
+        Assert.Contains("- broker\n        - init\n        - --data-dir\n        - /var/lib/veil/broker\n        - --if-missing", output, StringComparison.Ordinal);
 
         var configMap = new YamlDotNet.Serialization.DeserializerBuilder().Build()
             .Deserialize<Dictionary<string, object>>(output.Split("---\n").Single(d => d.Contains("kind: ConfigMap", StringComparison.Ordinal) && d.Contains("broker.yaml: |", StringComparison.Ordinal)));

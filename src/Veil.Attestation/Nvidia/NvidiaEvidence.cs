@@ -27,7 +27,12 @@ public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
     /// holding such a list under <c>evidence_list</c> / <c>device_evidence_list</c>, or one such object.
     /// <paramref name="chain"/> is used for devices that came without a certificate (raw, hex, base64).
     /// </summary>
-    public static NvidiaEvidence Parse(ReadOnlySpan<byte> input, IReadOnlyList<X509Certificate2>? chain = null)
+    public static NvidiaEvidence Parse(ReadOnlySpan<byte> input, IReadOnlyList<X509Certificate2>? chain = null) => Parse(input, null, chain);
+
+    /// <summary>As the span overload; JSON in an array is read in place rather than copied first (a file as read).</summary>
+    public static NvidiaEvidence Parse(byte[] input, IReadOnlyList<X509Certificate2>? chain = null) => Parse(input, input, chain);
+
+    private static NvidiaEvidence Parse(ReadOnlySpan<byte> input, ReadOnlyMemory<byte>? memory, IReadOnlyList<X509Certificate2>? chain)
     {
         if (input.IsEmpty)
         {
@@ -42,18 +47,25 @@ public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
         var text = input.Trim(" \t\r\n"u8);
         if (!text.IsEmpty && text[0] is (byte)'{' or (byte)'[')
         {
-            return ParseJson(text, chain);
+            var start = input.Length - input.TrimStart(" \t\r\n"u8).Length;
+            // JsonDocument needs memory: the caller's array in place, else one copy of the span.
+            return ParseJson(memory is { } m ? m.Slice(start, text.Length) : text.ToArray(), chain);
         }
 
-        return Single(SpdmMeasurementReport.Parse(DecodeText(text, "evidence")), chain);
+        var (buffer, length) = DecodeText(text, "evidence");
+        return Single(SpdmMeasurementReport.ParseOwned(buffer, length), chain);
     }
 
     private static NvidiaEvidence Single(SpdmMeasurementReport report, IReadOnlyList<X509Certificate2>? chain) =>
         new([new NvidiaDeviceEvidence(report, chain ?? [], null, null)]);
 
-    /// <summary>Hex (as nvtrust's sample files) or base64 (as the JSON lists) text of binary data.</summary>
-    internal static byte[] DecodeText(ReadOnlySpan<byte> text, string field)
+    /// <summary>
+    /// Hex (as nvtrust's sample files) or base64 (as the JSON lists) text of binary data, decoded in one pass
+    /// (<see cref="EvidenceText"/>); the buffer may be longer than the <c>Length</c> decoded bytes.
+    /// </summary>
+    internal static (byte[] Buffer, int Length) DecodeText(ReadOnlySpan<byte> text, string field)
     {
+        text = text.Trim(" \t\r\n"u8);
         if (text.IsEmpty)
         {
             throw new EvidenceFormatException(field, "empty");
@@ -61,21 +73,21 @@ public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
 
         if (text.Length % 2 == 0 && !text.ContainsAnyExcept(HexDigits))
         {
-            return Convert.FromHexString(Encoding.ASCII.GetString(text));
+            var bytes = EvidenceText.DecodeHex(text, field);
+            return (bytes, bytes.Length);
         }
 
-        var buffer = new byte[Base64.GetMaxDecodedFromUtf8Length(text.Length)];
-        return Base64.DecodeFromUtf8(text, buffer, out _, out var written) == OperationStatus.Done
-            ? buffer[..written]
+        return EvidenceText.TryDecodeBase64(text, out var buffer, out var length)
+            ? (buffer, length)
             : throw new EvidenceFormatException(field, "neither a raw SPDM report, hex text nor base64 text");
     }
 
-    private static NvidiaEvidence ParseJson(ReadOnlySpan<byte> json, IReadOnlyList<X509Certificate2>? chain)
+    private static NvidiaEvidence ParseJson(ReadOnlyMemory<byte> json, IReadOnlyList<X509Certificate2>? chain)
     {
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
         }
         catch (JsonException e)
         {
@@ -134,19 +146,52 @@ public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
             throw new EvidenceFormatException(field, "not a JSON object");
         }
 
-        var evidence = OptionalString(item, "evidence", field) ?? throw new EvidenceFormatException(field + ".evidence", "missing");
-        var report = SpdmMeasurementReport.Parse(DecodeText(Encoding.ASCII.GetBytes(evidence.Trim()), field + ".evidence"));
-        IReadOnlyList<X509Certificate2> certs = chain ?? [];
-        if (OptionalString(item, "certificate", field) is { } certificate)
+        var report = WithUtf8(item, "evidence", field, text =>
         {
-            var bytes = certificate.Contains("-----BEGIN", StringComparison.Ordinal)
-                ? Encoding.ASCII.GetBytes(certificate)
-                : DecodeText(Encoding.ASCII.GetBytes(certificate.Trim()), field + ".certificate");
-            certs = Veil.Attestation.Certificates.Load(bytes, field + ".certificate");
-        }
+            var (bytes, length) = DecodeText(text, field + ".evidence");
+            return SpdmMeasurementReport.ParseOwned(bytes, length);
+        }) ?? throw new EvidenceFormatException(field + ".evidence", "missing");
+        var certs = WithUtf8(item, "certificate", field, text =>
+        {
+            if (text.IndexOf("-----BEGIN"u8) >= 0)
+            {
+                return Veil.Attestation.Certificates.Load(text, field + ".certificate");
+            }
+
+            var (bytes, length) = DecodeText(text, field + ".certificate");
+            return Veil.Attestation.Certificates.Load(bytes.AsSpan(0, length), field + ".certificate");
+        }) ?? chain ?? [];
 
         var itemNonce = OptionalString(item, "nonce", field) is { } n ? (ReadOnlyMemory<byte>?)Hex.Parse(n, field + ".nonce") : nonce;
         return new NvidiaDeviceEvidence(report, certs, OptionalString(item, "arch", field) ?? arch, itemNonce);
+    }
+
+    private delegate T Utf8Reader<out T>(ReadOnlySpan<byte> utf8);
+
+    /// <summary>
+    /// Reads a string member from its UTF-8 bytes: a view of the document when it holds no escape (base64 and hex
+    /// never need one), else the unescaped value; never a UTF-16 string of a field that may be megabytes long.
+    /// </summary>
+    private static T? WithUtf8<T>(JsonElement obj, string name, string field, Utf8Reader<T> read)
+        where T : class
+    {
+        if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw new EvidenceFormatException($"{field}.{name}", $"expected a string, found {value.ValueKind}");
+        }
+
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        if (raw.Length >= 2 && raw[0] == '"' && raw[^1] == '"' && raw.IndexOf((byte)'\\') < 0)
+        {
+            return read(raw[1..^1]);
+        }
+
+        return read(Encoding.UTF8.GetBytes(OptionalString(obj, name, field)!));
     }
 
     private static string? OptionalString(JsonElement obj, string name, string field)

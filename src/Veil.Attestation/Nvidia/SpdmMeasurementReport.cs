@@ -57,15 +57,28 @@ public sealed record SpdmMeasurementReport
     /// <summary>request ‖ response up to its signature: the SPDM L1/L2 transcript of this exchange.</summary>
     public ReadOnlySpan<byte> SignedBytes => Raw.Span[..SignatureOffset];
 
-    public static SpdmMeasurementReport Parse(ReadOnlySpan<byte> bytes)
+    /// <summary>The longest report the format allows: a 24-bit measurement record, 16-bit opaque data, the trailing allowance.</summary>
+    private const int MaxLength = RequestLength + ResponseHeaderLength + 0xFFFFFF + NonceLength + 2 + 0xFFFF + SignatureLength + MaxTrailing;
+
+    public static SpdmMeasurementReport Parse(ReadOnlySpan<byte> bytes) => Parse(bytes, null);
+
+    /// <summary>Parses a buffer nobody else holds (freshly decoded text), using it as the report's bytes.</summary>
+    internal static SpdmMeasurementReport ParseOwned(byte[] owned, int length) => Parse(owned.AsSpan(0, length), owned.AsMemory(0, length));
+
+    private static SpdmMeasurementReport Parse(ReadOnlySpan<byte> bytes, ReadOnlyMemory<byte>? owned)
     {
         if (bytes.Length < RequestLength + ResponseHeaderLength)
         {
             throw new EvidenceFormatException("report", $"truncated: {bytes.Length} bytes, shorter than the SPDM request and response header ({RequestLength + ResponseHeaderLength})");
         }
 
-        var raw = bytes.ToArray();
-        ReadOnlyMemory<byte> m = raw;
+        if (bytes.Length > MaxLength)
+        {
+            // Refused before the copy below: no valid report is this long.
+            throw new EvidenceFormatException("report", $"oversized: {bytes.Length} bytes, longer than any SPDM measurement report can be ({MaxLength})");
+        }
+
+        ReadOnlyMemory<byte> m = owned ?? bytes.ToArray();
         var request = new SpdmRequest(bytes[0], bytes[1], bytes[2], bytes[3], m.Slice(4, NonceLength), bytes[36]);
         Expect(request.Version == 0x11, "request.spdm_version", $"0x{request.Version:x2} (only SPDM 1.1 is supported)");
         Expect(request.Code == 0xE0, "request.code", $"0x{request.Code:x2} is not GET_MEASUREMENTS (0xe0)");

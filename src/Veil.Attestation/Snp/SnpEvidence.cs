@@ -1,5 +1,4 @@
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 
 namespace Veil.Attestation.Snp;
 
@@ -24,9 +23,10 @@ public sealed record SnpEvidence(SnpReport Report, IReadOnlyList<X509Certificate
             return new SnpEvidence(SnpReport.Parse(report), certs);
         }
 
-        if (trimmed.Length == SnpReport.Size * 2 && IsHexText(trimmed))
+        // Only text of exactly the report's size is decoded: nothing larger is ever copied.
+        if (trimmed.Length == SnpReport.Size * 2 && EvidenceText.IsHex(trimmed))
         {
-            return new SnpEvidence(SnpReport.Parse(Convert.FromHexString(Encoding.ASCII.GetString(trimmed))), []);
+            return new SnpEvidence(SnpReport.Parse(EvidenceText.DecodeHex(trimmed, "report")), []);
         }
 
         return new SnpEvidence(SnpReport.Parse(input), []);
@@ -45,18 +45,5 @@ public sealed record SnpEvidence(SnpReport Report, IReadOnlyList<X509Certificate
         }
 
         return this with { Certificates = certs };
-    }
-
-    private static bool IsHexText(ReadOnlySpan<byte> text)
-    {
-        foreach (var c in text)
-        {
-            if (!char.IsAsciiHexDigit((char)c))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

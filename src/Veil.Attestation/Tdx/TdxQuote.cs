@@ -61,6 +61,9 @@ public sealed record TdxQuote
     /// <summary>Parses a buffer nobody else holds (a freshly decoded input), using it as the private copy.</summary>
     internal static TdxQuote ParseOwned(byte[] bytes) => Parse(bytes, bytes);
 
+    /// <summary>As <see cref="ParseOwned(byte[])"/>, for a buffer whose first <paramref name="length"/> bytes are the input.</summary>
+    internal static TdxQuote ParseOwned(byte[] bytes, int length) => Parse(bytes.AsSpan(0, length), bytes);
+
     private static TdxQuote Parse(ReadOnlySpan<byte> bytes, byte[]? owned)
     {
         if (bytes.Length < HeaderLength)

@@ -1,49 +1,67 @@
-using System.Buffers;
-using System.Buffers.Text;
-using System.Text;
-
 namespace Veil.Attestation.Tdx;
 
 /// <summary>Quotes as operators have them: the raw bytes, hex text (with or without <c>0x</c>) or base64.</summary>
 public static class TdxQuoteInput
 {
-    private static readonly SearchValues<byte> HexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
+    /// <summary>
+    /// Text is decoded in one pass into one buffer that becomes the quote's own copy (<see cref="EvidenceText"/>), so a
+    /// large input costs at most its decoded size on top of itself; raw bytes are parsed in place and only the quote's
+    /// own bytes are copied.
+    /// </summary>
+    public static TdxQuote Parse(ReadOnlySpan<byte> input)
+    {
+        if (IsRaw(input))
+        {
+            return TdxQuote.Parse(input);
+        }
 
-    public static TdxQuote Parse(ReadOnlySpan<byte> input) => TdxQuote.ParseOwned(Decode(input));
+        if (DecodeText(input) is var (buffer, length) && buffer is not null)
+        {
+            return TdxQuote.ParseOwned(buffer, length);
+        }
+
+        // Not text: binary that is not a v4/v5 header; the parser names what is wrong with it.
+        return TdxQuote.Parse(input);
+    }
 
     /// <summary>
     /// Raw bytes are recognised by their header (version 4 or 5 as a little-endian u16, which no hex or
     /// base64 text starts with); text is hex when every character is a hex digit, else base64 (standard or URL).
-    /// Always a new array, never the caller's: <see cref="Parse"/> keeps it as the quote's private copy.
+    /// Always a new array, never the caller's.
     /// </summary>
     public static byte[] Decode(ReadOnlySpan<byte> input)
     {
-        if (input.Length >= 2 && input[1] == 0 && input[0] is 4 or 5)
+        if (IsRaw(input))
         {
             return input.ToArray();
         }
 
+        var (buffer, length) = DecodeText(input);
+        if (buffer is null)
+        {
+            return input.ToArray();
+        }
+
+        return length == buffer.Length ? buffer : buffer.AsSpan(0, length).ToArray();
+    }
+
+    private static bool IsRaw(ReadOnlySpan<byte> input) => input.Length >= 2 && input[1] == 0 && input[0] is 4 or 5;
+
+    /// <summary>The decoded text (buffer and length), or a null buffer when the input is not hex or base64 text.</summary>
+    private static (byte[]? Buffer, int Length) DecodeText(ReadOnlySpan<byte> input)
+    {
         var text = input.Trim(" \t\r\n"u8);
         if (text.IsEmpty)
         {
             throw new EvidenceFormatException("quote", "empty input");
         }
 
-        var hex = text.StartsWith("0x"u8) || text.StartsWith("0X"u8) ? text[2..] : text;
-        if (!hex.IsEmpty && !hex.ContainsAnyExcept(HexDigits))
+        if (EvidenceText.IsHex(text))
         {
-            return Hex.Parse(Encoding.ASCII.GetString(hex), "quote");
+            var bytes = EvidenceText.DecodeHex(text, "quote");
+            return (bytes, bytes.Length);
         }
 
-        // Latin-1 maps every byte to one char, so binary input simply fails the base64 alphabet check.
-        var s = string.Concat(Encoding.Latin1.GetString(text).Where(c => !char.IsWhiteSpace(c))).Replace('-', '+').Replace('_', '/');
-        s = s.PadRight(s.Length + ((4 - (s.Length % 4)) % 4), '=');
-        if (!Base64.IsValid(s))
-        {
-            // Not text: binary that is not a v4/v5 header; the parser names what is wrong with it.
-            return input.ToArray();
-        }
-
-        return Convert.FromBase64String(s);
+        return EvidenceText.TryDecodeBase64(text, out var buffer, out var length) ? (buffer, length) : (null, 0);
     }
 }

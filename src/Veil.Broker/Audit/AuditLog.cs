@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Veil.Broker.Metrics;
 using Veil.Broker.Storage;
 
 namespace Veil.Broker.Audit;
@@ -9,6 +10,8 @@ namespace Veil.Broker.Audit;
 /// the log. Entries name who, which resource, which evidence digest and why; never a value, key or token.
 /// A call returns only once its entry is on disk, so a release is never answered before it is audited; entries
 /// arriving together share one transaction (group commit), which keeps one disk flush per batch, not per entry.
+/// Every row is bounded (<see cref="AuditBounds"/>), and unauthenticated refusals past a per-minute budget are
+/// counted into summary rows (<see cref="RefusalAggregator"/>) instead of one row and one log line each.
 /// </summary>
 internal sealed partial class AuditLog : IAsyncDisposable
 {
@@ -19,40 +22,83 @@ internal sealed partial class AuditLog : IAsyncDisposable
     private readonly IBrokerStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<AuditLog> _logger;
-    private readonly Channel<(AuditEntry Entry, TaskCompletionSource Done)> _queue =
-        Channel.CreateUnbounded<(AuditEntry, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly BrokerMetrics? _metrics;
+    private readonly RefusalAggregator _aggregator;
+    private readonly ITimer _flushTimer;
+    private readonly Channel<(AuditEntry Entry, TaskCompletionSource? Done)> _queue =
+        Channel.CreateUnbounded<(AuditEntry, TaskCompletionSource?)>(new UnboundedChannelOptions { SingleReader = true });
 
     private readonly Task _writer;
 
-    public AuditLog(IBrokerStore store, TimeProvider time, ILogger<AuditLog> logger)
+    public AuditLog(IBrokerStore store, TimeProvider time, ILogger<AuditLog> logger, BrokerOptions? options = null, BrokerMetrics? metrics = null)
     {
         _store = store;
         _time = time;
         _logger = logger;
+        _metrics = metrics;
+        var window = TimeSpan.FromMinutes(1);
+        _aggregator = new RefusalAggregator(options?.AuditUnauthenticatedPerMinute ?? BrokerOptions.DefaultAuditUnauthenticatedPerMinute, window);
         _writer = Task.Run(WriteLoopAsync);
+        // Summaries of a quiet window are written when it ends, not only when the next refusal arrives.
+        _flushTimer = time.CreateTimer(_ => Enqueue(_aggregator.Flush(_time.GetUtcNow())), null, window, window);
     }
 
-    public async Task RecordAsync(string actor, string action, string? resource, string? evidenceDigest, string outcome, string reason, CancellationToken ct)
+    /// <summary>Records an entry of <paramref name="kind"/>; waits until it is on disk, unless it was only counted.</summary>
+    public Task RecordAsync(AuditKind kind, string actor, string action, string? resource, string? evidenceDigest, string outcome, string reason, CancellationToken ct)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_queue.Writer.TryWrite((new AuditEntry(_time.GetUtcNow(), actor, action, resource, evidenceDigest, outcome, reason), done)))
+        var entry = AuditBounds.Bound(new AuditEntry(_time.GetUtcNow(), actor, action, resource, evidenceDigest, outcome, reason, kind));
+        if (kind == AuditKind.Unauthenticated)
         {
-            throw new InvalidOperationException("audit log is closed");
+            var summaries = new List<AuditEntry>();
+            var admitted = _aggregator.Admit(entry, summaries);
+            Enqueue(summaries);
+            if (!admitted)
+            {
+                _metrics?.AuditAggregated();
+                return Task.CompletedTask;
+            }
         }
 
-        LogAudit(_logger, action, outcome, actor, resource ?? "-", evidenceDigest ?? "-", reason);
-        await done.Task.WaitAsync(ct).ConfigureAwait(false);
+        return WriteAsync(entry, ct);
     }
 
     public async ValueTask DisposeAsync()
     {
+        await _flushTimer.DisposeAsync().ConfigureAwait(false);
+        Enqueue(_aggregator.Flush(_time.GetUtcNow(), force: true));
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
     }
 
+    private async Task WriteAsync(AuditEntry entry, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_queue.Writer.TryWrite((entry, done)))
+        {
+            throw new InvalidOperationException("audit log is closed");
+        }
+
+        Log(entry);
+        await done.Task.WaitAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Summary rows: written in the next batch, nobody waits for them.</summary>
+    private void Enqueue(List<AuditEntry> entries)
+    {
+        foreach (var e in entries)
+        {
+            if (_queue.Writer.TryWrite((e, null)))
+            {
+                Log(e);
+            }
+        }
+    }
+
+    private void Log(AuditEntry e) => LogAudit(_logger, e.Action, e.Outcome, e.Actor, e.Resource ?? "-", e.EvidenceDigest ?? "-", e.Reason);
+
     private async Task WriteLoopAsync()
     {
-        var batch = new List<(AuditEntry Entry, TaskCompletionSource Done)>(MaxBatch);
+        var batch = new List<(AuditEntry Entry, TaskCompletionSource? Done)>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
@@ -66,7 +112,7 @@ internal sealed partial class AuditLog : IAsyncDisposable
                 await _store.AppendAuditBatchAsync(batch.Select(b => b.Entry).ToList(), CancellationToken.None).ConfigureAwait(false);
                 foreach (var b in batch)
                 {
-                    b.Done.TrySetResult();
+                    b.Done?.TrySetResult();
                 }
             }
 #pragma warning disable CA1031 // the failure is handed to every waiting request, which then fails closed
@@ -76,7 +122,7 @@ internal sealed partial class AuditLog : IAsyncDisposable
                 LogWriteFailed(_logger, e.GetType().Name, batch.Count);
                 foreach (var b in batch)
                 {
-                    b.Done.TrySetException(new InvalidOperationException("audit log write failed; the request is refused", e));
+                    b.Done?.TrySetException(new InvalidOperationException("audit log write failed; the request is refused", e));
                 }
             }
         }

@@ -8,6 +8,7 @@ using Veil.Broker.Admin;
 using Veil.Broker.Appraisal;
 using Veil.Broker.Audit;
 using Veil.Broker.Keys;
+using Veil.Broker.Limits;
 using Veil.Broker.Metrics;
 using Veil.Broker.Problems;
 using Veil.Broker.Secrets;
@@ -28,7 +29,7 @@ internal static class AdminEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("").AddEndpointFilter(RequireAdminAsync);
+        var admin = app.MapGroup("").AddEndpointFilter(RequireAdminAsync).RequireRateLimiting(RateLimits.AdminPolicy);
         admin.MapPost("/kbs/v0/resource/{repository}/{type}/{tag}", PutResourceAsync);
         admin.MapDelete("/kbs/v0/resource/{repository}/{type}/{tag}", DeleteResourceAsync);
         admin.MapGet("/veil/v0/resources", ListResourcesAsync);
@@ -45,16 +46,19 @@ internal static class AdminEndpoints
         var keys = services.GetService(typeof(BrokerKeys)) as BrokerKeys;
         var time = (TimeProvider)services.GetService(typeof(TimeProvider))!;
         var metrics = (BrokerMetrics)services.GetService(typeof(BrokerMetrics))!;
-        var why = await AdminTokens.ValidateAsync(HttpBodies.BearerToken(http.Request), keys!.AdminEcKeys, keys.AdminEd25519Keys, time).ConfigureAwait(false);
+        var options = (BrokerOptions)services.GetService(typeof(BrokerOptions))!;
+        var why = await AdminTokens.ValidateAsync(HttpBodies.BearerToken(http.Request), keys!.AdminEcKeys, keys.AdminEd25519Keys, time, options.AdminAudience).ConfigureAwait(false);
         if (why is not null)
         {
-            metrics.AdminRequests.Add(1, new KeyValuePair<string, object?>("outcome", "unauthorized"));
+            metrics.Admin(AdminOutcome.Unauthorized);
             var audit = (AuditLog)services.GetService(typeof(AuditLog))!;
-            await audit.RecordAsync("anonymous", "admin " + http.Request.Method + " " + http.Request.Path, null, null, AuditLog.Denied, why, http.RequestAborted).ConfigureAwait(false);
+            // The route's pattern, not the request's path: the action is one of a fixed set, whatever was sent.
+            var route = http.GetEndpoint() is RouteEndpoint e ? e.RoutePattern.RawText : null;
+            await audit.RecordAsync(AuditKind.Unauthenticated, "anonymous", "admin " + http.Request.Method + " " + (route ?? "?"), null, null, AuditLog.Denied, why, http.RequestAborted).ConfigureAwait(false);
             return KbsProblem.Unauthorized("AdminAuthFailed", why);
         }
 
-        metrics.AdminRequests.Add(1, new KeyValuePair<string, object?>("outcome", "authorized"));
+        metrics.Admin(AdminOutcome.Authorized);
         return await next(context).ConfigureAwait(false);
     }
 
@@ -73,7 +77,7 @@ internal static class AdminEndpoints
 
         using var value = new SecretBytes(body);
         await store.PutResourceAsync(name, masterKey.Seal(value.Span, name), time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
-        await audit.RecordAsync("admin", "put", name, null, AuditLog.Allowed, $"stored {value.Length} bytes", http.RequestAborted).ConfigureAwait(false);
+        await audit.RecordAsync(AuditKind.AdminChange, "admin", "put", name, null, AuditLog.Allowed, $"stored {value.Length} bytes", http.RequestAborted).ConfigureAwait(false);
         return Results.Ok();
     }
 
@@ -85,7 +89,7 @@ internal static class AdminEndpoints
         }
 
         var deleted = await store.DeleteResourceAsync(name, http.RequestAborted).ConfigureAwait(false);
-        await audit.RecordAsync("admin", "delete", name, null, deleted ? AuditLog.Allowed : AuditLog.Denied, deleted ? "deleted" : "no such resource", http.RequestAborted).ConfigureAwait(false);
+        await audit.RecordAsync(AuditKind.AdminChange, "admin", "delete", name, null, deleted ? AuditLog.Allowed : AuditLog.Denied, deleted ? "deleted" : "no such resource", http.RequestAborted).ConfigureAwait(false);
         return deleted ? Results.Ok() : KbsProblem.Create(StatusCodes.Status404NotFound, "ResourceNotFound", $"resource '{name}' does not exist");
     }
 
@@ -114,7 +118,7 @@ internal static class AdminEndpoints
 
             if (root.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() is { } t && t != "veil")
             {
-                return KbsProblem.BadRequest("InvalidPolicy", $"type: '{t}' policies are not supported; Veil policies are YAML or JSON documents (apiVersion: veil.dev/v1, kind: AttestationPolicy) with type 'veil' or no type");
+                return KbsProblem.BadRequest("InvalidPolicy", $"type: '{CallerText.Echo(t)}' policies are not supported; Veil policies are YAML or JSON documents (apiVersion: veil.dev/v1, kind: AttestationPolicy) with type 'veil' or no type");
             }
 
             if (DecodePolicy(root) is not { } policy)
@@ -128,12 +132,12 @@ internal static class AdminEndpoints
             }
             catch (PolicyLoadException e)
             {
-                await audit.RecordAsync("admin", "set attestation-policy", id, null, AuditLog.Denied, e.Message, http.RequestAborted).ConfigureAwait(false);
+                await audit.RecordAsync(AuditKind.AdminChange, "admin", "set attestation-policy", id, null, AuditLog.Denied, e.Message, http.RequestAborted).ConfigureAwait(false);
                 return KbsProblem.BadRequest("InvalidPolicy", e.Message);
             }
 
             await store.PutPolicyAsync(BrokerPolicies.AttestationKind, id, policy, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
-            await audit.RecordAsync("admin", "set attestation-policy", id, null, AuditLog.Allowed, "validated, stored and in effect", http.RequestAborted).ConfigureAwait(false);
+            await audit.RecordAsync(AuditKind.AdminChange, "admin", "set attestation-policy", id, null, AuditLog.Allowed, "validated, stored and in effect", http.RequestAborted).ConfigureAwait(false);
             return Results.Ok();
         }
     }
@@ -159,12 +163,12 @@ internal static class AdminEndpoints
             }
             catch (PolicyLoadException e)
             {
-                await audit.RecordAsync("admin", "set resource-policy", null, null, AuditLog.Denied, e.Message, http.RequestAborted).ConfigureAwait(false);
+                await audit.RecordAsync(AuditKind.AdminChange, "admin", "set resource-policy", null, null, AuditLog.Denied, e.Message, http.RequestAborted).ConfigureAwait(false);
                 return KbsProblem.BadRequest("InvalidPolicy", e.Message);
             }
 
             await store.PutPolicyAsync(BrokerPolicies.ResourceKind, BrokerPolicies.ResourcePolicyId, policy, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
-            await audit.RecordAsync("admin", "set resource-policy", null, null, AuditLog.Allowed, "validated, stored and in effect", http.RequestAborted).ConfigureAwait(false);
+            await audit.RecordAsync(AuditKind.AdminChange, "admin", "set resource-policy", null, null, AuditLog.Allowed, "validated, stored and in effect", http.RequestAborted).ConfigureAwait(false);
             return Results.Ok();
         }
     }
@@ -234,7 +238,7 @@ internal static class AdminEndpoints
 
         await store.PutReferenceValueAsync(text, now, http.RequestAborted).ConfigureAwait(false);
         var summary = string.Join(", ", sets.Select(s => $"{s.Name} ({s.Values.Count})"));
-        await audit.RecordAsync("admin", "add reference-value", null, null, AuditLog.Allowed, "added " + summary, http.RequestAborted).ConfigureAwait(false);
+        await audit.RecordAsync(AuditKind.AdminChange, "admin", "add reference-value", null, null, AuditLog.Allowed, "added " + summary, http.RequestAborted).ConfigureAwait(false);
         return Results.Json(new Dictionary<string, object> { ["sets"] = sets.Select(s => new Dictionary<string, object> { ["name"] = s.Name, ["values"] = s.Values.Count }).ToList() });
     }
 
@@ -252,7 +256,7 @@ internal static class AdminEndpoints
 
             return root.TryGetProperty("version", out var v) && v.ValueKind == JsonValueKind.String && v.GetString() == "0.1.0"
                 ? null
-                : $"version: expected '0.1.0' (RVPS message {{version, type, payload}}), got {(root.TryGetProperty("version", out var got) ? got.GetRawText() : "none")}";
+                : $"version: expected '0.1.0' (RVPS message {{version, type, payload}}), got {(root.TryGetProperty("version", out var got) ? CallerText.Echo(got.GetRawText()) : "none")}";
         }
         catch (JsonException)
         {

@@ -9,6 +9,7 @@ using Veil.Attestation;
 using Veil.Broker.Appraisal;
 using Veil.Broker.Audit;
 using Veil.Broker.Keys;
+using Veil.Broker.Limits;
 using Veil.Broker.Metrics;
 using Veil.Broker.Problems;
 using Veil.Broker.Rcar;
@@ -34,9 +35,9 @@ internal static class KbsEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapPost("/kbs/v0/auth", AuthAsync);
-        app.MapPost("/kbs/v0/attest", AttestAsync);
-        app.MapGet("/kbs/v0/resource/{repository}/{type}/{tag}", GetResourceAsync);
+        app.MapPost("/kbs/v0/auth", AuthAsync).RequireRateLimiting(RateLimits.AuthPolicy);
+        app.MapPost("/kbs/v0/attest", AttestAsync).RequireRateLimiting(RateLimits.AttestPolicy);
+        app.MapGet("/kbs/v0/resource/{repository}/{type}/{tag}", GetResourceAsync).RequireRateLimiting(RateLimits.ResourcePolicy);
     }
 
     private static async Task<IResult> AuthAsync(HttpContext http, SessionStore sessions, EvidenceVerifiers verifiers, BrokerMetrics metrics, TimeProvider time)
@@ -60,16 +61,24 @@ internal static class KbsEndpoints
         if (request.Version != KbsRequest.ProtocolVersion)
         {
             return KbsProblem.Unauthorized("ProtocolVersion",
-                $"KBS Client Protocol Version Mismatch: client speaks '{request.Version}', this broker speaks '{KbsRequest.ProtocolVersion}'");
+                $"KBS Client Protocol Version Mismatch: client speaks '{CallerText.Echo(request.Version)}', this broker speaks '{KbsRequest.ProtocolVersion}'");
         }
 
         if (verifiers.Check(request.Tee) is { } refusal)
         {
-            metrics.Attestations.Add(1, new("tee", request.Tee), new("outcome", "refused"));
+            metrics.Attestation(request.Tee, AttestationOutcome.Refused);
             return KbsProblem.Unauthorized(refusal.Kind, refusal.Detail);
         }
 
-        var session = sessions.Create(request.Tee);
+        // The session keeps the broker's own instance of the name, not the caller's string.
+        var session = sessions.TryCreate(TeeNames.Canonical(request.Tee)!, ClientKey.Of(http), out var capped);
+        metrics.SessionsHeld(sessions.Count);
+        if (session is null)
+        {
+            metrics.SessionRefused(capped!.Reason);
+            return KbsProblem.TooManyRequests("TooManySessions", capped.Detail, capped.RetryAfter);
+        }
+
         SetCookie(http, session, time);
         return Results.Bytes(KbsChallenge.Create(session.Nonce).ToUtf8(), "application/json");
     }
@@ -114,14 +123,16 @@ internal static class KbsEndpoints
         }
         catch (ProtocolFormatException e)
         {
-            await audit.RecordAsync(actor, "attest", null, evidenceDigest, AuditLog.Denied, "malformed attestation: " + e.Message, ct).ConfigureAwait(false);
-            return KbsProblem.BadRequest("InvalidAttestation", "attestation " + e.Message);
+            await audit.RecordAsync(AuditKind.Unauthenticated, actor, "attest", null, evidenceDigest, AuditLog.Denied, "malformed attestation: " + e.Message, ct).ConfigureAwait(false);
+            // A key the broker will not encrypt to has its own name, so that a client knows to make another.
+            var kind = e.Field.StartsWith("runtime-data.tee-pubkey", StringComparison.Ordinal) ? "InvalidTeePubKey" : "InvalidAttestation";
+            return KbsProblem.BadRequest(kind, "attestation " + e.Message);
         }
 
         async Task<IResult> Deny(string kind, string detail)
         {
-            metrics.Attestations.Add(1, new("tee", session.Tee), new("outcome", "denied"));
-            await audit.RecordAsync(actor, "attest", null, evidenceDigest, AuditLog.Denied, detail, ct).ConfigureAwait(false);
+            metrics.Attestation(session.Tee, AttestationOutcome.Denied);
+            await audit.RecordAsync(AuditKind.Unauthenticated, actor, "attest", null, evidenceDigest, AuditLog.Denied, detail, ct).ConfigureAwait(false);
             return KbsProblem.Unauthorized(kind, detail);
         }
 
@@ -158,7 +169,7 @@ internal static class KbsEndpoints
         {
             if (initData.Format != "toml")
             {
-                return await Deny("InvalidInitData", $"init-data.format: '{initData.Format}' is not supported (toml)").ConfigureAwait(false);
+                return await Deny("InvalidInitData", $"init-data.format: '{CallerText.Echo(initData.Format)}' is not supported (toml)").ConfigureAwait(false);
             }
 
             try
@@ -217,8 +228,8 @@ internal static class KbsEndpoints
         session.Token = token;
         session.TeeKey = importedKey;
         var status = AppraisalResult.StatusName(appraisal.Status);
-        metrics.Attestations.Add(1, new("tee", session.Tee), new("outcome", "verified"));
-        await audit.RecordAsync(actor, "attest", null, evidenceDigest, AuditLog.Allowed,
+        metrics.Attestation(session.Tee, AttestationOutcome.Verified);
+        await audit.RecordAsync(AuditKind.Decision, actor, "attest", null, evidenceDigest, AuditLog.Allowed,
             $"evidence verified; appraised with {appraisal.PolicyId}: {status}" + (appraisal.Explanations.Count == 0 ? "" : "; " + string.Join("; ", appraisal.Explanations)), ct).ConfigureAwait(false);
         SetCookie(http, session, time);
         return Results.Bytes(AttestResponse.Serialize(token), "application/json");
@@ -244,10 +255,12 @@ internal static class KbsEndpoints
             return KbsProblem.BadRequest("InvalidResourcePath", pathError);
         }
 
+        var attested = false;
         async Task<IResult> Deny(string kind, string detail, string? evidence, int status = StatusCodes.Status401Unauthorized, IReadOnlyDictionary<string, object>? extensions = null)
         {
-            metrics.ResourceRequests.Add(1, new KeyValuePair<string, object?>("outcome", "denied"));
-            await audit.RecordAsync("client", "release", name, evidence, AuditLog.Denied, detail, ct).ConfigureAwait(false);
+            metrics.Resource(ResourceOutcome.Denied);
+            // Before the token verified, the caller proved nothing: such refusals are aggregated past a budget.
+            await audit.RecordAsync(attested ? AuditKind.Decision : AuditKind.Unauthenticated, "client", "release", name, evidence, AuditLog.Denied, detail, ct).ConfigureAwait(false);
             return KbsProblem.Create(status, kind, detail, extensions);
         }
 
@@ -281,6 +294,7 @@ internal static class KbsEndpoints
             return await Deny("TokenVerificationFailed", e is SecurityTokenException ? e.Message : "attestation token rejected: malformed", null).ConfigureAwait(false);
         }
 
+        attested = true;
         var evidenceDigest = claims.Payload["submods"]?["cpu0"]?["ear.veraison.annotated-evidence"]?["veil.evidence_digest"]?.GetValue<string>();
         if (claims.Tee == TeeNames.Sample && !options.AllowSample)
         {
@@ -318,10 +332,21 @@ internal static class KbsEndpoints
 
         using var value = masterKey.Open(sealedValue, name);
         using var keyDoc = JsonDocument.Parse(keyNode.ToJsonString());
-        // The key was validated at attest time and is signed into the token; Encrypt's import re-checks the point.
-        var jwe = Jwe.Encrypt(value.Span, Jwk.Parse(keyDoc.RootElement, "token.tee-pubkey", checkPoint: false), sessionKey);
-        metrics.ResourceRequests.Add(1, new KeyValuePair<string, object?>("outcome", "released"));
-        await audit.RecordAsync("tee:" + (claims.Tee ?? "?"), "release", name, evidenceDigest, AuditLog.Allowed, $"released under attestation policy '{decision.AttestationPolicy}'", ct).ConfigureAwait(false);
+        FlattenedJwe jwe;
+        try
+        {
+            // The key was validated at attest time and is signed into the token; the parse re-checks it (a token from
+            // before a rule changed) and Encrypt's import re-checks the point.
+            jwe = Jwe.Encrypt(value.Span, Jwk.Parse(keyDoc.RootElement, "token.tee-pubkey", checkPoint: false), sessionKey);
+        }
+        catch (Exception e) when (e is ProtocolFormatException or CryptographicException)
+        {
+            return await Deny("InvalidTeePubKey", "the token's tee-pubkey cannot be encrypted to" + (e is ProtocolFormatException p ? ": " + p.Message : "") + "; attest again with a valid key",
+                evidenceDigest, StatusCodes.Status400BadRequest).ConfigureAwait(false);
+        }
+
+        metrics.Resource(ResourceOutcome.Released);
+        await audit.RecordAsync(AuditKind.Release, "tee:" + (TeeNames.Canonical(claims.Tee) ?? "?"), "release", name, evidenceDigest, AuditLog.Allowed, $"released under attestation policy '{decision.AttestationPolicy}'", ct).ConfigureAwait(false);
         return Results.Bytes(jwe.ToUtf8(), "application/json");
     }
 

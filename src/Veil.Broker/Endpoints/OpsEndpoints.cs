@@ -12,7 +12,7 @@ internal static class OpsEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => Results.Text("ok\n", "text/plain"));
-        app.MapGet("/metrics", (PrometheusText prometheus) => Results.Text(prometheus.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapGet("/metrics", async (BrokerMetrics metrics, CancellationToken ct) => Results.Bytes(await metrics.RenderAsync(ct).ConfigureAwait(false), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapGet("/.well-known/jwks.json", (TokenService tokens) => Results.Bytes(tokens.Jwks(), "application/jwk-set+json"));
     }
 }

@@ -17,7 +17,7 @@ internal static partial class ResourcePath
         {
             if (value is "." or ".." || !Segment().IsMatch(value))
             {
-                return $"resource path {label} '{Printable(value)}' is not allowed: use letters, digits, '.', '_' and '-' only (no '..', no slashes)";
+                return $"resource path {label} '{Problems.CallerText.Echo(value, 64)}' is not allowed: use letters, digits, '.', '_' and '-' only (no '..', no slashes)";
             }
         }
 
@@ -47,8 +47,6 @@ internal static partial class ResourcePath
 
         return null;
     }
-
-    private static string Printable(string s) => s.Length > 64 ? s[..64] + "…" : s;
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$", RegexOptions.CultureInvariant)]
     private static partial Regex Segment();

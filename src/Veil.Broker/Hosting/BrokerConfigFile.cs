@@ -18,7 +18,9 @@ public static class BrokerConfigFile
     private static readonly string[] Keys =
         ["data-dir", "urls", "insecure-http", "tls-cert", "tls-key", "session-timeout-minutes", "token-lifetime-minutes",
          "policy", "policy-params", "resource-policy", "reference-values",
-         "tdx-collateral-dir", "pcs-url", "nvidia-collateral-dir", "nvidia-rim-service", "admin-public-keys"];
+         "tdx-collateral-dir", "pcs-url", "nvidia-collateral-dir", "nvidia-rim-service", "admin-public-keys",
+         "admin-audience", "max-sessions", "max-sessions-per-client", "rate-limit-auth", "rate-limit-attest", "rate-limit-admin",
+         "audit-retention-days", "audit-max-rows", "audit-unauthenticated-per-minute"];
 
     public static BrokerOptions Apply(string path, BrokerOptions options)
     {
@@ -61,6 +63,15 @@ public static class BrokerConfigFile
                 "pcs-url" => options with { PcsUrl = AsUrl(AsString(value, key, path), $"{path}: {key}") },
                 "nvidia-collateral-dir" => options with { NvidiaCollateralDir = AsString(value, key, path) },
                 "nvidia-rim-service" => options with { NvidiaRimServiceUrl = AsUrl(AsString(value, key, path), $"{path}: {key}") },
+                "admin-audience" => options with { AdminAudience = AsString(value, key, path) },
+                "max-sessions" => options with { MaxSessions = AsCount(value, key, path, 10_000_000) },
+                "max-sessions-per-client" => options with { MaxSessionsPerClient = AsCount(value, key, path, 10_000_000) },
+                "rate-limit-auth" => options with { RateLimits = options.RateLimits with { AuthPerSecond = AsCount(value, key, path, Limits.RateLimitSettings.Max) } },
+                "rate-limit-attest" => options with { RateLimits = options.RateLimits with { AttestPerSecond = AsCount(value, key, path, Limits.RateLimitSettings.Max) } },
+                "rate-limit-admin" => options with { RateLimits = options.RateLimits with { AdminPerSecond = AsCount(value, key, path, Limits.RateLimitSettings.Max) } },
+                "audit-retention-days" => options with { AuditRetention = TimeSpan.FromDays(AsCount(value, key, path, 36_500)) },
+                "audit-max-rows" => options with { AuditMaxRows = AsCount(value, key, path, 100_000_000) },
+                "audit-unauthenticated-per-minute" => options with { AuditUnauthenticatedPerMinute = AsCount(value, key, path, 1_000_000) },
                 _ => options with { TokenLifetime = TimeSpan.FromMinutes(AsMinutes(value, key, path)) },
             };
         }
@@ -175,6 +186,11 @@ public static class BrokerConfigFile
         "false" => false,
         _ => throw new BrokerConfigurationException($"{path}: {key}: expected true or false"),
     };
+
+    private static int AsCount(object value, string key, string path, int max) =>
+        value is string s && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= max
+            ? n
+            : throw new BrokerConfigurationException($"{path}: {key}: expected a whole number between 1 and {max.ToString(CultureInfo.InvariantCulture)}");
 
     private static double AsMinutes(object value, string key, string path) =>
         value is string s && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var m) && m is > 0 and <= 1440

@@ -17,6 +17,7 @@ using Veil.Broker.Appraisal;
 using Veil.Broker.Audit;
 using Veil.Broker.Endpoints;
 using Veil.Broker.Keys;
+using Veil.Broker.Limits;
 using Veil.Broker.Metrics;
 using Veil.Broker.Problems;
 using Veil.Broker.Rcar;
@@ -49,10 +50,7 @@ public sealed class BrokerHost : IAsyncDisposable
     internal static async Task<BrokerHost> StartAsync(BrokerOptions options, Action<WebApplicationBuilder>? customize, Func<string, string?> environment, CancellationToken ct)
     {
         var listen = ListenRules.Check(options);
-        if (!Directory.Exists(options.DataDir))
-        {
-            throw new BrokerConfigurationException($"--data-dir {options.DataDir} does not exist (run 'veil broker init --data-dir {options.DataDir}')");
-        }
+        DataDirectory.Check(options.DataDir);
 
         var masterKey = MasterKey.Load(options.DataDir, environment);
         var keys = BrokerKeys.Load(options.DataDir, options.AdminPublicKeyPaths);
@@ -74,6 +72,9 @@ public sealed class BrokerHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         // Per-request framework chatter stays out of production logs; the audit lines say what happened.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Kestrel logs each bad request with its exception (a stack trace) at Debug; BadRequests logs one line instead.
+        // The more specific category wins over any later "Microsoft.AspNetCore" rule.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.None);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -105,11 +106,13 @@ public sealed class BrokerHost : IAsyncDisposable
         s.AddSingleton(masterKey);
         s.AddSingleton(keys);
         s.AddSingleton<IBrokerStore>(store);
-        s.AddSingleton(sp => new SessionStore(sp.GetRequiredService<TimeProvider>(), options.SessionTimeout));
+        s.AddSingleton(sp => new SessionStore(sp.GetRequiredService<TimeProvider>(), options.SessionTimeout, new SessionLimits(options.MaxSessions, options.MaxSessionsPerClient)));
         s.AddSingleton(sp => new TokenService(sp.GetRequiredService<BrokerKeys>(), sp.GetRequiredService<TimeProvider>(), options.TokenLifetime));
         s.AddSingleton<BrokerMetrics>();
-        s.AddSingleton<PrometheusText>();
         s.AddSingleton<AuditLog>();
+        s.AddSingleton<AuditRetention>();
+        s.AddHostedService(sp => sp.GetRequiredService<AuditRetention>());
+        s.AddRateLimiter(o => RateLimits.Configure(o, options.RateLimits));
         s.AddSingleton<IEvidenceVerifier, SampleEvidenceVerifier>();
         s.AddSingleton<IEvidenceVerifier>(sp => new SnpEvidenceVerifier(new SnpVerifier(SnpCollateralSources.Embedded(), sp.GetRequiredService<TimeProvider>())));
         var tdxSource = TdxSource(options);
@@ -141,6 +144,7 @@ public sealed class BrokerHost : IAsyncDisposable
         app.UseExceptionHandler(errors => errors.Run(http => KbsProblem.Create(
             StatusCodes.Status500InternalServerError, "InternalError",
             $"the broker could not handle this request; its log holds the cause under trace id {http.TraceIdentifier}").ExecuteAsync(http)));
+        app.Use(BadRequests.HandleAsync);
         app.Use(async (http, next) =>
         {
             var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "";
@@ -153,15 +157,16 @@ public sealed class BrokerHost : IAsyncDisposable
             var started = Stopwatch.GetTimestamp();
             await next(http).ConfigureAwait(false);
             var metrics = http.RequestServices.GetRequiredService<BrokerMetrics>();
-            metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("endpoint", EndpointLabel(http.Request)));
+            metrics.RequestDuration(EndpointNames.Of(http.Request), Stopwatch.GetElapsedTime(started).TotalSeconds);
         });
+        app.UseRateLimiter();
         KbsEndpoints.Map(app);
         AdminEndpoints.Map(app);
         OpsEndpoints.Map(app);
         app.MapFallback(() => KbsProblem.Create(StatusCodes.Status404NotFound, "InvalidRequest", "no such endpoint"));
 
         // Force the singletons that must exist before the first request.
-        app.Services.GetRequiredService<PrometheusText>();
+        app.Services.GetRequiredService<BrokerMetrics>();
         await app.StartAsync(ct).ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal))).ToList();
@@ -216,19 +221,5 @@ public sealed class BrokerHost : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private static string EndpointLabel(HttpRequest r)
-    {
-        var p = r.Path.Value ?? "";
-        return p switch
-        {
-            "/kbs/v0/auth" => "auth",
-            "/kbs/v0/attest" => "attest",
-            _ when p.StartsWith(ResourcePath.Prefix, StringComparison.Ordinal) => r.Method == "GET" ? "resource" : "admin",
-            _ when p.StartsWith("/kbs/v0/", StringComparison.Ordinal) || p.StartsWith("/veil/v0/", StringComparison.Ordinal) => "admin",
-            "/metrics" or "/healthz" or "/.well-known/jwks.json" => "ops",
-            _ => "other",
-        };
     }
 }

@@ -50,4 +50,27 @@ public sealed record BrokerOptions
 
     /// <summary>Reference-value files loaded at start, next to the values posted to the admin endpoint.</summary>
     public IReadOnlyList<string> ReferenceValuePaths { get; init; } = [];
+
+    public const int DefaultAuditUnauthenticatedPerMinute = 60;
+
+    /// <summary>Live RCAR sessions at most, all clients together; /auth answers 429 past it.</summary>
+    public int MaxSessions { get; init; } = Rcar.SessionLimits.DefaultTotal;
+
+    /// <summary>Live RCAR sessions at most per client address (IPv6: per /64).</summary>
+    public int MaxSessionsPerClient { get; init; } = Rcar.SessionLimits.DefaultPerClient;
+
+    /// <summary>Per-client request rates for /auth, /attest (and resource GETs) and the admin endpoints.</summary>
+    public Limits.RateLimitSettings RateLimits { get; init; } = new();
+
+    /// <summary>Audit rows older than this are pruned, whatever they record.</summary>
+    public TimeSpan AuditRetention { get; init; } = TimeSpan.FromDays(90);
+
+    /// <summary>Audit rows that are not releases or admin changes are pruned, oldest first, past this many.</summary>
+    public int AuditMaxRows { get; init; } = 100_000;
+
+    /// <summary>Unauthenticated refusals recorded one row each per minute; past it they are counted into a summary row.</summary>
+    public int AuditUnauthenticatedPerMinute { get; init; } = DefaultAuditUnauthenticatedPerMinute;
+
+    /// <summary>When set, admin tokens must name this audience in <c>aud</c>.</summary>
+    public string? AdminAudience { get; init; }
 }

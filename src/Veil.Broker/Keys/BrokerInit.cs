@@ -20,7 +20,17 @@ public static class BrokerInit
 
     public static BrokerInitResult Run(string dataDir, TimeSpan adminTokenLifetime, TimeProvider time)
     {
-        Directory.CreateDirectory(dataDir);
+        // Created 0700 from the start (the broker refuses a data directory open to group or others); an existing
+        // empty one is tightened below.
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(dataDir);
+        }
+        else
+        {
+            Directory.CreateDirectory(dataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
         var existing = KeyFileNames.Where(f => File.Exists(Path.Combine(dataDir, f))).ToList();
         if (existing.Count > 0)
         {

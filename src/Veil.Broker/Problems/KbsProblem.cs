@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
 
 namespace Veil.Broker.Problems;
@@ -30,4 +31,17 @@ internal static class KbsProblem
     public static IResult Unauthorized(string kind, string detail) => Create(StatusCodes.Status401Unauthorized, kind, detail);
 
     public static IResult BadRequest(string kind, string detail) => Create(StatusCodes.Status400BadRequest, kind, detail);
+
+    /// <summary>429 with a <c>Retry-After</c> header in whole seconds (at least 1).</summary>
+    public static IResult TooManyRequests(string kind, string detail, TimeSpan retryAfter) =>
+        new WithRetryAfter(Create(StatusCodes.Status429TooManyRequests, kind, detail), retryAfter);
+
+    private sealed class WithRetryAfter(IResult inner, TimeSpan after) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(after.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
 }

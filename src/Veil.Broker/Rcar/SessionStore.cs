@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Security.Cryptography;
 
 namespace Veil.Broker.Rcar;
@@ -8,9 +9,10 @@ internal sealed record SessionLookup(RcarSession? Session, string? Refusal);
 
 /// <summary>
 /// In-memory RCAR sessions (a replica-shared store comes with PostgreSQL). Expired sessions are refused and
-/// swept; nonces are tracked so that a nonce presented in another session is recognised as such.
+/// swept; nonces are tracked so that a nonce presented in another session is recognised as such. New sessions
+/// are admitted by <see cref="SessionLimits"/> (total and per-client caps).
 /// </summary>
-internal sealed class SessionStore(TimeProvider time, TimeSpan timeout)
+internal sealed class SessionStore(TimeProvider time, TimeSpan timeout, SessionLimits limits)
 {
     private readonly ConcurrentDictionary<string, RcarSession> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _nonceOwner = new(StringComparer.Ordinal);
@@ -20,12 +22,22 @@ internal sealed class SessionStore(TimeProvider time, TimeSpan timeout)
 
     public int Count => _sessions.Count;
 
-    public RcarSession Create(string tee)
+    public SessionLimits Limits => limits;
+
+    /// <summary>A new session for <paramref name="client"/>, or null with the cap that refused it.</summary>
+    public RcarSession? TryCreate(string tee, IPAddress client, out SessionCapRefusal? refusal)
     {
         Sweep();
+        var now = time.GetUtcNow();
+        refusal = limits.TryAdmit(client, now, now + timeout);
+        if (refusal is not null)
+        {
+            return null;
+        }
+
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)); // UUID-sized, 32 hex chars like Trustee
         var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-        var session = new RcarSession(id, tee, nonce, time.GetUtcNow() + timeout);
+        var session = new RcarSession(id, tee, nonce, now + timeout);
         _sessions[id] = session;
         _nonceOwner[nonce] = id;
         return session;

@@ -4,7 +4,11 @@ namespace Veil.Broker.Storage;
 internal sealed record ResourceInfo(string Name, DateTimeOffset UpdatedAt);
 
 /// <summary>One audit record: who did what to which resource, with which evidence, and why it was allowed or denied.</summary>
-internal sealed record AuditEntry(DateTimeOffset At, string Actor, string Action, string? Resource, string? EvidenceDigest, string Outcome, string Reason);
+internal sealed record AuditEntry(DateTimeOffset At, string Actor, string Action, string? Resource, string? EvidenceDigest, string Outcome, string Reason, AuditKind Kind = AuditKind.Decision)
+{
+    /// <summary>Kept for the whole retention window, never pruned by the size cap: releases and admin changes.</summary>
+    public bool Retained => Kind is AuditKind.Release or AuditKind.AdminChange;
+}
 
 /// <summary>
 /// Persistent broker state. Resource values arrive already sealed under the master key. Every write is durable
@@ -26,6 +30,12 @@ internal interface IBrokerStore
     Task AppendAuditBatchAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct);
 
     Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct);
+
+    /// <summary>
+    /// Deletes audit rows older than <see cref="AuditPrune.Before"/>, then the oldest rows that are not
+    /// <see cref="AuditEntry.Retained"/> beyond the newest <see cref="AuditPrune.KeepPrunable"/>; returns how many went.
+    /// </summary>
+    Task<int> PruneAuditAsync(AuditPrune prune, CancellationToken ct);
 
     Task PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct);
 

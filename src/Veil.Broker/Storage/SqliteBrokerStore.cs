@@ -10,6 +10,7 @@ namespace Veil.Broker.Storage;
 internal sealed class SqliteBrokerStore : IBrokerStore
 {
     public const string FileName = "broker.db";
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private readonly string _connectionString;
 
     private SqliteBrokerStore(string connectionString)
@@ -20,6 +21,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
     public static async Task<SqliteBrokerStore> OpenAsync(string dataDir, CancellationToken ct)
     {
         var path = Path.Combine(dataDir, FileName);
+        CreateOwnerOnly(path);
         var cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
         var store = new SqliteBrokerStore(cs);
         await using var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
@@ -43,12 +45,30 @@ internal sealed class SqliteBrokerStore : IBrokerStore
             await tx.CommitAsync(ct).ConfigureAwait(false);
         }
 
-        if (!OperatingSystem.IsWindows() && File.Exists(path))
+        // SQLite gives its -wal and -shm files the database file's mode; files left by an older build are fixed here.
+        foreach (var f in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            if (!OperatingSystem.IsWindows() && File.Exists(f))
+            {
+                File.SetUnixFileMode(f, OwnerOnly);
+            }
         }
 
         return store;
+    }
+
+    /// <summary>
+    /// An empty file is a valid new database: creating it 0600 before SQLite opens it means neither it nor the -wal
+    /// and -shm files SQLite makes beside it (with the same mode) are ever readable by others, whatever the umask.
+    /// </summary>
+    private static void CreateOwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(path))
+        {
+            return;
+        }
+
+        using var _ = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerOnly });
     }
 
     public async Task<int> SchemaVersionAsync(CancellationToken ct)
@@ -111,17 +131,19 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = "INSERT INTO audit(at, actor, action, resource, evidence_digest, outcome, reason) VALUES ($at, $actor, $action, $res, $ev, $out, $why);";
+        cmd.CommandText = "INSERT INTO audit(at, actor, action, resource, evidence_digest, outcome, reason, kind, retained) VALUES ($at, $actor, $action, $res, $ev, $out, $why, $kind, $kept);";
         foreach (var entry in entries)
         {
             cmd.Parameters.Clear();
-            cmd.Parameters.AddWithValue("$at", entry.At.ToString("O"));
+            cmd.Parameters.AddWithValue("$at", entry.At.ToUniversalTime().ToString("O"));
             cmd.Parameters.AddWithValue("$actor", entry.Actor);
             cmd.Parameters.AddWithValue("$action", entry.Action);
             cmd.Parameters.AddWithValue("$res", (object?)entry.Resource ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$ev", (object?)entry.EvidenceDigest ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$out", entry.Outcome);
             cmd.Parameters.AddWithValue("$why", entry.Reason);
+            cmd.Parameters.AddWithValue("$kind", KindName(entry.Kind));
+            cmd.Parameters.AddWithValue("$kept", entry.Retained ? 1 : 0);
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
@@ -132,7 +154,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
     {
         await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT at, actor, action, resource, evidence_digest, outcome, reason FROM audit ORDER BY id DESC LIMIT $l;";
+        cmd.CommandText = "SELECT at, actor, action, resource, evidence_digest, outcome, reason, kind FROM audit ORDER BY id DESC LIMIT $l;";
         cmd.Parameters.AddWithValue("$l", limit);
         var list = new List<AuditEntry>();
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -140,11 +162,47 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         {
             list.Add(new AuditEntry(
                 DateTimeOffset.Parse(r.GetString(0), CultureInfo.InvariantCulture), r.GetString(1), r.GetString(2),
-                r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.GetString(6)));
+                r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.GetString(6), KindOf(r.GetString(7))));
         }
 
         return list;
     }
+
+    public async Task<int> PruneAuditAsync(AuditPrune prune, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+        // Timestamps are ISO 8601 in UTC ("O" of a UTC DateTimeOffset), so text order is time order.
+        cmd.CommandText = "DELETE FROM audit WHERE at < $before;";
+        cmd.Parameters.AddWithValue("$before", prune.Before.ToUniversalTime().ToString("O"));
+        var deleted = await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        cmd.Parameters.Clear();
+        cmd.CommandText = "DELETE FROM audit WHERE retained = 0 AND id <= (SELECT id FROM audit WHERE retained = 0 ORDER BY id DESC LIMIT 1 OFFSET $keep);";
+        cmd.Parameters.AddWithValue("$keep", prune.KeepPrunable);
+        deleted += await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return deleted;
+    }
+
+    private static string KindName(AuditKind kind) => kind switch
+    {
+        AuditKind.Release => "release",
+        AuditKind.AdminChange => "admin",
+        AuditKind.Unauthenticated => "unauthenticated",
+        AuditKind.Summary => "summary",
+        _ => "decision",
+    };
+
+    private static AuditKind KindOf(string name) => name switch
+    {
+        "release" => AuditKind.Release,
+        "admin" => AuditKind.AdminChange,
+        "unauthenticated" => AuditKind.Unauthenticated,
+        "summary" => AuditKind.Summary,
+        _ => AuditKind.Decision,
+    };
 
     public async Task PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct)
     {
@@ -228,7 +286,9 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         await conn.OpenAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         // Per connection: a commit is on disk before the call returns; WAL makes that cheap.
-        cmd.CommandText = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+        // journal_size_limit: after a checkpoint the WAL is truncated back to 16 MiB, so a burst of writes does not
+        // leave a large -wal file behind for good.
+        cmd.CommandText = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=16777216;";
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         return conn;
     }

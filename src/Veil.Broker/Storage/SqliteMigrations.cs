@@ -37,5 +37,14 @@ internal static class SqliteMigrations
                 added_at TEXT NOT NULL
             );
             """),
+        // What each audit row records, so that retention can keep releases and admin changes and prune the rest.
+        (3, """
+            ALTER TABLE audit ADD COLUMN kind TEXT NOT NULL DEFAULT 'decision';
+            ALTER TABLE audit ADD COLUMN retained INTEGER NOT NULL DEFAULT 0;
+            UPDATE audit SET kind = 'admin', retained = 1 WHERE actor = 'admin';
+            UPDATE audit SET kind = 'release', retained = 1 WHERE action = 'release' AND outcome = 'allowed';
+            UPDATE audit SET kind = 'unauthenticated' WHERE actor = 'anonymous';
+            CREATE INDEX audit_retained_id ON audit(retained, id);
+            """),
     ];
 }

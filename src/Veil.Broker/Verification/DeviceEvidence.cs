@@ -55,7 +55,7 @@ internal sealed class DeviceEvidence(NvidiaVerifier? nvidia, string? nvidiaUnava
                 {
                     return Refuse("TeeNotSupported", TeeNames.Known.Contains(entry.Name)
                         ? $"TEE not supported: additional evidence for '{entry.Name}' cannot be verified by this broker (supported: nvidia)"
-                        : $"unknown TEE '{entry.Name}' in additional evidence");
+                        : $"unknown TEE '{Problems.CallerText.Echo(entry.Name)}' in additional evidence");
                 }
 
                 if (nvidia is null)
@@ -67,7 +67,7 @@ internal sealed class DeviceEvidence(NvidiaVerifier? nvidia, string? nvidiaUnava
                 NvidiaSetResult set;
                 try
                 {
-                    set = await nvidia.VerifyAsync(NvidiaEvidence.Parse(Encoding.UTF8.GetBytes(entry.Value.GetRawText())), nonce, ct).ConfigureAwait(false);
+                    set = await nvidia.VerifyAsync(NvidiaEvidence.Parse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(entry.Value).ToArray()), nonce, ct).ConfigureAwait(false);
                 }
                 catch (EvidenceFormatException e)
                 {

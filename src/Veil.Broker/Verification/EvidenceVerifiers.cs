@@ -22,7 +22,7 @@ internal sealed class EvidenceVerifiers
     {
         if (!TeeNames.Known.Contains(tee))
         {
-            return new("UnknownTee", $"unknown TEE '{tee}' (known: {string.Join(", ", TeeNames.Known.Order(StringComparer.Ordinal))})");
+            return new("UnknownTee", $"unknown TEE '{Problems.CallerText.Echo(tee)}' (known: {string.Join(", ", TeeNames.Known.Order(StringComparer.Ordinal))})");
         }
 
         if (tee == TeeNames.Sample && !_allowSample)
@@ -37,7 +37,7 @@ internal sealed class EvidenceVerifiers
 
         if (!_byTee.ContainsKey(tee))
         {
-            return new("TeeNotSupported", $"TEE not supported: '{tee}' has no verifier in this broker yet (supported: {string.Join(", ", _byTee.Keys.Where(k => k != TeeNames.Sample || _allowSample).Order(StringComparer.Ordinal))})");
+            return new("TeeNotSupported", $"TEE not supported: '{Problems.CallerText.Echo(tee)}' has no verifier in this broker yet (supported: {string.Join(", ", _byTee.Keys.Where(k => k != TeeNames.Sample || _allowSample).Order(StringComparer.Ordinal))})");
         }
 
         return null;

@@ -39,15 +39,11 @@ internal sealed class TdxEvidenceVerifier(TdxVerifier verifier) : IEvidenceVerif
             throw new EvidenceFormatException($"tdx evidence.{name}", "not a string");
         }
 
-        var text = value.GetString()!.Replace('-', '+').Replace('_', '/');
-        text += new string('=', (4 - (text.Length % 4)) % 4);
-        try
-        {
-            return Convert.FromBase64String(text);
-        }
-        catch (FormatException)
-        {
-            throw new EvidenceFormatException($"tdx evidence.{name}", "not base64");
-        }
+        // The value's UTF-8 bytes as they are in the body (base64 needs no JSON escape), decoded in one pass.
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        var decoded = raw.IndexOf((byte)'\\') < 0
+            ? EvidenceText.DecodeBase64OrNull(raw[1..^1])
+            : EvidenceText.DecodeBase64OrNull(System.Text.Encoding.UTF8.GetBytes(value.GetString()!));
+        return decoded ?? throw new EvidenceFormatException($"tdx evidence.{name}", "not base64");
     }
 }

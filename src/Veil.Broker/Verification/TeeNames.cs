@@ -8,8 +8,16 @@ internal static class TeeNames
     public const string Tdx = "tdx";
     public const string Nvidia = "nvidia";
 
-    public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)
+    private static readonly HashSet<string> KnownSet = new(StringComparer.Ordinal)
     {
         "az-snp-vtpm", "az-tdx-vtpm", "nvidia", "sgx", "snp", "tdx", "cca", "csv", "se", "hygondcu", "tpm", "sample", "sampledevice", "nvidiadpu",
     };
+
+    public static IReadOnlySet<string> Known => KnownSet;
+
+    /// <summary>
+    /// The broker's own instance of a known name, or null: what a session, a metric label or an audit actor keeps,
+    /// so that no caller-sent string (of any length) outlives its request.
+    /// </summary>
+    public static string? Canonical(string? tee) => tee is not null && KnownSet.TryGetValue(tee, out var known) ? known : null;
 }

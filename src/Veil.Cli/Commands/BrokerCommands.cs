@@ -8,7 +8,7 @@ using Veil.Protocol.Client;
 
 namespace Veil.Cli.Commands;
 
-/// <summary><c>veil broker serve|init|get</c>: run the key broker, create its data directory, fetch a resource as a TEE would.</summary>
+/// <summary><c>veil broker serve|init|get|token</c>: run the key broker, create its data directory, fetch a resource as a TEE would, mint admin tokens.</summary>
 internal static class BrokerCommands
 {
     public static Command Create()
@@ -17,6 +17,7 @@ internal static class BrokerCommands
         cmd.Add(Serve());
         cmd.Add(Init());
         cmd.Add(Get());
+        cmd.Add(Token());
         return cmd;
     }
 
@@ -126,19 +127,15 @@ internal static class BrokerCommands
     private static Command Init()
     {
         var dataDir = new Option<string>("--data-dir") { Description = "Data directory to create (default ./veil-data)", DefaultValueFactory = _ => "./veil-data" };
-        var days = new Option<int>("--admin-token-days") { Description = "Lifetime of the admin token in days (default 365)", DefaultValueFactory = _ => 365 };
+        var expiresIn = new Option<string>("--expires-in") { Description = "Lifetime of the admin token written to DATA_DIR/admin.token: minutes, hours or days (30m, 1h, 7d; default 1h); mint more with 'veil broker token mint'", DefaultValueFactory = _ => "1h" };
         var ifMissing = new Option<bool>("--if-missing")
         {
             Description = "Succeed without changes when the directory is already initialised (for a Kubernetes init container); a partly initialised one is still refused",
         };
-        var cmd = new Command("init", "Create a data directory: master key, token-signing key, admin key pair and admin token.") { dataDir, days, ifMissing };
+        var cmd = new Command("init", "Create a data directory: master key, token-signing key, admin key pair and a short-lived admin token.") { dataDir, expiresIn, ifMissing };
         cmd.SetAction(parse => CliErrors.Guard(parse, () =>
         {
-            var d = parse.GetValue(days);
-            if (d is < 1 or > 3650)
-            {
-                throw new CliUsageException("--admin-token-days: between 1 and 3650");
-            }
+            var lifetime = Lifetime(parse.GetValue(expiresIn));
 
             if (parse.GetValue(ifMissing) && BrokerInit.IsInitialised(parse.GetValue(dataDir)!))
             {
@@ -149,7 +146,7 @@ internal static class BrokerCommands
             BrokerInitResult result;
             try
             {
-                result = BrokerInit.Run(parse.GetValue(dataDir)!, TimeSpan.FromDays(d), TimeProvider.System);
+                result = BrokerInit.Run(parse.GetValue(dataDir)!, lifetime, TimeProvider.System);
             }
             catch (BrokerConfigurationException e)
             {
@@ -158,10 +155,61 @@ internal static class BrokerCommands
 
             var output = parse.InvocationConfiguration.Output;
             output.WriteLine($"initialised {result.DataDir}: {string.Join(", ", result.Files)}");
-            output.WriteLine($"admin token written to {result.AdminTokenPath} (pass it with --admin-token)");
+            output.WriteLine($"admin token written to {result.AdminTokenPath} (pass it with --admin-token; valid until {DateTimeOffset.UtcNow + lifetime:yyyy-MM-dd HH:mm}Z; mint another with 'veil broker token mint')");
             return ExitCodes.Ok;
         }));
         return cmd;
+    }
+
+    /// <summary><c>veil broker token mint</c>: a new admin token from the data directory's admin key.</summary>
+    private static Command Token()
+    {
+        var dataDir = new Option<string>("--data-dir") { Description = "Data directory holding admin-key.pem (default ./veil-data)", DefaultValueFactory = _ => "./veil-data" };
+        var role = new Option<string>("--role") { Description = "Role claim of the token (default admin, the only role so far)", DefaultValueFactory = _ => Veil.Broker.Admin.AdminTokens.Role };
+        var expiresIn = new Option<string>("--expires-in") { Description = "Lifetime: minutes, hours or days (30m, 1h, 7d; default 1h; at most 31d)", DefaultValueFactory = _ => "1h" };
+        var audience = new Option<string?>("--audience") { Description = "aud claim, for a broker configured with admin-audience" };
+        var outFile = new Option<string?>("--out") { Description = "File to write the token to, created 0600 (default DATA_DIR/admin.token); the token is never printed" };
+        var mint = new Command("mint", "Sign a new admin token with the data directory's admin key.") { dataDir, role, expiresIn, audience, outFile };
+        mint.SetAction(parse => CliErrors.Guard(parse, () =>
+        {
+            var dir = parse.GetValue(dataDir)!;
+            var path = parse.GetValue(outFile) ?? AdminTokenMint.DefaultPath(dir);
+            DateTimeOffset expires;
+            try
+            {
+                expires = AdminTokenMint.Mint(dir, parse.GetValue(role)!, Lifetime(parse.GetValue(expiresIn)), parse.GetValue(audience), path, TimeProvider.System);
+            }
+            catch (BrokerConfigurationException e)
+            {
+                throw new CliUsageException(e.Message);
+            }
+
+            parse.InvocationConfiguration.Output.WriteLine($"admin token (role {parse.GetValue(role)}, valid until {expires:yyyy-MM-dd HH:mm:ss}Z) written to {path}");
+            return ExitCodes.Ok;
+        }));
+        return new Command("token", "Admin tokens for this broker.") { mint };
+    }
+
+    /// <summary><c>30m</c>, <c>1h</c>, <c>7d</c>: a lifetime of at least one minute and at most 31 days.</summary>
+    internal static TimeSpan Lifetime(string? text)
+    {
+        var t = (text ?? "").Trim();
+        if (t.Length >= 2 && int.TryParse(t[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0)
+        {
+            TimeSpan? span = t[^1] switch
+            {
+                'm' => TimeSpan.FromMinutes(n),
+                'h' => TimeSpan.FromHours(n),
+                'd' => TimeSpan.FromDays(n),
+                _ => null,
+            };
+            if (span is { } s && s <= AdminTokenMint.MaxLifetime)
+            {
+                return s;
+            }
+        }
+
+        throw new CliUsageException($"--expires-in: '{text}' is not a lifetime of 1m to 31d (e.g. 30m, 1h, 7d)");
     }
 
     private static Command Get()

@@ -16,7 +16,10 @@ public static class ManifestBuilder
     public const int Port = 8443;
     private const string TlsDir = "/etc/veil/tls";
     private const string ConfigDir = "/etc/veil/config";
-    private const string DataDir = "/var/lib/veil";
+    // The broker refuses a data directory group or others can open, and a volume root under fsGroup is group-writable
+    // (and not ours to chmod): the data directory is a subdirectory that 'broker init' creates 0700.
+    private const string DataMount = "/var/lib/veil";
+    private const string DataDir = DataMount + "/broker";
 
     public static IReadOnlyList<Dictionary<string, object>> Build(ManifestOptions o)
     {
@@ -133,7 +136,7 @@ public static class ManifestBuilder
     {
         var container = Container(o.Image, "broker",
             ["broker", "serve", "--config", $"{ConfigDir}/broker.yaml", "--data-dir", DataDir, "--urls", $"https://0.0.0.0:{Port}", "--tls-cert", $"{TlsDir}/tls.crt", "--tls-key", $"{TlsDir}/tls.key"],
-            [Mount("data", DataDir, readOnly: false), Mount("tls", TlsDir), Mount("config", ConfigDir)]);
+            [Mount("data", DataMount, readOnly: false), Mount("tls", TlsDir), Mount("config", ConfigDir)]);
 
         // Measured in bench/RESULTS.md (broker-handshake): on one or two cores, .NET keeps postponing the optimising
         // recompilation under load, and the broker runs unoptimised code; without tiering it uses about a fifth less
@@ -151,8 +154,8 @@ public static class ManifestBuilder
         };
 
         // The first start creates the keys on the volume; later starts find them and change nothing. The admin token
-        // is read from the volume once (kubectl exec ... cat /var/lib/veil/admin.token).
-        var init = Container(o.Image, "broker-init", ["broker", "init", "--data-dir", DataDir, "--if-missing"], [Mount("data", DataDir, readOnly: false)]);
+        // written there is short-lived; mint another with kubectl exec ... veil broker token mint --data-dir /var/lib/veil/broker.
+        var init = Container(o.Image, "broker-init", ["broker", "init", "--data-dir", DataDir, "--if-missing"], [Mount("data", DataMount, readOnly: false)]);
         init.Remove("ports");
 
         // One replica and Recreate: the SQLite store sits on a ReadWriteOnce volume.
@@ -207,7 +210,9 @@ public static class ManifestBuilder
                 {
                     // Neither server talks to the Kubernetes API.
                     ["automountServiceAccountToken"] = false,
-                    ["securityContext"] = new Dictionary<string, object> { ["runAsNonRoot"] = true, ["runAsUser"] = 65532, ["fsGroup"] = 65532 },
+                    // OnRootMismatch: the kubelet does not re-open every file on the volume to the group at each start
+                    // (the broker's keys must stay 0600 and its data directory 0700).
+                    ["securityContext"] = new Dictionary<string, object> { ["runAsNonRoot"] = true, ["runAsUser"] = 65532, ["fsGroup"] = 65532, ["fsGroupChangePolicy"] = "OnRootMismatch" },
                     ["containers"] = new List<object> { container },
                     ["volumes"] = volumes,
                 },

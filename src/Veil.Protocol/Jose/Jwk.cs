@@ -13,6 +13,12 @@ public sealed record Jwk(string Kty, string? Crv, string? Alg, string? X, string
 {
     public const int MinRsaBits = 2048;
 
+    /// <summary>Larger moduli only cost the broker time (a 16384-bit public operation per release) and buy nothing.</summary>
+    public const int MaxRsaBits = 8192;
+
+    /// <summary>The only RSA public exponent accepted (F4, "AQAB"): what every RSA library generates.</summary>
+    public const int RsaExponent = 65537;
+
     public static Jwk Parse(JsonElement e, string path = "tee-pubkey") => Parse(e, path, checkPoint: true);
 
     /// <summary>
@@ -48,14 +54,7 @@ public sealed record Jwk(string Kty, string? Crv, string? Alg, string? X, string
             case "RSA":
                 var n = JsonFields.RequireString(e, "n", path);
                 var ee = JsonFields.RequireString(e, "e", path);
-                var modulus = Base64UrlText.Decode(n, path + ".n");
-                Base64UrlText.Decode(ee, path + ".e");
-                var bits = (modulus.Length - (modulus.Length > 0 && modulus[0] == 0 ? 1 : 0)) * 8;
-                if (bits < MinRsaBits)
-                {
-                    throw new ProtocolFormatException(path + ".n", $"RSA modulus of {bits} bits is below the minimum of {MinRsaBits}");
-                }
-
+                CheckRsa(Base64UrlText.Decode(n, path + ".n"), Base64UrlText.Decode(ee, path + ".e"), path);
                 jwk = new Jwk(kty, null, alg, null, null, n, ee, kid);
                 break;
             default:
@@ -182,6 +181,32 @@ public sealed record Jwk(string Kty, string? Crv, string? Alg, string? X, string
             var other => throw new ArgumentException($"curve {other} is not supported"),
         };
         return new Jwk("EC", crv, alg, Base64UrlText.Encode(p.Q.X), Base64UrlText.Encode(p.Q.Y), null, null);
+    }
+
+    /// <summary>
+    /// An RSA public key a JWE may be encrypted to: 2048 to 8192 bits, an odd modulus (an even one has the factor 2),
+    /// and e = 65537. Small exponents (e = 1 encrypts to the plaintext itself, e = 3 invites low-exponent attacks)
+    /// and odd exotic ones are refused rather than judged: no TEE key generator makes them.
+    /// </summary>
+    private static void CheckRsa(ReadOnlySpan<byte> modulus, ReadOnlySpan<byte> exponent, string path)
+    {
+        modulus = modulus.TrimStart((byte)0);
+        var bits = modulus.IsEmpty ? 0 : ((modulus.Length - 1) * 8) + (32 - System.Numerics.BitOperations.LeadingZeroCount((uint)modulus[0]));
+        if (bits is < MinRsaBits or > MaxRsaBits)
+        {
+            throw new ProtocolFormatException(path + ".n", $"RSA modulus of {bits} bits is outside the accepted {MinRsaBits} to {MaxRsaBits} bits");
+        }
+
+        if ((modulus[^1] & 1) == 0)
+        {
+            throw new ProtocolFormatException(path + ".n", "RSA modulus is even, so not a product of two large primes");
+        }
+
+        exponent = exponent.TrimStart((byte)0);
+        if (!exponent.SequenceEqual((ReadOnlySpan<byte>)[0x01, 0x00, 0x01]))
+        {
+            throw new ProtocolFormatException(path + ".e", $"RSA public exponent must be {RsaExponent} (\"AQAB\")");
+        }
     }
 
     private static void CheckLength(byte[] value, int expected, string path)

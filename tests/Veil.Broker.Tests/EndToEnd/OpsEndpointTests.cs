@@ -22,8 +22,8 @@ public class OpsEndpointTests
         Assert.Equal("text/plain", metrics.Content.Headers.ContentType!.MediaType);
         var text = await metrics.Content.ReadAsStringAsync();
         Assert.Contains("# TYPE veil_attestations_total counter", text, StringComparison.Ordinal);
-        Assert.Contains("veil_attestations_total{outcome=\"verified\",tee=\"sample\"} 1", text, StringComparison.Ordinal);
-        Assert.Contains("veil_attestations_total{outcome=\"refused\",tee=\"tdx\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("veil_attestations_total{tee=\"sample\",outcome=\"verified\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("veil_attestations_total{tee=\"tdx\",outcome=\"refused\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("veil_http_request_duration_seconds_bucket{endpoint=\"attest\",le=\"+Inf\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("veil_http_request_duration_seconds_count{endpoint=\"auth\"} 2", text, StringComparison.Ordinal);
 

@@ -33,7 +33,8 @@ internal sealed class TestBroker : IAsyncDisposable
         IReportDataBindingService? binding = null,
         TimeProvider? time = null,
         string? dataDir = null,
-        Func<BrokerOptions, BrokerOptions>? configure = null)
+        Func<BrokerOptions, BrokerOptions>? configure = null,
+        Action<WebApplicationBuilder>? customize = null)
     {
         var fresh = dataDir is null;
         dataDir ??= Directory.CreateTempSubdirectory("veil-broker-").FullName;
@@ -49,6 +50,9 @@ internal sealed class TestBroker : IAsyncDisposable
         options = allowSample
             ? options with { Policy = "sample" }
             : options with { PolicyParameters = StrictMinimumsOfTrusteeVector };
+        // The suite drives thousands of handshakes from 127.0.0.1: the per-client caps and rates are lifted unless a
+        // test sets them (HostileClientTests and SessionAndRateLimitTests check them at their defaults and below).
+        options = options with { MaxSessionsPerClient = 1_000_000, MaxSessions = 1_000_000, RateLimits = new(1_000_000, 1_000_000, 1_000_000) };
         options = configure?.Invoke(options) ?? options;
         var host = await BrokerHost.StartAsync(options, builder =>
         {
@@ -65,6 +69,8 @@ internal sealed class TestBroker : IAsyncDisposable
             {
                 builder.Services.AddSingleton(binding);
             }
+
+            customize?.Invoke(builder);
         }, _ => null, CancellationToken.None);
         var adminToken = File.ReadAllText(Path.Combine(dataDir, BrokerKeys.AdminTokenFile)).Trim();
         return new TestBroker(host, dataDir, adminToken);

@@ -84,7 +84,7 @@ public sealed class AuditGroupCommitTests : IDisposable
         await using (var audit = new Veil.Broker.Audit.AuditLog(store, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Veil.Broker.Audit.AuditLog>.Instance))
         {
             await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() =>
-                audit.RecordAsync("tee:snp", "release", $"r/{i}/x", "sha256:00", "allowed", "test", CancellationToken.None))));
+                audit.RecordAsync(Veil.Broker.Storage.AuditKind.Release, "tee:snp", "release", $"r/{i}/x", "sha256:00", "allowed", "test", CancellationToken.None))));
             var reopened = await SqliteBrokerStore.OpenAsync(_dir, CancellationToken.None);
             var entries = await reopened.ListAuditAsync(1000, CancellationToken.None);
             Assert.Equal(200, entries.Count);
