@@ -35,8 +35,10 @@ public sealed partial class ToolPackageTests : IDisposable
         using (var zip = ZipFile.OpenRead(nupkg))
         {
             var settings = zip.Entries.Single(e => e.FullName.EndsWith("/DotnetToolSettings.xml", StringComparison.Ordinal));
-            using var reader = new StreamReader(settings.Open());
-            Assert.Contains("CommandName=\"veil\"", reader.ReadToEnd(), StringComparison.Ordinal);
+            using var stream = settings.Open();
+            var command = System.Xml.Linq.XDocument.Load(stream).Descendants("Command").Single();
+            Assert.Equal("veil", command.Attribute("Name")?.Value);
+            Assert.Equal("veil.dll", command.Attribute("EntryPoint")?.Value);
             Assert.Contains(zip.Entries, e => e.FullName.EndsWith("/veil.dll", StringComparison.Ordinal));
         }
 
