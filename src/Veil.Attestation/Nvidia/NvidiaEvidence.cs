@@ -45,7 +45,16 @@ public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
             return ParseJson(text, chain);
         }
 
-        return Single(SpdmMeasurementReport.Parse(DecodeText(text, "evidence")), chain);
+        if (!EvidenceText.IsText(input))
+        {
+            throw new EvidenceFormatException("evidence",
+                $"not GPU evidence: {input.Length} bytes of binary data that do not start with an SPDM GET_MEASUREMENTS request (0x11 0xE0)");
+        }
+
+        var decoded = EvidenceText.TryDecode(text, "evidence")?.Bytes
+            ?? throw new EvidenceFormatException("evidence",
+                $"not GPU evidence: {input.Length} bytes of text, neither hex nor base64 of an SPDM report nor an evidence JSON list");
+        return Single(SpdmMeasurementReport.Parse(decoded), chain);
     }
 
     private static NvidiaEvidence Single(SpdmMeasurementReport report, IReadOnlyList<X509Certificate2>? chain) =>

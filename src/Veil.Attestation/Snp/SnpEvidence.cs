@@ -7,12 +7,14 @@ namespace Veil.Attestation.Snp;
 public sealed record SnpEvidence(SnpReport Report, IReadOnlyList<X509Certificate2> Certificates)
 {
     /// <summary>
-    /// Accepts the raw 1184-byte report, the same as hex text (as virtee/sev keeps its fixtures), or
-    /// Trustee's SNP evidence JSON. Anything else is an <see cref="EvidenceFormatException"/>.
+    /// Accepts the raw 1184-byte report, the same as hex text (as virtee/sev keeps its fixtures; <c>0x</c> and line
+    /// breaks allowed) or base64 text, or Trustee's SNP evidence JSON. Anything else is an
+    /// <see cref="EvidenceFormatException"/>: binary of the wrong size is truncated or oversized, text that is none
+    /// of these is "not a report".
     /// </summary>
     public static SnpEvidence Parse(ReadOnlySpan<byte> input)
     {
-        if (input.Length == SnpReport.Size)
+        if (!EvidenceText.IsText(input) || input.IsEmpty)
         {
             return new SnpEvidence(SnpReport.Parse(input), []);
         }
@@ -24,12 +26,16 @@ public sealed record SnpEvidence(SnpReport Report, IReadOnlyList<X509Certificate
             return new SnpEvidence(SnpReport.Parse(report), certs);
         }
 
-        if (trimmed.Length == SnpReport.Size * 2 && IsHexText(trimmed))
+        if (EvidenceText.TryDecode(trimmed, "report") is not { } decoded)
         {
-            return new SnpEvidence(SnpReport.Parse(Convert.FromHexString(Encoding.ASCII.GetString(trimmed))), []);
+            throw new EvidenceFormatException("report",
+                $"not a report: {input.Length} bytes of text, neither hex nor base64 nor Trustee's SNP evidence JSON, and a raw report is {SnpReport.Size} binary bytes");
         }
 
-        return new SnpEvidence(SnpReport.Parse(input), []);
+        return decoded.Bytes.Length == SnpReport.Size
+            ? new SnpEvidence(SnpReport.Parse(decoded.Bytes), [])
+            : throw new EvidenceFormatException("report",
+                $"not a report: {input.Length} bytes of text whose {decoded.Encoding} decodes to {decoded.Bytes.Length} bytes; an SEV-SNP report is {SnpReport.Size} bytes ({SnpReport.Size * 2} hex digits)");
     }
 
     /// <summary>Adds certificates from an extended-report certificate table (configfs-tsm <c>auxblob</c>).</summary>
@@ -45,18 +51,5 @@ public sealed record SnpEvidence(SnpReport Report, IReadOnlyList<X509Certificate
         }
 
         return this with { Certificates = certs };
-    }
-
-    private static bool IsHexText(ReadOnlySpan<byte> text)
-    {
-        foreach (var c in text)
-        {
-            if (!char.IsAsciiHexDigit((char)c))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }
