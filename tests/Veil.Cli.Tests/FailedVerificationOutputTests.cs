@@ -122,6 +122,21 @@ public sealed class FailedVerificationOutputTests : IDisposable
         Assert.Matches(@"(?m)^  tdx\.advisory_ids +\[\]$", text);
     }
 
+    [Theory]
+    [InlineData("snp", "--report", "not a report: 12 bytes of text, neither hex nor base64")]
+    [InlineData("tdx", "--quote", "not a quote: 12 bytes of text, neither hex nor base64")]
+    [InlineData("gpu", "--evidence", "not GPU evidence: 12 bytes of text, neither hex nor base64")]
+    public void A_text_file_given_as_evidence_says_it_is_not_evidence(string tee, string option, string reason)
+    {
+        var path = Path.Combine(temp, "notes.txt");
+        File.WriteAllText(path, "hello world\n");
+        var (exit, stdout, stderr) = CliRunner.Run("verify", tee, option, path);
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.Contains(reason, stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("truncated", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Appraising_a_failed_verify_output_is_contraindicated_even_under_a_policy_pinned_to_those_claims()
     {

@@ -50,7 +50,8 @@ public sealed class VerifyGpuCliTests : IDisposable
         var (exit, stdout, _) = CliRunner.Run(Args("--at", "2026-11-21T00:00:00Z"));
         Assert.Equal(1, exit);
         Assert.StartsWith("nvidia: NOT VERIFIED", stdout, StringComparison.Ordinal);
-        Assert.Contains("failed rim.driver.chain[0].validity: expected valid at the verification time, actual RIM signing certificate 'HCC RIM L4 Signer' expired", stdout, StringComparison.Ordinal);
+        // The state, the bound crossed, then the verification time: not "expired at <now>".
+        Assert.Contains("failed rim.driver.chain[0].validity: expected valid at the verification time, actual RIM signing certificate 'HCC RIM L4 Signer' expired: valid until 2025-06-26T06:10:12Z, now 2026-11-21T00:00:00Z", stdout, StringComparison.Ordinal);
     }
 
     [Fact]

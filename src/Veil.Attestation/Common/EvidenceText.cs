@@ -1,3 +1,5 @@
+using System.Text.Unicode;
+
 namespace Veil.Attestation;
 
 /// <summary>
@@ -105,6 +107,100 @@ public static class EvidenceText
         buffer = output;
         length = written;
         return true;
+    }
+
+    /// <summary>
+    /// Printable UTF-8 with tabs and line breaks only. Real binary evidence always holds control bytes (zeros in its
+    /// reserved fields and lengths), so it is never taken for text; a text file is then refused as "not a report"
+    /// instead of being parsed as a truncated binary one.
+    /// </summary>
+    public static bool IsText(ReadOnlySpan<byte> input)
+    {
+        foreach (var b in input)
+        {
+            if ((b < 0x20 && b is not ((byte)'\t' or (byte)'\n' or (byte)'\r')) || b == 0x7F)
+            {
+                return false;
+            }
+        }
+
+        return Utf8.IsValid(input);
+    }
+
+    /// <summary>"N bytes of text" or "N bytes of binary data", for messages.</summary>
+    public static string Describe(ReadOnlySpan<byte> input) =>
+        IsText(input) ? $"{input.Length} bytes of text" : $"{input.Length} bytes of binary data";
+
+    /// <summary>
+    /// Decodes hex (optional <c>0x</c>, whitespace and line breaks anywhere, as <c>xxd -p</c> writes it) or base64
+    /// (standard or URL alphabet, padding optional), in one pass into one buffer; false when the text is neither.
+    /// An odd number of hex digits is named as such (<paramref name="field"/>) rather than read as base64. The buffer
+    /// may be longer than the <paramref name="length"/> decoded bytes.
+    /// </summary>
+    public static bool TryDecode(ReadOnlySpan<byte> text, string field, out byte[] buffer, out int length, out string encoding)
+    {
+        var body = StripHexPrefix(text.Trim(" \t\r\n"u8));
+        var digits = 0;
+        var hex = !body.IsEmpty;
+        foreach (var c in body)
+        {
+            if (HexValue(c) >= 0)
+            {
+                digits++;
+            }
+            else if (c is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n'))
+            {
+                hex = false;
+                break;
+            }
+        }
+
+        if (hex)
+        {
+            if (digits % 2 != 0)
+            {
+                throw new EvidenceFormatException(field, $"hex text has an odd number of digits ({digits})");
+            }
+
+            buffer = new byte[digits / 2];
+            length = 0;
+            var high = -1;
+            foreach (var c in body)
+            {
+                var v = HexValue(c);
+                if (v < 0)
+                {
+                    continue;
+                }
+
+                if (high < 0)
+                {
+                    high = v;
+                }
+                else
+                {
+                    buffer[length++] = (byte)((high << 4) | v);
+                    high = -1;
+                }
+            }
+
+            encoding = "hex";
+            return true;
+        }
+
+        encoding = "base64";
+        return TryDecodeBase64(text, out buffer, out length);
+    }
+
+    /// <summary>As the out overload, as an exactly sized array with its encoding, or null.</summary>
+    public static (byte[] Bytes, string Encoding)? TryDecode(ReadOnlySpan<byte> text, string field)
+    {
+        if (!TryDecode(text, field, out var buffer, out var length, out var encoding))
+        {
+            return null;
+        }
+
+        return (length == buffer.Length ? buffer : buffer.AsSpan(0, length).ToArray(), encoding);
     }
 
     /// <summary>As <see cref="TryDecodeBase64"/>, as an exactly sized array, or null.</summary>

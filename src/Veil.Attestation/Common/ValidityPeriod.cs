@@ -13,14 +13,17 @@ internal readonly record struct ValidityPeriod(DateTimeOffset NotBefore, DateTim
         new DateTimeOffset(certificate.NotBefore.ToUniversalTime(), TimeSpan.Zero),
         new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero));
 
-    /// <summary>Null when <paramref name="now"/> lies within the period (bounds included), else the reason.</summary>
+    /// <summary>
+    /// Null when <paramref name="now"/> lies within the period (bounds included), else the reason: the state first,
+    /// then the bound that was crossed, then the verification time ("expired: valid until X, now Y").
+    /// </summary>
     public string? Check(DateTimeOffset now)
     {
         if (now < NotBefore)
         {
-            return $"not yet valid at {CertificateSignature.Iso(now)} (valid from {CertificateSignature.Iso(NotBefore)})";
+            return $"not yet valid: valid from {CertificateSignature.Iso(NotBefore)}, now {CertificateSignature.Iso(now)}";
         }
 
-        return now > NotAfter ? $"expired at {CertificateSignature.Iso(now)} (valid until {CertificateSignature.Iso(NotAfter)})" : null;
+        return now > NotAfter ? $"expired: valid until {CertificateSignature.Iso(NotAfter)}, now {CertificateSignature.Iso(now)}" : null;
     }
 }

@@ -52,7 +52,18 @@ public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
             return ParseJson(memory is { } m ? m.Slice(start, text.Length) : text.ToArray(), chain);
         }
 
-        var (buffer, length) = DecodeText(text, "evidence");
+        if (!EvidenceText.IsText(input))
+        {
+            throw new EvidenceFormatException("evidence",
+                $"not GPU evidence: {input.Length} bytes of binary data that do not start with an SPDM GET_MEASUREMENTS request (0x11 0xE0)");
+        }
+
+        if (!EvidenceText.TryDecode(text, "evidence", out var buffer, out var length, out _))
+        {
+            throw new EvidenceFormatException("evidence",
+                $"not GPU evidence: {input.Length} bytes of text, neither hex nor base64 of an SPDM report nor an evidence JSON list");
+        }
+
         return Single(SpdmMeasurementReport.ParseOwned(buffer, length), chain);
     }
 

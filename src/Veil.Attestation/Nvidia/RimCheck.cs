@@ -114,8 +114,12 @@ internal sealed class RimCheck(INvidiaCollateralSource collateral, NvidiaChain c
 
         if (rim.NotBefore > now || rim.NotAfter < now)
         {
+            // Worded as certificate validity is: the state, the bound crossed, then the verification time.
+            var state = rim.NotAfter < now
+                ? $"expired: valid until {rim.NotAfter!.Value.ToString("u", CultureInfo.InvariantCulture)}"
+                : $"not yet valid: valid from {rim.NotBefore!.Value.ToString("u", CultureInfo.InvariantCulture)}";
             failures.Add(new($"{name}.validity", "the verification time inside the CoRIM's rim-validity",
-                $"{now:u} is outside {rim.NotBefore?.ToString("u", CultureInfo.InvariantCulture) ?? "…"} – {rim.NotAfter?.ToString("u", CultureInfo.InvariantCulture) ?? "…"}"));
+                $"CoRIM {state}, now {now.ToString("u", CultureInfo.InvariantCulture)}"));
         }
 
         return chainOk ? chain : null;

@@ -6,12 +6,14 @@ namespace Veil.Attestation.Snp;
 public sealed record SnpEvidence(SnpReport Report, IReadOnlyList<X509Certificate2> Certificates)
 {
     /// <summary>
-    /// Accepts the raw 1184-byte report, the same as hex text (as virtee/sev keeps its fixtures), or
-    /// Trustee's SNP evidence JSON. Anything else is an <see cref="EvidenceFormatException"/>.
+    /// Accepts the raw 1184-byte report, the same as hex text (as virtee/sev keeps its fixtures; <c>0x</c> and line
+    /// breaks allowed) or base64 text, or Trustee's SNP evidence JSON. Anything else is an
+    /// <see cref="EvidenceFormatException"/>: binary of the wrong size is truncated or oversized, text that is none
+    /// of these is "not a report".
     /// </summary>
     public static SnpEvidence Parse(ReadOnlySpan<byte> input)
     {
-        if (input.Length == SnpReport.Size)
+        if (!EvidenceText.IsText(input) || input.IsEmpty)
         {
             return new SnpEvidence(SnpReport.Parse(input), []);
         }
@@ -23,13 +25,17 @@ public sealed record SnpEvidence(SnpReport Report, IReadOnlyList<X509Certificate
             return new SnpEvidence(SnpReport.Parse(report), certs);
         }
 
-        // Only text of exactly the report's size is decoded: nothing larger is ever copied.
-        if (trimmed.Length == SnpReport.Size * 2 && EvidenceText.IsHex(trimmed))
+        // One decode into one buffer; only a report-sized result is parsed (large text costs its decoded size once).
+        if (!EvidenceText.TryDecode(trimmed, "report", out var buffer, out var length, out var encoding))
         {
-            return new SnpEvidence(SnpReport.Parse(EvidenceText.DecodeHex(trimmed, "report")), []);
+            throw new EvidenceFormatException("report",
+                $"not a report: {input.Length} bytes of text, neither hex nor base64 nor Trustee's SNP evidence JSON, and a raw report is {SnpReport.Size} binary bytes");
         }
 
-        return new SnpEvidence(SnpReport.Parse(input), []);
+        return length == SnpReport.Size
+            ? new SnpEvidence(SnpReport.Parse(buffer.AsSpan(0, length)), [])
+            : throw new EvidenceFormatException("report",
+                $"not a report: {input.Length} bytes of text whose {encoding} decodes to {length} bytes; an SEV-SNP report is {SnpReport.Size} bytes ({SnpReport.Size * 2} hex digits)");
     }
 
     /// <summary>Adds certificates from an extended-report certificate table (configfs-tsm <c>auxblob</c>).</summary>

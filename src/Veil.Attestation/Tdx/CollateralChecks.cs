@@ -116,7 +116,7 @@ internal sealed class CollateralChecks
 
         if (next is { } n && now > n)
         {
-            failures.Add(new($"{name}.next_update", $"current at {Iso(now)}", $"expired at nextUpdate {Iso(n)}"));
+            failures.Add(new($"{name}.next_update", "current at the verification time", $"expired: nextUpdate {Iso(n)}, now {Iso(now)}"));
         }
         else if (issued is not null && next is null)
         {

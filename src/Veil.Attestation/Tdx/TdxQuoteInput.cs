@@ -26,7 +26,7 @@ public static class TdxQuoteInput
 
     /// <summary>
     /// Raw bytes are recognised by their header (version 4 or 5 as a little-endian u16, which no hex or
-    /// base64 text starts with); text is hex when every character is a hex digit, else base64 (standard or URL).
+    /// base64 text starts with); text is hex when every character is a hex digit or whitespace, else base64 (standard or URL).
     /// Always a new array, never the caller's.
     /// </summary>
     public static byte[] Decode(ReadOnlySpan<byte> input)
@@ -47,21 +47,27 @@ public static class TdxQuoteInput
 
     private static bool IsRaw(ReadOnlySpan<byte> input) => input.Length >= 2 && input[1] == 0 && input[0] is 4 or 5;
 
-    /// <summary>The decoded text (buffer and length), or a null buffer when the input is not hex or base64 text.</summary>
+    /// <summary>
+    /// The decoded text (buffer and length), or a null buffer when the input is binary (not a v4/v5 header; the parser
+    /// then names what is wrong with it). Text that is neither hex nor base64 is "not a quote" rather than a binary
+    /// quote with a bad header.
+    /// </summary>
     private static (byte[]? Buffer, int Length) DecodeText(ReadOnlySpan<byte> input)
     {
+        if (!EvidenceText.IsText(input))
+        {
+            return (null, 0);
+        }
+
         var text = input.Trim(" \t\r\n"u8);
         if (text.IsEmpty)
         {
             throw new EvidenceFormatException("quote", "empty input");
         }
 
-        if (EvidenceText.IsHex(text))
-        {
-            var bytes = EvidenceText.DecodeHex(text, "quote");
-            return (bytes, bytes.Length);
-        }
-
-        return EvidenceText.TryDecodeBase64(text, out var buffer, out var length) ? (buffer, length) : (null, 0);
+        return EvidenceText.TryDecode(text, "quote", out var buffer, out var length, out _)
+            ? (buffer, length)
+            : throw new EvidenceFormatException("quote",
+                $"not a quote: {input.Length} bytes of text, neither hex nor base64, and a raw DCAP quote is binary, starting with version 4 or 5");
     }
 }

@@ -132,7 +132,9 @@ public sealed class CorimSignatureTests : IDisposable
         Assert.Empty(Check(corim, pki.Root, RimTime));
         var f = Assert.Single(Check(corim, pki.Root, DateTimeOffset.Parse("2026-01-01T00:00:00Z")));
         Assert.Equal("rim.validity", f.Check);
-        Assert.Contains("2026-01-01", f.Actual, StringComparison.Ordinal);
+        Assert.Equal("CoRIM expired: valid until 2025-01-01 00:00:00Z, now 2026-01-01 00:00:00Z", f.Actual);
+        Assert.Equal("CoRIM not yet valid: valid from 2024-01-01 00:00:00Z, now 2023-06-01 00:00:00Z",
+            Assert.Single(Check(corim, pki.Root, DateTimeOffset.Parse("2023-06-01T00:00:00Z")), x => x.Check == "rim.validity").Actual);
     }
 
     [Fact]

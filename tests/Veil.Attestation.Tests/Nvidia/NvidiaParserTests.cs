@@ -158,7 +158,7 @@ public sealed class NvidiaParserTests
 
     [Theory]
     [InlineData("", "evidence", "empty input")]
-    [InlineData("zz", "evidence", "neither a raw SPDM report")]
+    [InlineData("zz", "evidence", "not GPU evidence: 2 bytes of text, neither hex nor base64")]
     [InlineData("{", "evidence", "invalid JSON")]
     [InlineData("[]", "evidence", "the evidence list is empty")]
     [InlineData("[1]", "evidence[0]", "not a JSON object")]

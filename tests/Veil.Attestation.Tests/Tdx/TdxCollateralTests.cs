@@ -31,7 +31,7 @@ public class TdxCollateralTests
         var next = NextUpdate(c.Collateral()!, item);
         var result = await c.VerifyAsync(at: next.AddSeconds(1));
         var f = AssertFailed(result, $"{item}.next_update");
-        Assert.Contains(next.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ"), f.Actual, StringComparison.Ordinal);
+        Assert.Equal($"expired: nextUpdate {next.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}, now {next.AddSeconds(1).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}", f.Actual);
     }
 
     [Fact]
