@@ -119,4 +119,17 @@ public sealed class InitDataTests
         Assert.True(broker.Allowed);
         Assert.Empty(broker.Warnings);
     }
+
+    [Fact]
+    public void A_gzip_trailer_whose_crc_or_length_does_not_match_is_refused()
+    {
+        var compressed = Convert.FromBase64String(KataInitData.Encode(Encoding.UTF8.GetBytes(KataInitData.Document(Broker, Ca, "sha384"))));
+        Assert.NotEmpty(KataInitData.Decode(Convert.ToBase64String(compressed)));
+        foreach (var fromEnd in new[] { 8, 5, 4, 1 })
+        {
+            var bad = (byte[])compressed.Clone();
+            bad[^fromEnd] ^= 0x01;
+            Assert.Throws<InvalidDataException>(() => KataInitData.Decode(Convert.ToBase64String(bad)));
+        }
+    }
 }

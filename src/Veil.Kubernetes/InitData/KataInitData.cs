@@ -149,9 +149,9 @@ public static class KataInitData
             throw new InvalidDataException($"expands to more than {MaxDocumentBytes} bytes");
         }
 
-        // GZipStream does not insist on the member's trailer, so a cut-off value could pass here and fail only when
-        // Kata decodes it. The trailer's ISIZE (length mod 2^32) catches a cut; its CRC-32 would need a hand-written
-        // CRC (System.IO.Hashing is not in the feed), not worth it for a pre-check the shim repeats anyway.
+        // GZipStream (zlib) checks a complete trailer's CRC-32 and ISIZE itself, but accepts a member whose trailer is
+        // missing or cut, so a cut-off value could pass here and fail only when Kata decodes it: the last four bytes
+        // must be the ISIZE (length mod 2^32) of what came out.
         const int headerAndTrailer = 18;
         if (compressed.Length < headerAndTrailer
             || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(compressed.AsSpan(compressed.Length - 4)) != (uint)output.Length)
