@@ -62,6 +62,27 @@ internal static class JsonFields
         return v.GetString()!;
     }
 
+    /// <summary>
+    /// A string member of at most <paramref name="maxBytes"/> bytes as sent (escapes counted as sent): a name or a
+    /// version, refused by its size before a string of it is ever made.
+    /// </summary>
+    public static string RequireShortString(JsonElement obj, string name, string path, int maxBytes)
+    {
+        var v = Require(obj, name, path);
+        if (v.ValueKind != JsonValueKind.String)
+        {
+            throw new ProtocolFormatException(Join(path, name), $"expected a string, got {Kind(v)}");
+        }
+
+        var sent = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(v).Length - 2;
+        if (sent > maxBytes)
+        {
+            throw new ProtocolFormatException(Join(path, name), $"{sent} bytes long, more than the {maxBytes} any valid value has");
+        }
+
+        return v.GetString()!;
+    }
+
     public static string? OptionalString(JsonElement obj, string name, string path)
     {
         if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)

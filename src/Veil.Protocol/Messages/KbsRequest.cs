@@ -12,6 +12,9 @@ public sealed record KbsRequest(string Version, string Tee, JsonElement? ExtraPa
 {
     public const string ProtocolVersion = "0.4.0";
 
+    /// <summary>No TEE name or protocol version is longer; a longer one is refused before it is read.</summary>
+    public const int MaxFieldBytes = 64;
+
     public KbsRequest(string tee, JsonElement? extraParams = null)
         : this(ProtocolVersion, tee, extraParams, new Dictionary<string, JsonElement>())
     {
@@ -22,8 +25,8 @@ public sealed record KbsRequest(string Version, string Tee, JsonElement? ExtraPa
         using var doc = JsonFields.ParseDocument(utf8, "request");
         var root = JsonFields.RequireObject(doc.RootElement, "request");
         return new KbsRequest(
-            JsonFields.RequireString(root, "version", ""),
-            JsonFields.RequireString(root, "tee", ""),
+            JsonFields.RequireShortString(root, "version", "", MaxFieldBytes),
+            JsonFields.RequireShortString(root, "tee", "", MaxFieldBytes),
             root.TryGetProperty("extra-params", out var extra) ? extra.Clone() : null,
             JsonFields.Unknown(root, "version", "tee", "extra-params"));
     }

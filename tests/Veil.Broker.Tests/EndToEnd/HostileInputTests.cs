@@ -17,7 +17,7 @@ public sealed class HostileInputTests
     private static StringContent Json(string s) => new(s, Encoding.UTF8, "application/json");
 
     [Fact]
-    public async Task Megabyte_tee_strings_are_refused_with_a_short_echo_and_never_become_metric_series()
+    public async Task Megabyte_tee_strings_are_refused_by_size_unknown_names_echo_short_and_none_becomes_a_metric_series()
     {
         await using var broker = await TestBroker.StartAsync(allowSample: true);
         using var http = broker.NewHttpClient();
@@ -25,13 +25,21 @@ public sealed class HostileInputTests
         {
             var tee = i + new string('y', 1_900_000);
             using var r = await http.PostAsync(new Uri("kbs/v0/auth", UriKind.Relative), Json(JsonSerializer.Serialize(new Dictionary<string, string> { ["version"] = "0.4.0", ["tee"] = tee, ["extra-params"] = "" })));
-            Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
             var body = await r.Content.ReadAsStringAsync();
             Assert.True(body.Length < 1024, $"answer of {body.Length} chars");
             using var doc = JsonDocument.Parse(body);
+            Assert.Equal("InvalidRequest", doc.RootElement.GetProperty("title").GetString());
+            Assert.Equal("request tee: 1900001 bytes long, more than the 64 any valid value has", doc.RootElement.GetProperty("detail").GetString());
+        }
+
+        // An unknown name within the size is echoed as a short prefix, with its length.
+        using (var r = await http.PostAsync(new Uri("kbs/v0/auth", UriKind.Relative), Json($"{{\"version\":\"0.4.0\",\"tee\":\"{new string('z', 60)}\",\"extra-params\":\"\"}}")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+            using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
             Assert.Equal("UnknownTee", doc.RootElement.GetProperty("title").GetString());
-            Assert.StartsWith($"unknown TEE '{i}yyyyyyy", doc.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
-            Assert.Contains("(1900001 chars)", doc.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.StartsWith($"unknown TEE '{new string('z', 32)}…(60 chars)' (known: ", doc.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
 
         // A control character in the tee is escaped, not echoed (no forged log lines or headers).
@@ -40,17 +48,24 @@ public sealed class HostileInputTests
             Assert.Contains("a\\\\u000ab", await r.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        // A wrong version is echoed short too.
+        // A long version is refused by its size too.
         using (var r = await http.PostAsync(new Uri("kbs/v0/auth", UriKind.Relative), Json($"{{\"version\":\"{new string('9', 100_000)}\",\"tee\":\"sample\",\"extra-params\":\"\"}}")))
         {
-            Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
             Assert.True((await r.Content.ReadAsStringAsync()).Length < 1024);
+        }
+
+        // A wrong version within the size is echoed short.
+        using (var r = await http.PostAsync(new Uri("kbs/v0/auth", UriKind.Relative), Json($"{{\"version\":\"{new string('9', 60)}\",\"tee\":\"sample\",\"extra-params\":\"\"}}")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+            Assert.Contains("(60 chars)", await r.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
         var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.True(metrics.Length < 64 * 1024, $"/metrics is {metrics.Length} chars");
         Assert.DoesNotContain("yyyy", metrics, StringComparison.Ordinal);
-        Assert.Contains("veil_attestations_total{tee=\"other\",outcome=\"refused\"} 6", metrics, StringComparison.Ordinal);
+        Assert.Contains("veil_attestations_total{tee=\"other\",outcome=\"refused\"} 2", metrics, StringComparison.Ordinal);
         foreach (var line in metrics.Split('\n').Where(l => l.StartsWith("veil_attestations_total{", StringComparison.Ordinal)))
         {
             var tee = line.Split('"')[1];
