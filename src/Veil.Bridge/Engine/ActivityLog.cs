@@ -8,7 +8,7 @@ internal enum ActivityKind : byte
 }
 
 /// <summary>One GPU activity (µs from the start of the run).</summary>
-internal readonly record struct Activity(ActivityKind Kind, double StartMicros, double EndMicros, int Stream, long Bytes, Direction Direction, HostMemory Memory);
+internal readonly record struct Activity(ActivityKind Kind, double StartMicros, double EndMicros, int Stream, long Bytes, Direction Direction, HostMemory Memory, CrossingLevel Level = CrossingLevel.Dma);
 
 /// <summary>Collects GPU activity while the engine runs (only when asked: the benchmark runs without one).</summary>
 internal sealed class ActivityLog

@@ -52,6 +52,13 @@ internal sealed class OpBuffer
         ops[thread][counts[thread]++] = op;
     }
 
+    /// <summary>Marks a range of event slots unrecorded again, for reuse by a later step.</summary>
+    public void ResetEvents(int first, int count)
+    {
+        EnsureEvents(first + count);
+        Array.Fill(Events, double.NaN, first, count);
+    }
+
     /// <summary>Makes event ids below <paramref name="count"/> usable.</summary>
     public void EnsureEvents(int count)
     {

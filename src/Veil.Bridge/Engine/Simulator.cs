@@ -177,7 +177,7 @@ internal static class Simulator
                             acc.CopyBlocked[t] += end - now[t];
                             acc.ChannelBusy += service;
                             channelFree = streamFree[op.Stream] = now[t] = end;
-                            log?.Add(new Activity(ActivityKind.Copy, start, end, op.Stream, op.Bytes, op.Direction, op.Memory));
+                            log?.Add(new Activity(ActivityKind.Copy, start, end, op.Stream, op.Bytes, op.Direction, op.Memory, op.Level));
                         }
                         else
                         {
@@ -285,7 +285,7 @@ internal static class Simulator
             now[t] = end;
         }
 
-        log?.Add(new Activity(ActivityKind.Copy, start, end, op.Stream, op.Bytes, op.Direction, op.Memory));
+        log?.Add(new Activity(ActivityKind.Copy, start, end, op.Stream, op.Bytes, op.Direction, op.Memory, op.Level));
     }
 
     /// <summary>An op that waits for an event can run only once the event is recorded.</summary>
