@@ -59,6 +59,7 @@ internal sealed class BatchScheduler
     private readonly List<ServedRequest> running = [];
     private readonly Queue<ServedRequest> swapped = new();
     private readonly RequestMix mix;
+    private readonly IReadOnlyList<(double Arrival, int Prompt, int Output)>? given;
     private readonly Random rng;
     private readonly int concurrency;
     private readonly int total;
@@ -69,13 +70,25 @@ internal sealed class BatchScheduler
     private int step;
 
     public BatchScheduler(Workload w, int concurrency, int seed)
+        : this(w, concurrency, seed, null)
     {
+    }
+
+    /// <summary>Requests with the given arrival (open loop), prompt and output lengths instead of drawn ones (hand-checked schedules).</summary>
+    internal BatchScheduler(Workload w, int concurrency, IReadOnlyList<(double Arrival, int Prompt, int Output)> requests)
+        : this(w, concurrency, 0, requests)
+    {
+    }
+
+    private BatchScheduler(Workload w, int concurrency, int seed, IReadOnlyList<(double Arrival, int Prompt, int Output)>? given)
+    {
+        this.given = given;
         mix = w.Requests ?? throw new BridgeInputException($"{w.Id}: requests", "missing");
         batching = w.Batching;
         kv = w.KvCache;
         rng = new Random(seed);
         this.concurrency = Math.Max(1, concurrency);
-        total = mix.CountAt(concurrency);
+        total = given?.Count ?? mix.CountAt(concurrency);
         if (kv is not null)
         {
             blockBytes = kv.BlockTokens * w.Model!.KvBytesPerToken;
@@ -93,7 +106,7 @@ internal sealed class BatchScheduler
             for (var i = 0; i < total; i++)
             {
                 t += -Math.Log(1 - rng.NextDouble()) / rate * 1e6;
-                pending.Enqueue(New(t));
+                pending.Enqueue(New(given?[i].Arrival ?? t));
             }
         }
     }
@@ -185,7 +198,10 @@ internal sealed class BatchScheduler
 
     private ServedRequest New(double arrival)
     {
-        var r = new ServedRequest(created++, arrival, mix.Prompt.Draw(rng), mix.Output.Draw(rng));
+        var r = given is { } g
+            ? new ServedRequest(created, arrival, g[created].Prompt, g[created].Output)
+            : new ServedRequest(created, arrival, mix.Prompt.Draw(rng), mix.Output.Draw(rng));
+        created++;
         All.Add(r);
         return r;
     }

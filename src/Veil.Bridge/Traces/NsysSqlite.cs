@@ -51,12 +51,12 @@ internal static class NsysSqlite
                 ReadTable(db, table, contexts, streams, rows);
             }
 
+            contexts.Check();
             if (rows.Count == 0)
             {
                 throw new BridgeInputException("trace", "no kernel, copy or memset rows");
             }
 
-            contexts.Check();
             return rows;
         }
         catch (SqliteException e)

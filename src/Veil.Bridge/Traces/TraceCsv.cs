@@ -126,12 +126,12 @@ internal static class TraceCsv
             rows.Add(new TraceRecord(Integer(f[start], lineNo, "start"), durationNs, k, size, streamIndex, mem, lvl));
         }
 
+        contexts.Check();
         if (rows.Count == 0)
         {
             throw new BridgeInputException("trace", "no rows after the header");
         }
 
-        contexts.Check();
         return rows;
     }
 
