@@ -111,8 +111,15 @@ public class PropertyTests
         Assert.Throws<BridgeInputException>(() => Mitigation.Resolve("turbo"));
     }
 
-    /// <summary>Fewer steps and bytes keep the property sweep fast; the structure is unchanged.</summary>
-    private static Workload Shorten(Workload w) => w.Transfer is { } t
-        ? w with { Transfer = t with { TotalBytes = Math.Min(t.TotalBytes, 256L << 20) } }
-        : w with { Steps = Math.Min(w.Steps, 16) };
+    /// <summary>Fewer steps, bytes and requests keep the property sweep fast; the structure is unchanged.</summary>
+    internal static Workload Shorten(Workload w) => w switch
+    {
+        { Transfer: { } t } => w with { Transfer = t with { TotalBytes = Math.Min(t.TotalBytes, 256L << 20) } },
+        { Requests: { } r } => w with
+        {
+            Requests = r with { Count = Math.Min(Math.Max(r.Count, 4), 12), PerConcurrency = 0, Output = r.Output with { Max = Math.Min(r.Output.Max, 96), Mean = Math.Min(r.Output.Mean, 48) } },
+            Concurrency = [.. w.Concurrency.Take(2)],
+        },
+        _ => w with { Steps = Math.Min(w.Steps, 16) },
+    };
 }

@@ -43,9 +43,14 @@ public class TraceTests
     {
         var rows = TraceCsv.Read(new StringReader(Nsys));
         Assert.Equal([TraceKind.CopyToDevice, TraceKind.Kernel, TraceKind.CopyToHost], rows.Select(r => r.Kind));
+        // Bytes (MB) is printed to three decimals; throughput × duration gives the bytes back (52450 MB/s × 20 us, and
+        // 1365 MB/s × 3 us = 4095 B, a 4 KiB readback that "0.004 MB" alone would make 4000).
         Assert.Equal(1_049_000, rows[0].Bytes);
         Assert.Equal(300000, rows[1].DurationNs);
-        Assert.Equal(4000, rows[2].Bytes);
+        Assert.Equal(4095, rows[2].Bytes);
+        Assert.Equal(Veil.Bridge.Engine.HostMemory.Pinned, rows[0].Memory);
+        Assert.Equal(Veil.Bridge.Engine.HostMemory.Pinned, rows[2].Memory);
+        Assert.Null(rows[1].Memory);
     }
 
     [Theory]
@@ -96,6 +101,7 @@ public class TraceTests
     {
         var p = PlatformCatalog.Resolve("h100-tdx");
         var prediction = TracePredictor.Predict(TraceCsv.Read(new StringReader(Simple)), p);
+        Assert.Equal(0, prediction.ApiCopies); // no memory column: pinned, DMA level
         Assert.Equal(515.0, prediction.MeasuredMicros, 6);
 
         // CC on: H2D 35 + 1048576/3000 us blocks; the kernel launch (13.475 us) follows; the D2H blocks until
@@ -123,9 +129,16 @@ public class TraceTests
         var report = Simulation.Run(PlatformCatalog.Resolve("b300-tdx"), WorkloadCatalog.Resolve("decode") with { Steps = 8 }, [Mitigation.Resolve("drain-worker")], CcMode.Both);
         var svg = XDocument.Parse(SvgChart.Render(report));
         XNamespace ns = "http://www.w3.org/2000/svg";
-        Assert.Equal(3, svg.Descendants(ns + "polyline").Count()); // cc-off, cc-on, cc-on+drain-worker
-        Assert.Equal(5 * 3, svg.Descendants(ns + "circle").Count());
+        // Throughput panel: cc-off, cc-on, cc-on+drain-worker; ratio panel: the two CC-on series over cc-off.
+        Assert.Equal(3 + 2, svg.Descendants(ns + "polyline").Count());
+        Assert.Equal((5 * 3) + (5 * 2), svg.Descendants(ns + "circle").Count());
         Assert.Contains(svg.Descendants(ns + "text"), t => t.Value == "cc-on+drain-worker");
+        Assert.Contains(svg.Descendants(ns + "text"), t => t.Value.Contains("relative to cc-off", StringComparison.Ordinal));
+
+        // Each ratio point is that series' throughput over cc-off's at the same concurrency.
+        var off = report.Points.Single(p => p.Series == "cc-off" && p.Concurrency == 16).Throughput;
+        var on = report.Points.Single(p => p.Series == "cc-on" && p.Concurrency == 16).Throughput;
+        Assert.Contains(svg.Descendants(ns + "title"), t => t.Value.StartsWith($"cc-on c=16: {on / off:0.###}", StringComparison.Ordinal));
     }
 
     [Fact]

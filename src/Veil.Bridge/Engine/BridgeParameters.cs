@@ -41,7 +41,26 @@ internal sealed record BridgeParameters
     /// <summary>One-time CUDA allocation/initialisation cost of a process (µs).</summary>
     public required double AllocInitMicros { get; init; }
 
+    /// <summary>CC off: whole fixed cost of a small copy from pageable memory (µs); the part above the DMA toll is the driver's staging set-up on the thread.</summary>
+    public double PageableTollMicros { get; init; }
+
     public CopyCost Cost(Direction d) => d == Direction.HostToDevice ? HostToDevice : DeviceToHost;
+
+    /// <summary>
+    /// Thread time a crossing costs before its DMA starts: the framework's work above the DMA toll (API level) or,
+    /// with CC off, the driver's pageable staging set-up. With CC on it is spent after the stream drains. The trace
+    /// route takes it out of the host gap before a recorded copy, so both routes price a crossing alike.
+    /// </summary>
+    public double IssueMicros(Direction d, CrossingLevel level, HostMemory memory)
+    {
+        var cost = Cost(d);
+        if (level == CrossingLevel.Api)
+        {
+            return cost.ApiExtraMicros;
+        }
+
+        return !ConfidentialComputing && memory == HostMemory.Pageable ? Math.Max(0, PageableTollMicros - cost.TollMicros) : 0;
+    }
 
     public double NumaFactor(NumaPlacement placement) => placement switch
     {

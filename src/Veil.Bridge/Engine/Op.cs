@@ -31,6 +31,28 @@ internal enum OpKind : byte
 
     /// <summary>Notes the thread's clock: a finished unit of work (a served step, a restored chunk).</summary>
     Mark,
+
+    /// <summary>
+    /// A kernel that reads (or writes) host memory directly over the link (UVA / zero-copy): one launch, then it
+    /// occupies its stream for bytes ÷ link bandwidth without using a copy engine or the compute engine. Not
+    /// available under CC (notes §3.6), where the engine refuses it.
+    /// </summary>
+    ZeroCopy,
+
+    /// <summary>The thread has nothing to do until an absolute time (the next request arrives).</summary>
+    IdleUntil,
+}
+
+/// <summary>
+/// Where the host side of a crossing lives. Pinned memory is DMA'd directly; pageable memory is staged by the
+/// driver through its own pinned buffer (CUDA runtime "API synchronization behavior"): with CC off that costs a
+/// host memcpy and makes the call host-synchronous, with CC on both kinds go through the bounce buffer alike
+/// (notes §3.6: pinned and pageable bandwidth are about equal in CC).
+/// </summary>
+internal enum HostMemory : byte
+{
+    Pinned,
+    Pageable,
 }
 
 /// <summary>Direction of a crossing.</summary>
@@ -53,7 +75,7 @@ internal enum CrossingLevel : byte
 
 /// <summary>One operation of a thread program. A value type so that programs are flat arrays (the benchmark runs millions).</summary>
 [StructLayout(LayoutKind.Auto)]
-internal readonly record struct Op(OpKind Kind, int Stream, double Micros, long Bytes, Direction Direction, CrossingLevel Level, bool Blocking, int Index)
+internal readonly record struct Op(OpKind Kind, int Stream, double Micros, long Bytes, Direction Direction, CrossingLevel Level, bool Blocking, int Index, HostMemory Memory = HostMemory.Pinned)
 {
     public static Op Cpu(double micros) => new(OpKind.Cpu, 0, micros, 0, default, default, false, 0);
 
@@ -61,8 +83,14 @@ internal readonly record struct Op(OpKind Kind, int Stream, double Micros, long 
     public static Op Launch(int stream, double kernelMicros, int launches = 1) =>
         new(OpKind.Launch, stream, kernelMicros, 0, default, default, false, launches);
 
-    public static Op Copy(int stream, Direction direction, long bytes, CrossingLevel level = CrossingLevel.Dma, bool blocking = false) =>
-        new(OpKind.Copy, stream, 0, bytes, direction, level, blocking, 0);
+    public static Op Copy(int stream, Direction direction, long bytes, CrossingLevel level = CrossingLevel.Dma, bool blocking = false, HostMemory memory = HostMemory.Pinned) =>
+        new(OpKind.Copy, stream, 0, bytes, direction, level, blocking, 0, memory);
+
+    /// <summary>A zero-copy kernel moving <paramref name="bytes"/> over the link in <paramref name="direction"/> on <paramref name="stream"/>.</summary>
+    public static Op ZeroCopy(int stream, Direction direction, long bytes) => new(OpKind.ZeroCopy, stream, 0, bytes, direction, default, false, 1);
+
+    /// <summary>Nothing to do until <paramref name="micros"/> (absolute).</summary>
+    public static Op IdleUntil(double micros) => new(OpKind.IdleUntil, 0, micros, 0, default, default, false, 0);
 
     public static Op Sync(int stream) => new(OpKind.HostWaitStream, stream, 0, 0, default, default, true, 0);
 

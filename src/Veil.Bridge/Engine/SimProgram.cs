@@ -6,7 +6,7 @@ namespace Veil.Bridge.Engine;
 /// </summary>
 internal sealed class SimProgram
 {
-    public SimProgram(IReadOnlyList<Op[]> threads, int streams, int events, NumaPlacement numa = NumaPlacement.Local)
+    public SimProgram(IReadOnlyList<Op[]> threads, int streams, int events, NumaPlacement numa = NumaPlacement.Local, IOpSource? source = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(threads.Count, nameof(threads));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(streams);
@@ -15,7 +15,11 @@ internal sealed class SimProgram
         Streams = streams;
         Events = events;
         Numa = numa;
+        Source = source;
     }
+
+    /// <summary>Feeds thread 0 (and others) while the program runs; null for a program given whole.</summary>
+    public IOpSource? Source { get; }
 
     public IReadOnlyList<Op[]> Threads { get; }
 

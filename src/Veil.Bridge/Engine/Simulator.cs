@@ -8,16 +8,18 @@ namespace Veil.Bridge.Engine;
 /// </summary>
 internal static class Simulator
 {
-    public static SimResult Run(SimProgram program, BridgeParameters p)
+    public static SimResult Run(SimProgram program, BridgeParameters p, ActivityLog? log = null)
     {
-        Op[][] threads = [.. program.Threads];
+        var buffer = new OpBuffer(program.Threads, program.Events);
+        var source = program.Source;
+        Op[][] threads = buffer.Ops;
+        var count = buffer.Counts;
         var n = threads.Length;
         var now = new double[n];
         var pc = new int[n];
         var drained = new bool[n];
         var streamFree = new double[program.Streams];
-        var events = new double[program.Events];
-        Array.Fill(events, double.NaN);
+        var events = buffer.Events;
         var marks = new List<double>();
         var acc = new SimAccumulator(n);
         double computeFree = 0, channelFree = 0, h2dEngineFree = 0, d2hEngineFree = 0;
@@ -27,12 +29,24 @@ internal static class Simulator
         while (true)
         {
             // One thread needs no arbitration (the common case for traces and transfers).
-            var t = n == 1 ? (pc[0] < threads[0].Length && Ready(threads[0][pc[0]], events) ? 0 : -1) : Pick(threads, now, pc, events);
+            var t = n == 1 ? (pc[0] < count[0] && Ready(threads[0][pc[0]], events) ? 0 : -1) : Pick(threads, count, now, pc, events);
+            if (source is not null && pc[0] >= count[0] && (t < 0 || now[0] <= now[t]))
+            {
+                // Thread 0 is out of ops and no other thread is due earlier: its scheduler decides what comes next.
+                if (!source.Refill(now[0], buffer))
+                {
+                    source = null;
+                }
+
+                events = buffer.Events;
+                continue;
+            }
+
             if (t < 0)
             {
                 for (var i = 0; i < n; i++)
                 {
-                    if (pc[i] < threads[i].Length)
+                    if (pc[i] < count[i])
                     {
                         throw new InvalidOperationException($"simulated program deadlocks: thread {i} waits at op {pc[i]} for an event nobody records");
                     }
@@ -64,8 +78,53 @@ internal static class Simulator
                         streamFree[op.Stream] = computeFree = start + run;
                         acc.ComputeBusy += run;
                         acc.Launches += op.Index;
+                        if (log is not null)
+                        {
+                            // A profiler shows one kernel per launch; the engine runs their total back to back.
+                            var each = run / Math.Max(1, op.Index);
+                            for (var k = 0; k < Math.Max(1, op.Index); k++)
+                            {
+                                log.Add(new Activity(ActivityKind.Kernel, start + (k * each), start + ((k + 1) * each), op.Stream, 0, default, default));
+                            }
+                        }
+
                         break;
                     }
+
+                case OpKind.ZeroCopy:
+                    {
+                        if (cc)
+                        {
+                            throw new BridgeInputException("program", "a zero-copy (UVA) access under CC: mapped host memory is unavailable there (notes §3.6)");
+                        }
+
+                        now[t] += p.LaunchMicros;
+                        acc.Launch[t] += p.LaunchMicros;
+                        var start = Math.Max(now[t], streamFree[op.Stream]);
+                        var run = op.Bytes / (p.Cost(op.Direction).BandwidthGBps * numa * 1e3);
+                        streamFree[op.Stream] = start + run;
+                        acc.Launches++;
+                        if (op.Direction == Direction.HostToDevice)
+                        {
+                            acc.BytesToDevice += op.Bytes;
+                        }
+                        else
+                        {
+                            acc.BytesToHost += op.Bytes;
+                        }
+
+                        log?.Add(new Activity(ActivityKind.Kernel, start, start + run, op.Stream, 0, default, default));
+                        break;
+                    }
+
+                case OpKind.IdleUntil:
+                    if (op.Micros > now[t])
+                    {
+                        acc.Wait[t] += op.Micros - now[t];
+                        now[t] = op.Micros;
+                    }
+
+                    break;
 
                 case OpKind.Copy:
                     {
@@ -118,25 +177,11 @@ internal static class Simulator
                             acc.CopyBlocked[t] += end - now[t];
                             acc.ChannelBusy += service;
                             channelFree = streamFree[op.Stream] = now[t] = end;
+                            log?.Add(new Activity(ActivityKind.Copy, start, end, op.Stream, op.Bytes, op.Direction, op.Memory, op.Level));
                         }
                         else
                         {
-                            if (op.Level == CrossingLevel.Api)
-                            {
-                                now[t] += cost.ApiExtraMicros;
-                                acc.Api[t] += cost.ApiExtraMicros;
-                            }
-
-                            ref var engine = ref op.Direction == Direction.HostToDevice ? ref h2dEngineFree : ref d2hEngineFree;
-                            var start = Math.Max(now[t], Math.Max(streamFree[op.Stream], engine));
-                            var end = start + service;
-                            acc.ChannelBusy += service;
-                            engine = streamFree[op.Stream] = end;
-                            if (op.Blocking)
-                            {
-                                acc.CopyBlocked[t] += end - now[t];
-                                now[t] = end;
-                            }
+                            OffCopy(t, op, service, p, now, streamFree, ref op.Direction == Direction.HostToDevice ? ref h2dEngineFree : ref d2hEngineFree, acc, log);
                         }
 
                         break;
@@ -197,18 +242,64 @@ internal static class Simulator
         return acc.ToResult(makespan, [.. marks]);
     }
 
+    /// <summary>
+    /// A copy with CC off. Pinned: the thread pays any API-level work, the DMA queues on its stream and direction's
+    /// copy engine. Pageable (CUDA's documented staging behaviour): H2D is staged by the thread's memcpy at the host
+    /// copy rate while the DMA pipelines behind it, so the call returns after staging; D2H waits for the stream and
+    /// the copy, then the staging copy-out, before the call returns.
+    /// </summary>
+    private static void OffCopy(int t, in Op op, double service, BridgeParameters p, double[] now, double[] streamFree, ref double engine, SimAccumulator acc, ActivityLog? log)
+    {
+        var issue = p.IssueMicros(op.Direction, op.Level, op.Memory);
+        now[t] += issue;
+        acc.Api[t] += issue;
+        double start, end;
+        if (op.Memory == HostMemory.Pageable)
+        {
+            var staging = op.Bytes / (p.HostCopyGBps * 1e3);
+            start = Math.Max(now[t], Math.Max(streamFree[op.Stream], engine));
+            if (op.Direction == Direction.HostToDevice)
+            {
+                end = Math.Max(start + service, now[t] + staging);
+                acc.CopyBlocked[t] += staging;
+                now[t] += staging;
+            }
+            else
+            {
+                end = Math.Max(start + service, start + staging);
+                acc.CopyBlocked[t] += end - now[t];
+                now[t] = end;
+            }
+        }
+        else
+        {
+            start = Math.Max(now[t], Math.Max(streamFree[op.Stream], engine));
+            end = start + service;
+        }
+
+        acc.ChannelBusy += end - start;
+        engine = streamFree[op.Stream] = end;
+        if (op.Blocking && end > now[t])
+        {
+            acc.CopyBlocked[t] += end - now[t];
+            now[t] = end;
+        }
+
+        log?.Add(new Activity(ActivityKind.Copy, start, end, op.Stream, op.Bytes, op.Direction, op.Memory, op.Level));
+    }
+
     /// <summary>An op that waits for an event can run only once the event is recorded.</summary>
     private static bool Ready(in Op op, double[] events) =>
         op.Kind is not (OpKind.HostWaitEvent or OpKind.StreamWaitEvent) || !double.IsNaN(events[op.Index]);
 
     /// <summary>The runnable thread with the earliest clock; a thread waiting on an unrecorded event is not runnable.</summary>
-    private static int Pick(Op[][] threads, double[] now, int[] pc, double[] events)
+    private static int Pick(Op[][] threads, int[] count, double[] now, int[] pc, double[] events)
     {
         var best = -1;
         for (var i = 0; i < threads.Length; i++)
         {
             var ops = threads[i];
-            if (pc[i] >= ops.Length)
+            if (pc[i] >= count[i])
             {
                 continue;
             }

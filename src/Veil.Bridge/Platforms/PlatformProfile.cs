@@ -31,7 +31,7 @@ internal sealed class PlatformProfile
     public static IReadOnlyList<string> RequiredParameters { get; } =
     [
         "gpu.hbm_tbps", "gpu.bf16_tflops", "gpu.mem_efficiency", "gpu.flops_efficiency",
-        "off.h2d.toll_us", "off.h2d.gbps", "off.d2h.toll_us", "off.d2h.gbps", "off.api_toll_us", "off.launch_us", "off.alloc_init_s",
+        "off.h2d.toll_us", "off.h2d.gbps", "off.d2h.toll_us", "off.d2h.gbps", "off.api_toll_us", "off.pageable_toll_us", "off.launch_us", "off.alloc_init_s",
         "cc.h2d.toll_us", "cc.h2d.gbps", "cc.d2h.toll_us", "cc.d2h.gbps", "cc.h2d.api_toll_us", "cc.d2h.api_toll_us",
         "cc.launch_us", "cc.compute_factor", "cc.alloc_init_s",
         "host.staging_bytes", "host.chunk_toll_us", "host.remote_numa_factor", "host.copy_gbps",
@@ -72,6 +72,7 @@ internal sealed class PlatformProfile
             RemoteNumaBandwidthFactor = cc ? Get("host.remote_numa_factor") : 1.0,
             HostCopyGBps = Get("host.copy_gbps"),
             AllocInitMicros = Get($"{prefix}.alloc_init_s") * 1e6,
+            PageableTollMicros = cc ? 0 : Get("off.pageable_toll_us"),
         };
     }
 }

@@ -5,9 +5,10 @@ using Veil.Bridge.Reports;
 namespace Veil.Bridge.Plots;
 
 /// <summary>
-/// SVG for <c>veil bridge simulate --output svg</c>: throughput against concurrency per series (serving
-/// workloads) and a stacked time breakdown of the issuing thread. Written by hand: no plotting library is
-/// available here, and the charts need only lines, rectangles and text.
+/// SVG for <c>veil bridge simulate --output svg</c>: throughput against concurrency per series and each CC-on series'
+/// throughput relative to CC off (serving workloads swept over concurrency), and a stacked time breakdown of the
+/// issuing thread. Written by hand: no plotting library is available here, and the charts need only lines,
+/// rectangles and text.
 /// </summary>
 internal static class SvgChart
 {
@@ -25,14 +26,21 @@ internal static class SvgChart
     {
         var concurrencies = report.Points.Select(p => p.Concurrency).Distinct().Order().ToList();
         var lineChart = report.WorkloadKind == "serving" && concurrencies.Count > 1;
-        var height = (lineChart ? 2 : 1) * PanelHeight;
+        var ratios = lineChart ? Ratios(report) : [];
+        var height = (1 + (lineChart ? 1 : 0) + (ratios.Count > 0 ? 1 : 0)) * PanelHeight;
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
         sb.Append(CultureInfo.InvariantCulture, $"<rect width=\"{Width}\" height=\"{height}\" fill=\"white\"/>\n");
         var y0 = 0;
         if (lineChart)
         {
-            Throughput(sb, report, concurrencies, y0);
+            Lines(sb, concurrencies, y0, $"{report.Workload} on {report.Platform}: throughput ({report.Points[0].ThroughputUnit}) vs concurrency", [.. report.SeriesNames.Select(s => (s, report.Points.Where(p => p.Series == s).Select(p => (p.Concurrency, p.Throughput)).ToList()))], report.Points[0].ThroughputUnit, 0);
+            y0 += PanelHeight;
+        }
+
+        if (ratios.Count > 0)
+        {
+            Lines(sb, concurrencies, y0, $"{report.Workload} on {report.Platform}: throughput relative to cc-off vs concurrency", ratios, "x cc-off", 1);
             y0 += PanelHeight;
         }
 
@@ -41,11 +49,19 @@ internal static class SvgChart
         return sb.ToString();
     }
 
-    private static void Throughput(StringBuilder sb, SimulationReport r, List<int> xs, int y0)
+    /// <summary>Each non-cc-off series divided by cc-off at the same concurrency.</summary>
+    private static List<(string Name, List<(int X, double Y)> Points)> Ratios(SimulationReport r)
     {
-        var unit = r.Points[0].ThroughputUnit;
-        Text(sb, Left, y0 + 20, $"{r.Workload} on {r.Platform}: throughput ({unit}) vs concurrency", bold: true);
-        var max = r.Points.Max(p => p.Throughput) * 1.1;
+        var off = r.Points.Where(p => p.Series == "cc-off").ToDictionary(p => p.Concurrency, p => p.Throughput);
+        return off.Count == 0
+            ? []
+            : [.. r.SeriesNames.Where(s => s != "cc-off").Select(s => (s, r.Points.Where(p => p.Series == s && off.ContainsKey(p.Concurrency)).Select(p => (p.Concurrency, p.Throughput / off[p.Concurrency])).ToList()))];
+    }
+
+    private static void Lines(StringBuilder sb, List<int> xs, int y0, string title, List<(string Name, List<(int X, double Y)> Points)> series, string unit, int paletteOffset)
+    {
+        Text(sb, Left, y0 + 20, title, bold: true);
+        var max = Math.Max(1e-9, series.SelectMany(s => s.Points).Max(p => p.Y) * 1.1);
         var plotW = Width - Left - Right;
         var plotH = PanelHeight - Top - Bottom;
         double X(int c) => Left + (plotW * (Math.Log2(c) - Math.Log2(xs[0])) / Math.Max(1e-9, Math.Log2(xs[^1]) - Math.Log2(xs[0])));
@@ -66,19 +82,20 @@ internal static class SvgChart
         }
 
         var k = 0;
-        foreach (var series in r.SeriesNames)
+        foreach (var (name, points) in series)
         {
-            var color = Palette[k % Palette.Length];
-            var pts = r.Points.Where(p => p.Series == series).OrderBy(p => p.Concurrency).ToList();
-            sb.Append(CultureInfo.InvariantCulture, $"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{string.Join(' ', pts.Select(p => F(X(p.Concurrency)) + "," + F(Y(p.Throughput))))}\"/>\n");
+            var color = Palette[(k + paletteOffset) % Palette.Length];
+            var pts = points.OrderBy(p => p.X).ToList();
+            sb.Append(CultureInfo.InvariantCulture, $"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{string.Join(' ', pts.Select(p => F(X(p.X)) + "," + F(Y(p.Y))))}\"/>\n");
             foreach (var p in pts)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{F(X(p.Concurrency))}\" cy=\"{F(Y(p.Throughput))}\" r=\"3\" fill=\"{color}\"><title>{Escape(series)} c={p.Concurrency}: {Format(p.Throughput)} {unit}</title></circle>\n");
+                sb.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{F(X(p.X))}\" cy=\"{F(Y(p.Y))}\" r=\"3\" fill=\"{color}\"><title>{Escape(name)} c={p.X}: {Format(p.Y)} {Escape(unit)}</title></circle>\n");
             }
 
-            Legend(sb, y0, k, color, series);
+            Legend(sb, y0, k, color, name);
             k++;
         }
+
     }
 
     private static void Breakdown(StringBuilder sb, SimulationReport r, int concurrency, int y0)

@@ -7,7 +7,8 @@ namespace Veil.Bridge.Scenarios;
 
 /// <summary>One simulated run and what it delivered.</summary>
 /// <param name="Units">Tokens generated (serving) or bytes moved (transfer).</param>
-internal sealed record RunOutcome(string Platform, string Workload, bool Cc, int Concurrency, IReadOnlyList<string> Mitigations, double Units, string UnitName, SimResult Sim)
+/// <param name="Serving">Per-request results of a request-mix run; null otherwise.</param>
+internal sealed record RunOutcome(string Platform, string Workload, bool Cc, int Concurrency, IReadOnlyList<string> Mitigations, double Units, string UnitName, SimResult Sim, ServingStats? Serving = null)
 {
     public double MakespanMicros => Sim.MakespanMicros;
 
@@ -31,9 +32,17 @@ internal static class ScenarioRunner
         return Execute(platform, w, cc, concurrency, seed);
     }
 
+    /// <summary>The CC-off run of a workload with its GPU activity recorded, as a profiler would see it (for trace export).</summary>
+    public static (RunOutcome Run, ActivityLog Activity) Record(PlatformProfile platform, Workload workload, int concurrency, int seed = 1)
+    {
+        var log = new ActivityLog();
+        var run = Execute(platform, Calibrate(platform, workload, concurrency, seed), false, concurrency, seed, log);
+        return (run, log);
+    }
+
     /// <summary>
-    /// A workload measured with CC off (a step time, a wall time) has its unknown GPU or host time solved so
-    /// that the CC-off simulation reproduces the measurement; the CC-on run is then a prediction.
+    /// A workload measured with CC off (a step time, a wall time, a served rate) has its unknown GPU or host time solved
+    /// so that the CC-off simulation reproduces the measurement; the CC-on run is then a prediction.
     /// </summary>
     internal static Workload Calibrate(PlatformProfile platform, Workload w, int concurrency, int seed)
     {
@@ -71,21 +80,69 @@ internal static class ScenarioRunner
             return bare with { FixedHostMicros = wall - modelled };
         }
 
-        return w;
+        return w.MeasuredOff is { } served ? CalibrateServing(platform, w, served, concurrency, seed) : w;
     }
 
-    private static RunOutcome Execute(PlatformProfile platform, Workload w, bool cc, int concurrency, int seed)
+    /// <summary>A time-like figure of a CC-off run (µs per request, per token, or to first token).</summary>
+    internal static double TimeMetric(RunOutcome r, ServingTargetKind kind) => kind switch
+    {
+        ServingTargetKind.RequestsPerSecond => r.MakespanMicros / r.Serving!.Requests,
+        ServingTargetKind.OutputTokensPerSecond => r.MakespanMicros / r.Units,
+        _ => r.Serving!.MeanTtftMicros,
+    };
+
+    private static double TargetTime(ServingTarget t) => t.Kind switch
+    {
+        ServingTargetKind.RequestsPerSecond => 1e6 / t.Value,
+        ServingTargetKind.OutputTokensPerSecond => 1e6 / t.Value,
+        _ => t.Value * 1e3,
+    };
+
+    /// <summary>
+    /// Scales roofline GPU time until the CC-off run reproduces the served figure. The figure's time is close to linear
+    /// in the scale (GPU time plus a fixed host part), so a secant step converges in a few runs.
+    /// </summary>
+    private static Workload CalibrateServing(PlatformProfile platform, Workload w, ServingTarget target, int concurrency, int seed)
+    {
+        var goal = TargetTime(target);
+        double Time(double k) => TimeMetric(Execute(platform, w with { GpuScale = k, MeasuredOff = null }, false, concurrency, seed), target.Kind);
+        double k0 = 1, t0 = Time(k0);
+        double k1 = k0 * goal / t0, t1 = Time(k1);
+        for (var i = 0; i < 12 && Math.Abs(t1 - goal) > 1e-6 * goal; i++)
+        {
+            var k2 = Math.Abs(t1 - t0) < 1e-12 ? k1 * goal / t1 : k1 + ((goal - t1) * (k1 - k0) / (t1 - t0));
+            if (!(k2 > 0) || !double.IsFinite(k2))
+            {
+                throw new BridgeInputException($"{w.Id}: measured_off", $"the CC-off run cannot reproduce {target.Value:G4}: the modelled overhead alone is slower");
+            }
+
+            (k0, t0, k1, t1) = (k1, t1, k2, Time(k2));
+        }
+
+        return Math.Abs(t1 - goal) <= 1e-3 * goal
+            ? w with { GpuScale = k1, MeasuredOff = null }
+            : throw new BridgeInputException($"{w.Id}: measured_off", $"the CC-off run does not converge on {target.Value:G4} (reaches {t1:G4} us against {goal:G4} us)");
+    }
+
+    private static RunOutcome Execute(PlatformProfile platform, Workload w, bool cc, int concurrency, int seed, ActivityLog? log = null)
     {
         var p = platform.For(cc);
         if (w.Kind == WorkloadKind.Transfer)
         {
-            var sim = Simulator.Run(ProgramBuilder.Transfer(w, p.HostCopyGBps), p);
+            var sim = Simulator.Run(ProgramBuilder.Transfer(w, p.HostCopyGBps), p, log);
             return new RunOutcome(platform.Id, w.Id, cc, 1, w.Mitigations, w.Transfer!.TotalBytes, "bytes", sim);
         }
 
-        var step = ProgramBuilder.StepComputeMicros(w, platform.Gpu, concurrency);
-        var program = ProgramBuilder.Serving(w, step, concurrency, seed);
-        var result = Simulator.Run(program, p);
+        if (w.Requests is not null)
+        {
+            var source = new ServingSource(w, platform, cc, concurrency, seed);
+            var sim = Simulator.Run(source.Program(), p, log);
+            var stats = source.Stats(sim.Marks);
+            return new RunOutcome(platform.Id, w.Id, cc, concurrency, w.Mitigations, stats.OutputTokens, "tokens", sim, stats);
+        }
+
+        var program = ProgramBuilder.Serving(w, platform, cc, concurrency, seed);
+        var result = Simulator.Run(program, p, log);
         return new RunOutcome(platform.Id, w.Id, cc, concurrency, w.Mitigations, (double)w.Steps * concurrency, "tokens", result);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Veil.Bridge.Engine;
 
 namespace Veil.Bridge.Traces;
 
@@ -6,16 +7,18 @@ namespace Veil.Bridge.Traces;
 /// Reads a GPU trace CSV: a header row, then one row per kernel or copy. Columns are found by name
 /// (case-insensitive): start (<c>start</c>, <c>Start (ns)</c>), duration (<c>duration</c>, <c>Duration (ns)</c>),
 /// kind (<c>kind</c>; or nsys's <c>Name</c> such as "[CUDA memcpy Host-to-Device]"), bytes (<c>bytes</c>, or
-/// <c>Bytes (MB)</c>), stream (<c>stream</c>, <c>Strm</c>). Times are nanoseconds. The field splitter is ours: the
-/// feed now serves CSV readers (Sep, Sylvan.Data.Csv, CsvHelper), but what this needs of one is a 50-line quoted-field
-/// split with a line-numbered error, while the bulk (column names, nsys units, kinds) stays ours either way.
+/// <c>Bytes (MB)</c> with <c>Throughput (MB/s)</c>), stream (<c>stream</c>, <c>Strm</c>), and optionally the host
+/// memory (<c>memory</c>, or nsys's <c>SrcMemKd</c>/<c>DstMemKd</c>), the crossing level (<c>level</c>) and the GPU
+/// context (nsys's <c>Device</c>/<c>Ctx</c>). Times are nanoseconds. The field splitter is ours: the feed
+/// now serves CSV readers (Sep, Sylvan.Data.Csv, CsvHelper), but what this needs of one is a short quoted-field split
+/// with a line-numbered error, while the bulk (column names, nsys units, kinds) stays ours either way.
 /// </summary>
 internal static class TraceCsv
 {
     public const int MaxLineLength = 65_536;
     public const long MaxRows = 100_000_000;
 
-    public static IReadOnlyList<TraceRecord> Read(string path)
+    public static IReadOnlyList<TraceRecord> Read(string path, string? context = null)
     {
         if (!File.Exists(path))
         {
@@ -23,10 +26,10 @@ internal static class TraceCsv
         }
 
         using var reader = new StreamReader(path);
-        return Read(reader);
+        return Read(reader, context);
     }
 
-    public static IReadOnlyList<TraceRecord> Read(TextReader reader)
+    public static IReadOnlyList<TraceRecord> Read(TextReader reader, string? context = null)
     {
         var header = ReadLine(reader, 1) ?? throw new BridgeInputException("trace", "empty file (expected a header row)");
         var columns = Split(header, 1).Select(c => c.Trim().ToLowerInvariant()).ToList();
@@ -45,9 +48,17 @@ internal static class TraceCsv
             throw new BridgeInputException("trace header", "no kind column (kind, or nsys's Name)");
         }
 
-        var bytes = Find("bytes", false, "bytes");
+        var bytes = Find("bytes", false, "bytes", "bytes (b)");
         var megabytes = Find("bytes (mb)", false, "bytes (mb)");
+        var throughput = Find("throughput", false, "throughput (mb/s)", "throughput (mbps)");
         var stream = Find("stream", true, "stream", "strm", "stream id");
+        var memory = Find("memory", false, "memory");
+        var src = Find("srcmemkd", false, "srcmemkd");
+        var dst = Find("dstmemkd", false, "dstmemkd");
+        var level = Find("level", false, "level");
+        var device = Find("device", false, "device");
+        var ctx = Find("ctx", false, "ctx");
+        var contexts = new TraceContexts(context);
         var streams = new Dictionary<string, int>(StringComparer.Ordinal);
         var rows = new List<TraceRecord>();
         var lineNo = 1;
@@ -69,7 +80,13 @@ internal static class TraceCsv
                 throw new BridgeInputException($"trace line {lineNo}", $"{f.Count} fields, header has {columns.Count}");
             }
 
+            if (!contexts.Keep(device >= 0 && ctx >= 0 ? $"{f[device].Trim()}/{f[ctx].Trim()}" : null))
+            {
+                continue;
+            }
+
             var k = kind >= 0 ? ParseKind(f[kind], lineNo) : KindFromName(f[name]);
+            var durationNs = Integer(f[duration], lineNo, "duration");
             long size = 0;
             if (bytes >= 0 && f[bytes].Length > 0)
             {
@@ -77,7 +94,13 @@ internal static class TraceCsv
             }
             else if (megabytes >= 0 && f[megabytes].Length > 0)
             {
+                // nsys stats prints Bytes (MB) to three decimals, so a 4 KiB copy reads 0.004 MB and a 200-byte one
+                // 0.000. Throughput × duration recovers the bytes to a byte when nsys prints the throughput.
                 size = (long)Math.Round(Number(f[megabytes], lineNo, "bytes (MB)") * 1e6);
+                if (throughput >= 0 && f[throughput].Length > 0 && durationNs > 0)
+                {
+                    size = (long)Math.Round(Number(f[throughput], lineNo, "throughput (MB/s)") * durationNs / 1e3);
+                }
             }
 
             if (k is TraceKind.CopyToDevice or TraceKind.CopyToHost && (bytes < 0 && megabytes < 0))
@@ -97,9 +120,14 @@ internal static class TraceCsv
                 streams.Add(streamKey, streamIndex);
             }
 
-            rows.Add(new TraceRecord(Integer(f[start], lineNo, "start"), Integer(f[duration], lineNo, "duration"), k, size, streamIndex));
+            var host = k == TraceKind.CopyToDevice ? src : dst;
+            HostMemory? mem = memory >= 0 && f[memory].Trim().Length > 0 ? MemoryKind(f[memory], lineNo)
+                : k is TraceKind.CopyToDevice or TraceKind.CopyToHost && host >= 0 ? NsysMemory(f[host]) : null;
+            CrossingLevel? lvl = level >= 0 && f[level].Trim().Length > 0 ? ParseLevel(f[level], lineNo) : null;
+            rows.Add(new TraceRecord(Integer(f[start], lineNo, "start"), durationNs, k, size, streamIndex, mem, lvl));
         }
 
+        contexts.Check();
         if (rows.Count == 0)
         {
             throw new BridgeInputException("trace", "no rows after the header");
@@ -107,6 +135,28 @@ internal static class TraceCsv
 
         return rows;
     }
+
+    private static HostMemory MemoryKind(string s, int line) => s.Trim().ToLowerInvariant() switch
+    {
+        "pinned" => HostMemory.Pinned,
+        "pageable" => HostMemory.Pageable,
+        _ => throw new BridgeInputException($"trace line {line}", $"memory '{s}' is not pinned or pageable"),
+    };
+
+    private static CrossingLevel ParseLevel(string s, int line) => s.Trim().ToLowerInvariant() switch
+    {
+        "api" => CrossingLevel.Api,
+        "dma" => CrossingLevel.Dma,
+        _ => throw new BridgeInputException($"trace line {line}", $"level '{s}' is not api or dma"),
+    };
+
+    /// <summary>nsys's SrcMemKd/DstMemKd names; managed (UVM) memory is staged like pageable memory, unknown kinds stay unknown.</summary>
+    private static HostMemory? NsysMemory(string s) => s.Trim().ToLowerInvariant() switch
+    {
+        "pinned" => HostMemory.Pinned,
+        "pageable" or "managed" => HostMemory.Pageable,
+        _ => null,
+    };
 
     private static string? ReadLine(TextReader reader, int lineNo)
     {

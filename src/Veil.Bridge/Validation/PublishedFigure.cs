@@ -19,6 +19,12 @@ internal enum FigureMeasure
 
     /// <summary>Share of the CC gap (time per token) a mitigation recovers, aggregated over platforms × concurrency.</summary>
     GapRecovered,
+
+    /// <summary>Mean time to first token of a request-mix run with CC on ÷ with CC off.</summary>
+    TtftRatio,
+
+    /// <summary>One copy with CC on: bytes ÷ time, in GB/s.</summary>
+    CopyRate,
 }
 
 /// <summary>Min, max or mean over the runs a figure covers.</summary>
@@ -65,6 +71,12 @@ internal sealed record PublishedFigure
     public string Level { get; init; } = "dma";
 
     public string Note { get; init; } = string.Empty;
+
+    /// <summary>Restricts the runs to one concurrency level of the workload.</summary>
+    public int? Concurrency { get; init; }
+
+    /// <summary>Why a prediction misses its tolerance: kept and reported, not dropped.</summary>
+    public string? KnownMiss { get; init; }
 }
 
 /// <summary>The figures of Data/figures.yaml.</summary>
@@ -125,6 +137,8 @@ internal static class FigureCatalog
                 Bytes = (long)(d.Bytes ?? 0),
                 Level = d.Level ?? "dma",
                 Note = d.Note?.Trim() ?? string.Empty,
+                Concurrency = d.Concurrency is double c ? (c is >= 1 and <= 65_536 && c == Math.Floor(c) ? (int)c : throw new BridgeInputException(F("concurrency"), $"{c} is not a concurrency level")) : null,
+                KnownMiss = string.IsNullOrWhiteSpace(d.KnownMiss) ? null : d.KnownMiss.Trim(),
             });
         }
 
@@ -165,5 +179,9 @@ internal static class FigureCatalog
         public string? Level { get; set; }
 
         public string? Note { get; set; }
+
+        public double? Concurrency { get; set; }
+
+        public string? KnownMiss { get; set; }
     }
 }

@@ -27,7 +27,8 @@ internal enum CrossingPhase
 /// <param name="Parameters">Number of parameters.</param>
 /// <param name="BytesPerParameter">2 for BF16, 0.5 for 4-bit.</param>
 /// <param name="KvBytesPerToken">KV-cache bytes per token over all layers.</param>
-internal sealed record ModelSpec(string Name, double Parameters, double BytesPerParameter, double KvBytesPerToken)
+/// <param name="Layers">Transformer layers: what offload and KV transfers are split by.</param>
+internal sealed record ModelSpec(string Name, double Parameters, double BytesPerParameter, double KvBytesPerToken, int Layers = 32)
 {
     public double WeightBytes => Parameters * BytesPerParameter;
 }
@@ -35,13 +36,15 @@ internal sealed record ModelSpec(string Name, double Parameters, double BytesPer
 /// <summary>One host↔device copy an engine does per step.</summary>
 /// <param name="Bytes">Fixed bytes per copy.</param>
 /// <param name="BytesPerSequence">Bytes added per sequence in the batch.</param>
+/// <param name="BytesPerToken">Bytes added per token scheduled in the step (prefill chunks count every token).</param>
+/// <param name="Memory">Host memory of the copy's host side (a persistent pinned buffer, or a pageable tensor the framework builds).</param>
 /// <param name="AsyncOnly">Only present with async scheduling (bookkeeping the overlap needs).</param>
 /// <param name="Blocking">The engine's call is synchronous even with CC off (cudaMemcpy, <c>.item()</c>); sync-scheduled outputs always are.</param>
 /// <param name="SyncLevel">How the engine issues the copy under sync scheduling when that differs from <paramref name="Level"/>
 /// (vLLM reads sampled tokens back into a persistent pinned buffer when sync, into a new tensor when async).</param>
-internal sealed record Crossing(string Name, Direction Direction, long Bytes, long BytesPerSequence, CrossingLevel Level, CrossingPhase Phase, bool AsyncOnly, bool Blocking = false, CrossingLevel? SyncLevel = null)
+internal sealed record Crossing(string Name, Direction Direction, long Bytes, long BytesPerSequence, CrossingLevel Level, CrossingPhase Phase, bool AsyncOnly, bool Blocking = false, CrossingLevel? SyncLevel = null, long BytesPerToken = 0, HostMemory Memory = HostMemory.Pinned)
 {
-    public long SizeFor(int concurrency) => Bytes + (BytesPerSequence * concurrency);
+    public long SizeFor(int sequences, int tokens) => Bytes + (BytesPerSequence * sequences) + (BytesPerToken * tokens);
 
     /// <summary>The level the copy is issued at under the given scheduling.</summary>
     public CrossingLevel LevelFor(Scheduling scheduling) => scheduling == Scheduling.Sync ? SyncLevel ?? Level : Level;
@@ -87,6 +90,9 @@ internal sealed record Workload
 
     public int LaunchesPerStep { get; init; } = 1;
 
+    /// <summary>Launches of a step that carries prompt tokens, when they differ (prefill eager, decode as a CUDA graph).</summary>
+    public int? PrefillLaunchesPerStep { get; init; }
+
     public Scheduling Scheduling { get; init; } = Scheduling.Sync;
 
     public IReadOnlyList<Crossing> Crossings { get; init; } = [];
@@ -106,6 +112,21 @@ internal sealed record Workload
 
     /// <summary>Per-step crossings coalesced into one persistent buffer per direction.</summary>
     public bool Coalesced { get; init; }
+
+    /// <summary>A request mix served by continuous batching; null for a fixed batch of <see cref="Concurrency"/> sequences.</summary>
+    public RequestMix? Requests { get; init; }
+
+    public BatchingSpec Batching { get; init; } = BatchingSpec.Default;
+
+    public KvCacheSpec? KvCache { get; init; }
+
+    public OffloadSpec? Offload { get; init; }
+
+    /// <summary>CC-off measurement of a request-mix run, reproduced by scaling <see cref="GpuScale"/>.</summary>
+    public ServingTarget? MeasuredOff { get; init; }
+
+    /// <summary>Multiplier on roofline kernel time (1 unless solved from <see cref="MeasuredOff"/>).</summary>
+    public double GpuScale { get; init; } = 1;
 
     /// <summary>Mitigations applied so far (ids), for reports.</summary>
     public IReadOnlyList<string> Mitigations { get; init; } = [];

@@ -1,5 +1,5 @@
-using System.Diagnostics.CodeAnalysis;
 using Veil.Bridge.Engine;
+using static Veil.Bridge.Workloads.FieldChecks;
 
 namespace Veil.Bridge.Workloads;
 
@@ -15,7 +15,7 @@ internal static class WorkloadCatalog
     private static readonly Lazy<IReadOnlyDictionary<string, Workload>> BuiltIn = new(LoadBuiltIn);
 
     /// <summary>The seed's cases: what <c>veil bridge simulate --workload</c> offers by name.</summary>
-    public static IReadOnlyList<string> SeedIds { get; } = ["decode", "kv-restore", "model-load", "offload"];
+    public static IReadOnlyList<string> SeedIds { get; } = ["decode", "kv-restore", "model-load", "offload", "serving-mix", "offload-prefetch", "kv-swap-vllm", "kv-swap-sglang"];
 
     public static IReadOnlyCollection<Workload> All => [.. BuiltIn.Value.Values.OrderBy(w => w.Id, StringComparer.Ordinal)];
 
@@ -40,40 +40,25 @@ internal static class WorkloadCatalog
         var d = YamlData.Parse<WorkloadDto>(yaml, origin);
         string F(string field) => $"{origin}: {field}";
         var id = NonEmpty(d.Id, F("id"));
-        var kind = ParseEnum<WorkloadKind>(d.Kind, F("kind"));
+        var kind = Enum<WorkloadKind>(d.Kind, F("kind"));
         var w = new Workload
         {
             Id = id,
             Kind = kind,
             Description = NonEmpty(d.Description, F("description")),
             Source = d.Source?.Trim() ?? string.Empty,
-            Numa = d.Numa is null ? NumaPlacement.Local : ParseEnum<NumaPlacement>(d.Numa, F("numa")),
+            Numa = d.Numa is null ? NumaPlacement.Local : Enum<NumaPlacement>(d.Numa, F("numa")),
             Jitter = Range(d.Jitter ?? 0, 0, 0.5, F("jitter")),
         };
 
         if (kind == WorkloadKind.Transfer)
         {
-            var t = d.Transfer ?? throw new BridgeInputException(F("transfer"), "required for kind transfer");
-            var total = (long)Range(t.TotalBytes ?? -1, 1, 1e15, F("transfer.total_bytes"));
-            var chunk = (long)Range(t.ChunkBytes ?? -1, 1, 1e13, F("transfer.chunk_bytes"));
-            if ((total + chunk - 1) / chunk > MaxChunks)
+            if (d.Requests is not null || d.KvCache is not null || d.Offload is not null || d.MeasuredOff is not null || d.Batching is not null)
             {
-                throw new BridgeInputException(F("transfer.chunk_bytes"), $"more than {MaxChunks} chunks");
+                throw new BridgeInputException(F("kind"), "requests, batching, kv_cache, offload and measured_off belong to serving workloads");
             }
 
-            double? measured = t.MeasuredOffS is double s ? Range(s, 1e-9, 1e7, F("transfer.measured_off_s")) * 1e6 : null;
-            return w with
-            {
-                Transfer = new TransferSpec(
-                    ParseDirection(t.Direction ?? "h2d", F("transfer.direction")),
-                    total,
-                    chunk,
-                    t.Level is null ? CrossingLevel.Dma : ParseEnum<CrossingLevel>(t.Level, F("transfer.level")),
-                    t.Blocking ?? false,
-                    t.HostGather ?? false,
-                    t.AllocInit ?? false,
-                    measured),
-            };
+            return w with { Transfer = Transfer(d.Transfer ?? throw new BridgeInputException(F("transfer"), "required for kind transfer"), F) };
         }
 
         ModelSpec? model = null;
@@ -83,13 +68,37 @@ internal static class WorkloadCatalog
                 NonEmpty(m.Name, F("model.name")),
                 Range(m.Parameters ?? -1, 1, 1e14, F("model.parameters")),
                 Range(m.BytesPerParam ?? -1, 0.0625, 8, F("model.bytes_per_param")),
-                Range(m.KvBytesPerToken ?? 0, 0, 1e9, F("model.kv_bytes_per_token")));
+                Range(m.KvBytesPerToken ?? 0, 0, 1e9, F("model.kv_bytes_per_token")),
+                Int(m.Layers ?? 32, 1, 1024, F("model.layers")));
         }
 
         var sources = (model is null ? 0 : 1) + (d.StepComputeUs is null ? 0 : 1) + (d.MeasuredOffStepUs is null ? 0 : 1);
         if (sources != 1)
         {
             throw new BridgeInputException(F("model"), "give exactly one of model, step_compute_us, measured_off_step_us");
+        }
+
+        var requests = d.Requests is null ? null : WorkloadSections.Requests(d.Requests, F("requests"));
+        if (requests is not null)
+        {
+            if (model is null)
+            {
+                throw new BridgeInputException(F("requests"), "a request mix needs a model: each step's GPU time follows from its batch");
+            }
+
+            if (d.PrefillTokens is not null || d.ContextTokens is not null || d.Steps is not null)
+            {
+                throw new BridgeInputException(F("requests"), "prefill_tokens, context_tokens and steps follow from the request mix; leave them out");
+            }
+
+            if (requests.ArrivalRate is not null && d.Concurrency is not null)
+            {
+                throw new BridgeInputException(F("concurrency"), "an arrival_rate (open loop) and concurrency levels (closed loop) exclude each other");
+            }
+        }
+        else if (d.KvCache is not null || d.MeasuredOff is not null || d.Batching is not null)
+        {
+            throw new BridgeInputException(F("requests"), "batching, kv_cache and measured_off need a request mix (requests:)");
         }
 
         var concurrency = d.Concurrency ?? [1];
@@ -103,32 +112,7 @@ internal static class WorkloadCatalog
             Range(c, 1, MaxConcurrency, F("concurrency"));
         }
 
-        var crossings = new List<Crossing>();
-        foreach (var (c, i) in (d.Crossings ?? []).Select((c, i) => (c, i)))
-        {
-            string G(string f) => F($"crossings[{i}].{f}");
-            if (c is null)
-            {
-                throw new BridgeInputException(F($"crossings[{i}]"), "empty entry");
-            }
-
-            crossings.Add(new Crossing(
-                NonEmpty(c.Name, G("name")),
-                ParseDirection(c.Direction, G("direction")),
-                (long)Range(c.Bytes ?? 0, 0, 1e12, G("bytes")),
-                (long)Range(c.BytesPerSeq ?? 0, 0, 1e9, G("bytes_per_seq")),
-                c.Level is null ? CrossingLevel.Dma : ParseEnum<CrossingLevel>(c.Level, G("level")),
-                ParseEnum<CrossingPhase>(c.Phase, G("phase")),
-                c.AsyncOnly ?? false,
-                c.Blocking ?? false,
-                c.SyncLevel is null ? null : ParseEnum<CrossingLevel>(c.SyncLevel, G("sync_level"))));
-        }
-
-        if (crossings.Count > MaxCrossings)
-        {
-            throw new BridgeInputException(F("crossings"), $"more than {MaxCrossings}");
-        }
-
+        var crossings = Crossings(d.Crossings, F);
         return w with
         {
             Model = model,
@@ -140,40 +124,65 @@ internal static class WorkloadCatalog
             Steps = (int)Range(d.Steps ?? 1, 1, MaxSteps, F("steps")),
             CpuMicrosPerStep = Range(d.CpuUsPerStep ?? 0, 0, 1e9, F("cpu_us_per_step")),
             LaunchesPerStep = (int)Range(d.LaunchesPerStep ?? 1, 0, 1_000_000, F("launches_per_step")),
-            Scheduling = d.Scheduling is null ? Scheduling.Sync : ParseEnum<Scheduling>(d.Scheduling, F("scheduling")),
+            PrefillLaunchesPerStep = d.PrefillLaunchesPerStep is double pl ? Int(pl, 0, 1_000_000, F("prefill_launches_per_step")) : null,
+            Scheduling = d.Scheduling is null ? Scheduling.Sync : Enum<Scheduling>(d.Scheduling, F("scheduling")),
             Crossings = crossings,
+            Requests = requests,
+            Batching = WorkloadSections.Batching(d.Batching, F("batching")),
+            KvCache = d.KvCache is null ? null : WorkloadSections.KvCache(d.KvCache, model, requests, F("kv_cache")),
+            Offload = d.Offload is null ? null : WorkloadSections.Offload(d.Offload, model, F("offload")),
+            MeasuredOff = d.MeasuredOff is null ? null : WorkloadSections.MeasuredOff(d.MeasuredOff, F("measured_off")),
         };
     }
 
-    private static Direction ParseDirection(string? s, string field) => s?.Trim().ToLowerInvariant() switch
+    private static TransferSpec Transfer(TransferDto t, Func<string, string> f)
     {
-        "h2d" => Direction.HostToDevice,
-        "d2h" => Direction.DeviceToHost,
-        null => throw new BridgeInputException(field, "missing (h2d or d2h)"),
-        _ => throw new BridgeInputException(field, $"'{s}' is not h2d or d2h"),
-    };
-
-    private static T ParseEnum<T>(string? s, string field)
-        where T : struct, Enum
-    {
-        if (string.IsNullOrWhiteSpace(s))
+        var total = (long)Range(t.TotalBytes ?? -1, 1, 1e15, f("transfer.total_bytes"));
+        var chunk = (long)Range(t.ChunkBytes ?? -1, 1, 1e13, f("transfer.chunk_bytes"));
+        if ((total + chunk - 1) / chunk > MaxChunks)
         {
-            throw new BridgeInputException(field, $"missing ({string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))})");
+            throw new BridgeInputException(f("transfer.chunk_bytes"), $"more than {MaxChunks} chunks");
         }
 
-        if (!Enum.TryParse<T>(s.Trim(), ignoreCase: true, out var v) || !Enum.IsDefined(v) || char.IsDigit(s.Trim()[0]))
-        {
-            throw new BridgeInputException(field, $"'{s}' is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}");
-        }
-
-        return v;
+        double? measured = t.MeasuredOffS is double s ? Range(s, 1e-9, 1e7, f("transfer.measured_off_s")) * 1e6 : null;
+        return new TransferSpec(
+            Direction(t.Direction ?? "h2d", f("transfer.direction")),
+            total,
+            chunk,
+            t.Level is null ? CrossingLevel.Dma : Enum<CrossingLevel>(t.Level, f("transfer.level")),
+            t.Blocking ?? false,
+            t.HostGather ?? false,
+            t.AllocInit ?? false,
+            measured);
     }
 
-    private static string NonEmpty(string? s, string field) =>
-        string.IsNullOrWhiteSpace(s) ? throw new BridgeInputException(field, "missing") : s.Trim();
+    private static List<Crossing> Crossings(List<CrossingDto?>? list, Func<string, string> f)
+    {
+        var crossings = new List<Crossing>();
+        foreach (var (c, i) in (list ?? []).Select((c, i) => (c, i)))
+        {
+            string G(string field) => f($"crossings[{i}].{field}");
+            if (c is null)
+            {
+                throw new BridgeInputException(f($"crossings[{i}]"), "empty entry");
+            }
 
-    private static double Range(double v, double min, double max, string field) =>
-        !double.IsFinite(v) || v < min || v > max ? throw new BridgeInputException(field, $"{v} is outside [{min}, {max}]") : v;
+            crossings.Add(new Crossing(
+                NonEmpty(c.Name, G("name")),
+                Direction(c.Direction, G("direction")),
+                (long)Range(c.Bytes ?? 0, 0, 1e12, G("bytes")),
+                (long)Range(c.BytesPerSeq ?? 0, 0, 1e9, G("bytes_per_seq")),
+                c.Level is null ? CrossingLevel.Dma : Enum<CrossingLevel>(c.Level, G("level")),
+                Enum<CrossingPhase>(c.Phase, G("phase")),
+                c.AsyncOnly ?? false,
+                c.Blocking ?? false,
+                c.SyncLevel is null ? null : Enum<CrossingLevel>(c.SyncLevel, G("sync_level")),
+                (long)Range(c.BytesPerToken ?? 0, 0, 1e9, G("bytes_per_token")),
+                c.Memory is null ? HostMemory.Pinned : Enum<HostMemory>(c.Memory, G("memory"))));
+        }
+
+        return crossings.Count > MaxCrossings ? throw new BridgeInputException(f("crossings"), $"more than {MaxCrossings}") : crossings;
+    }
 
     private static Dictionary<string, Workload> LoadBuiltIn()
     {
@@ -185,99 +194,5 @@ internal static class WorkloadCatalog
         }
 
         return d;
-    }
-
-    [SuppressMessage("Performance", "CA1812", Justification = "Instantiated by YamlDotNet.")]
-    private sealed class WorkloadDto
-    {
-        public string? Id { get; set; }
-
-        public string? Kind { get; set; }
-
-        public string? Description { get; set; }
-
-        public string? Source { get; set; }
-
-        public ModelDto? Model { get; set; }
-
-        public double? StepComputeUs { get; set; }
-
-        public double? MeasuredOffStepUs { get; set; }
-
-        public double? PrefillTokens { get; set; }
-
-        public double? ContextTokens { get; set; }
-
-        public List<int>? Concurrency { get; set; }
-
-        public double? Steps { get; set; }
-
-        public double? CpuUsPerStep { get; set; }
-
-        public double? LaunchesPerStep { get; set; }
-
-        public string? Scheduling { get; set; }
-
-        public double? Jitter { get; set; }
-
-        public string? Numa { get; set; }
-
-        public List<CrossingDto?>? Crossings { get; set; }
-
-        public TransferDto? Transfer { get; set; }
-    }
-
-    [SuppressMessage("Performance", "CA1812", Justification = "Instantiated by YamlDotNet.")]
-    private sealed class ModelDto
-    {
-        public string? Name { get; set; }
-
-        public double? Parameters { get; set; }
-
-        public double? BytesPerParam { get; set; }
-
-        public double? KvBytesPerToken { get; set; }
-    }
-
-    [SuppressMessage("Performance", "CA1812", Justification = "Instantiated by YamlDotNet.")]
-    private sealed class CrossingDto
-    {
-        public string? Name { get; set; }
-
-        public string? Direction { get; set; }
-
-        public double? Bytes { get; set; }
-
-        public double? BytesPerSeq { get; set; }
-
-        public string? Level { get; set; }
-
-        public string? Phase { get; set; }
-
-        public bool? AsyncOnly { get; set; }
-
-        public bool? Blocking { get; set; }
-
-        public string? SyncLevel { get; set; }
-    }
-
-    [SuppressMessage("Performance", "CA1812", Justification = "Instantiated by YamlDotNet.")]
-    private sealed class TransferDto
-    {
-        public string? Direction { get; set; }
-
-        public double? TotalBytes { get; set; }
-
-        public double? ChunkBytes { get; set; }
-
-        public string? Level { get; set; }
-
-        public bool? Blocking { get; set; }
-
-        public bool? HostGather { get; set; }
-
-        public bool? AllocInit { get; set; }
-
-        public double? MeasuredOffS { get; set; }
     }
 }
