@@ -34,7 +34,7 @@ public sealed class VerifyAzureVtpmCliTests : IDisposable
             "--report-data", "6368616c6c656e6766", "--at", "2026-03-01T00:00:00Z");
         Assert.Equal(1, exit);
         Assert.Contains("az-snp-vtpm: NOT VERIFIED", stdout, StringComparison.Ordinal);
-        Assert.Contains("failed tpm_quote.extra_data: expected 6368616c6c656e6766, actual 6368616c6c656e6765", stdout, StringComparison.Ordinal);
+        Assert.Contains("failed tpm_quote.report_data: expected 6368616c6c656e6766, actual 6368616c6c656e6765", stdout, StringComparison.Ordinal);
     }
 
     [Fact]

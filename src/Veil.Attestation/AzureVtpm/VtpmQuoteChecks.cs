@@ -59,7 +59,7 @@ internal static class VtpmQuoteChecks
 
         if (expectedReportData is { } expected && !CryptographicOperations.FixedTimeEquals(expected.Span, message.ExtraData.Span))
         {
-            failures.Add(new("tpm_quote.extra_data", Hex.Lower(expected.Span), Hex.Lower(message.ExtraData.Span)));
+            failures.Add(new("tpm_quote.report_data", Hex.Lower(expected.Span), Hex.Lower(message.ExtraData.Span)));
         }
 
         var digest = PcrDigest(hash, quote.Pcrs);

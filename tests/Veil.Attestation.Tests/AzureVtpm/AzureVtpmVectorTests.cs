@@ -44,7 +44,7 @@ public class AzureVtpmVectorTests
         // Trustee test_verify_user_data: '123abc' is refused ("User-data in HCL variable data doesn't match report_data").
         var bad = await SnpVerifier().VerifyAsync(SnpFile("evidence-v2.json"), Convert.FromHexString("123abc"));
         Assert.Contains(bad.Failures, f => f.Check == "hcl.user_data");
-        Assert.Contains(bad.Failures, f => f.Check == "tpm_quote.extra_data");
+        Assert.Contains(bad.Failures, f => f.Check == "tpm_quote.report_data");
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public class AzureVtpmVectorTests
         // Reversed nonce: extraData differs.
         var nonce = await SnpVerifier().VerifyAsync(ComposedSnp(), Challenge.Reverse().ToArray());
         var f = Assert.Single(nonce.Failures);
-        Assert.Equal(("tpm_quote.extra_data", "egnellahc", "6368616c6c656e6765"), (f.Check, System.Text.Encoding.ASCII.GetString(Convert.FromHexString(f.Expected!)), f.Actual));
+        Assert.Equal(("tpm_quote.report_data", "egnellahc", "6368616c6c656e6765"), (f.Check, System.Text.Encoding.ASCII.GetString(Convert.FromHexString(f.Expected!)), f.Actual));
 
         // Flip pcr[0][0]: the digest of the supplied PCRs is not the quoted one.
         var pcr = await SnpVerifier().VerifyAsync(ComposedSnp(editQuote: q => EditQuote(q, (s, m, p) => (s, m, [Edit(p[0], 0, b => (byte)(b ^ 1)), .. p.Skip(1)]))), Challenge);
@@ -176,7 +176,7 @@ public class AzureVtpmVectorTests
         var sig = await TdxVerifier(false).VerifyAsync(ComposedTdx(editQuote: q => EditQuote(q, (s, m, p) => (Edit(s, 0, b => (byte)(b ^ 1)), m, p))), Challenge);
         Assert.Equal("tpm_quote.signature", Assert.Single(sig.Failures).Check);
         var nonce = await TdxVerifier(false).VerifyAsync(ComposedTdx(), Challenge.Reverse().ToArray());
-        Assert.Equal("tpm_quote.extra_data", Assert.Single(nonce.Failures).Check);
+        Assert.Equal("tpm_quote.report_data", Assert.Single(nonce.Failures).Check);
         var pcr = await TdxVerifier(false).VerifyAsync(ComposedTdx(editQuote: q => EditQuote(q, (s, m, p) => (s, m, [Edit(p[0], 0, b => (byte)(b ^ 1)), .. p.Skip(1)]))), Challenge);
         Assert.Equal("tpm_quote.pcr_digest", Assert.Single(pcr.Failures).Check);
 
