@@ -88,7 +88,7 @@ public class AppraisalTests
         var sample = new EvidenceSet([new SubmoduleEvidence(SubmoduleKind.Cpu, "sample", new Dictionary<string, object> { ["sample.svn"] = "1" })]);
         var s = Appraiser.Appraise(Strict(), sample, TestClaims.Now);
         Assert.Equal(EarStatus.Contraindicated, s.Status);
-        Assert.Equal("tee: expected one of [snp, tdx], actual sample", Assert.Single(s.Explanations).ToString());
+        Assert.Equal("tee: expected one of [snp, tdx, az-snp-vtpm, az-tdx-vtpm], actual sample", Assert.Single(s.Explanations).ToString());
     }
 
     [Fact]

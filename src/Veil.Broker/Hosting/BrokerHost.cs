@@ -127,6 +127,8 @@ public sealed class BrokerHost : IAsyncDisposable
             unavailable[TeeNames.Tdx] = "TEE not supported: tdx needs Intel collateral; start the broker with --tdx-collateral-dir DIR (PCS bodies) or --pcs-url URL";
         }
 
+        AzureVtpmEvidenceVerifier.Register(s, tdxSource, unavailable);
+
         var nvidiaSource = NvidiaSource(options);
         s.AddSingleton(sp => new DeviceEvidence(
             nvidiaSource is null ? null : new NvidiaVerifier(nvidiaSource, sp.GetRequiredService<TimeProvider>()),

@@ -21,8 +21,8 @@ internal sealed class KbsReportDataBinding : IReportDataBindingService
 {
     public ReadOnlyMemory<byte> ExpectedReportData(string tee, RuntimeData runtimeData, string additionalEvidence) => tee switch
     {
-        // The sample verifier compares the bare 48-byte digest; hardware report-data fields are 64 bytes, zero-padded.
-        TeeNames.Sample => ReportDataBinding.PrimaryDigest(runtimeData.Nonce, runtimeData.TeePubKey, additionalEvidence),
+        // The sample verifier and a vTPM quote's extraData take the bare 48-byte digest; hardware report-data fields are 64 bytes, zero-padded.
+        TeeNames.Sample or TeeNames.AzSnpVtpm or TeeNames.AzTdxVtpm => ReportDataBinding.PrimaryDigest(runtimeData.Nonce, runtimeData.TeePubKey, additionalEvidence),
         _ => ReportDataBinding.CpuReportData(runtimeData.Nonce, runtimeData.TeePubKey, additionalEvidence),
     };
 

@@ -7,6 +7,8 @@ internal static class TeeNames
     public const string Snp = "snp";
     public const string Tdx = "tdx";
     public const string Nvidia = "nvidia";
+    public const string AzSnpVtpm = "az-snp-vtpm";
+    public const string AzTdxVtpm = "az-tdx-vtpm";
 
     private static readonly HashSet<string> KnownSet = new(StringComparer.Ordinal)
     {

@@ -53,9 +53,9 @@ internal static class SealBroker
     /// <summary>Option values are checked before any attester or NVML is touched, so a typo is a usage error everywhere.</summary>
     public static void CheckEvidenceOptions(string tee, string gpu)
     {
-        if (tee is not ("auto" or "sample" or "snp" or "tdx"))
+        if (tee is not ("auto" or "sample" or "snp" or "tdx" or "az-snp-vtpm" or "az-tdx-vtpm"))
         {
-            throw new CliUsageException($"--tee: '{tee}' is not one of auto, sample, snp, tdx");
+            throw new CliUsageException($"--tee: '{tee}' is not one of auto, sample, snp, tdx, az-snp-vtpm, az-tdx-vtpm");
         }
 
         if (gpu is not ("auto" or "off" or "required"))

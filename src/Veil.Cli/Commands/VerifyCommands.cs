@@ -11,6 +11,8 @@ internal static class VerifyCommands
         verify.Add(SnpVerifyCommand.Create());
         verify.Add(GpuVerifyCommand.Create());
         verify.Add(TdxVerifyCommand.Create());
+        verify.Add(AzureVtpmVerifyCommand.Snp());
+        verify.Add(AzureVtpmVerifyCommand.Tdx());
         return verify;
     }
 }

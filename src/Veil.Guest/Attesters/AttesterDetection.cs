@@ -65,8 +65,10 @@ public static class AttesterDetection
                     "tdx_guest" => new TdxEvidenceProvider(tsm, ccelPath),
                     var p => throw new AttesterException("configfs-tsm", $"provider: '{p}' is not supported (sev_guest, tdx_guest)"),
                 };
+            case "az-snp-vtpm" or "az-tdx-vtpm":
+                return new AzureVtpmEvidenceProvider(tee, new AzureVtpmAttester(new TpmDevice(), new AzureImds(new HttpClient { Timeout = TimeSpan.FromSeconds(30) })));
             default:
-                throw new AttesterException("detect", $"tee '{tee}' is not one of auto, sample, snp, tdx");
+                throw new AttesterException("detect", $"tee '{tee}' is not one of auto, sample, snp, tdx, az-snp-vtpm, az-tdx-vtpm");
         }
     }
 }

@@ -81,7 +81,7 @@ public static class Appraiser
         foreach (var rule in sp.Rules)
         {
             var tee = ClaimCatalogue.TeeOf(rule.Test.Claim);
-            if (tee != sub.Tee && tee is not ("veil" or "init_data"))
+            if (!ClaimCatalogue.Carries(sub.Tee, tee) && tee is not ("veil" or "init_data"))
             {
                 continue; // A rule about another TEE's claims (e.g. tdx.* for SNP evidence).
             }

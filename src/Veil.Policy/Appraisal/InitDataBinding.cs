@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Veil.Measure;
 using Veil.Measure.InitData;
 using Veil.Policy.Model;
@@ -25,7 +26,7 @@ public sealed class InitDataException : Exception
 
 /// <summary>
 /// Binds a Confidential Containers init-data document to CPU evidence: its digest must equal SNP HOST_DATA or
-/// TDX MRCONFIGID. Then its <c>[data]</c> keys become <c>init_data.*</c> claims; otherwise the CPU submodule is
+/// TDX MRCONFIGID, or (Azure vTPM) PCR 8 = SHA-256(0³² ‖ digest). Then its <c>[data]</c> keys become <c>init_data.*</c> claims; otherwise the CPU submodule is
 /// failed with the mismatch as the reason, so no rule can be satisfied by an unbound document. The sample TEE
 /// has nothing to bind to and proves nothing; its init-data is taken as given (brokers only accept it with
 /// --allow-sample).
@@ -59,6 +60,9 @@ public static class InitDataBinding
         {
             "snp" => ("snp.host_data", Convert.ToHexStringLower(m.SnpHostData)),
             "tdx" => ("tdx.mr_config_id", Convert.ToHexStringLower(m.TdxMrConfigId)),
+            // CoCo's attestation-agent extends the (SHA-256) digest into PCR 8 of the vTPM, from zero.
+            "az-snp-vtpm" or "az-tdx-vtpm" when m.Algorithm == "sha256" => ("tpm.pcr08", Convert.ToHexStringLower(SHA256.HashData([.. new byte[32], .. m.Digest]))),
+            "az-snp-vtpm" or "az-tdx-vtpm" => throw new InitDataException($"init-data: algorithm '{m.Algorithm}' cannot be bound through PCR 8 of a SHA-256 vTPM bank (use sha256)"),
             _ => throw new InitDataException($"init-data: evidence from '{cpu.Tee}' carries no init-data binding"),
         };
         var actual = cpu.Claims.TryGetValue(claim, out var v) ? v as string : null;

@@ -144,6 +144,30 @@ public static class ClaimCatalogue
         new("nvidia.set.ppcie_mode", ClaimType.Boolean, "nvidia", "every device in protected PCIe mode"),
         new("nvidia.set.measurements_match", ClaimType.Boolean, "nvidia", "every device's measurements matched its RIMs"),
 
+        // Azure confidential VMs, tees az-snp-vtpm and az-tdx-vtpm (Veil.Attestation.AzureVtpm): their evidence also
+        // carries snp.* or tdx.* claims of the hardware report inside the HCL report (see Carries).
+        new("az.evidence_version", ClaimType.Number, "az", "attestation-agent evidence layout (0, 1, 2; 2 binds the report data in the HCL user-data)"),
+        new("az.hcl.version", ClaimType.Number, "az", "HCL report header version"),
+        new("az.hcl.report_type", ClaimType.Text, "az", "snp or tdx: the hardware report inside the HCL report"),
+        new("az.report_data", ClaimType.Hex, "az", "the vTPM quote's extraData (KBS: the 48-byte binding of nonce and TEE key)"),
+        new("az.ak.kty", ClaimType.Text, "az", "RSA or EC: the vTPM attestation key's type"),
+        new("az.ak.sha256", ClaimType.Hex, "az", "SHA-256 of the attestation key's SubjectPublicKeyInfo"),
+        new("az.user_data", ClaimType.Hex, "az", "HCL runtime claims user-data (64 bytes)"),
+        new("az.vm_configuration.console_enabled", ClaimType.Boolean, "az", "serial console enabled"),
+        new("az.vm_configuration.secure_boot", ClaimType.Boolean, "az", "UEFI secure boot enabled"),
+        new("az.vm_configuration.tpm_enabled", ClaimType.Boolean, "az", "vTPM enabled"),
+        new("az.vm_configuration.tpm_persisted", ClaimType.Boolean, "az", "vTPM state persisted across boots"),
+        new("az.vm_configuration.vm_unique_id", ClaimType.Text, "az", "Azure VM unique id"),
+        new("az.vm_configuration.root_cert_thumbprint", ClaimType.Text, "az", "thumbprint of the paravisor's root certificate"),
+        new("tpm.clock", ClaimType.Number, "tpm", "TPM clock (ms) when the quote was made"),
+        new("tpm.reset_count", ClaimType.Number, "tpm", "TPM reset count (boots)"),
+        new("tpm.restart_count", ClaimType.Number, "tpm", "TPM restart count"),
+        new("tpm.safe", ClaimType.Boolean, "tpm", "TPM clock safe flag"),
+        new("tpm.firmware_version", ClaimType.Hex, "tpm", "TPM firmware version (0x-prefixed hex)"),
+        new("tpm.qualified_signer", ClaimType.Hex, "tpm", "qualified name of the signing key (TPM2B_NAME)"),
+        new("tpm.pcr_bank", ClaimType.Text, "tpm", "the quoted PCR bank (sha256)"),
+        .. Pcrs(),
+
         // Confidential Containers sample TEE (no hardware; for tests and the broker's sample path)
         new("sample.svn", ClaimType.Text, "sample", "sample security version"),
         new("sample.launch_digest", ClaimType.Text, "sample", "sample launch digest"),
@@ -186,8 +210,25 @@ public static class ClaimCatalogue
         return null;
     }
 
+    /// <summary>
+    /// Evidence whose verifier also reports another claim family: Azure vTPM evidence carries the SNP report or TD
+    /// quote inside it (snp.*, tdx.*), the HCL report (az.*) and a TPM quote (tpm.*). Rules on those claims apply to it.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> Carried = new(StringComparer.Ordinal)
+    {
+        ["az-snp-vtpm"] = ["snp", "az", "tpm"],
+        ["az-tdx-vtpm"] = ["tdx", "az", "tpm"],
+    };
+
+    /// <summary>Whether evidence of <paramref name="evidenceTee"/> carries claims owned by <paramref name="claimTee"/>.</summary>
+    public static bool Carries(string evidenceTee, string claimTee) =>
+        evidenceTee == claimTee || (Carried.TryGetValue(evidenceTee, out var families) && Array.IndexOf(families, claimTee) >= 0);
+
     /// <summary>The TEE a claim belongs to (its first name segment's owner), for matching rules to evidence.</summary>
     public static string TeeOf(string name) => Find(name)?.Tee ?? name.Split('.')[0];
+
+    private static IEnumerable<ClaimDefinition> Pcrs() =>
+        Enumerable.Range(0, 24).Select(i => new ClaimDefinition($"tpm.pcr{i:d2}", ClaimType.Hex, "tpm", i == 8 ? "SHA-256 PCR 8 (CoCo: the init-data digest extended from zero)" : $"SHA-256 PCR {i}"));
 
     private static IEnumerable<ClaimDefinition> Tcb(string which) =>
     [

@@ -42,7 +42,7 @@ public static class PolicyLoader
         ["sourced-data"] = TrustComponent.SourcedData,
     };
 
-    private static readonly string[] KnownTees = ["snp", "tdx", "nvidia", "sample"];
+    private static readonly string[] KnownTees = ["snp", "tdx", "nvidia", "sample", "az-snp-vtpm", "az-tdx-vtpm"];
 
     /// <summary>The <c>kind</c> of a Veil document (AttestationPolicy, ResourcePolicy, ReferenceValues), read without validating the rest.</summary>
     public static string KindOf(string text, string file)
