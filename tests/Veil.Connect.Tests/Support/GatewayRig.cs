@@ -30,12 +30,12 @@ internal sealed class GatewayRig : IAsyncDisposable
 
     public GatewayHost Gateway { get; }
 
-    public static async Task<GatewayRig> StartAsync()
+    public static async Task<GatewayRig> StartAsync(TimeProvider? evidenceClock = null)
     {
         var upstream = await CountingUpstream.StartAsync();
         var root = Path.Combine(Path.GetTempPath(), "veil-connect-tsm-" + Guid.NewGuid().ToString("N"));
         var kernel = new FakeTsmKernel(Path.Combine(root, "report"));
-        var evidence = new GatewayEvidence(new ConfigFsTsmAttester(kernel.Root, entryName: () => FakeTsmKernel.Entry), gpus: null);
+        var evidence = new GatewayEvidence(new ConfigFsTsmAttester(kernel.Root, entryName: () => FakeTsmKernel.Entry), gpus: null, time: evidenceClock);
         var gateway = await GatewayHost.StartAsync(new GatewayOptions
         {
             Upstream = upstream.Address,
