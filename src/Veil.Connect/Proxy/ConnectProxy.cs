@@ -56,6 +56,7 @@ public sealed class ConnectProxy : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp", LogLevel.Critical);
         builder.WebHost.ConfigureKestrel(k =>
         {

@@ -60,6 +60,7 @@ public sealed class GatewayHost : IAsyncDisposable
         var certificate = GatewayCertificate.Create(options.Time);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k =>
         {
