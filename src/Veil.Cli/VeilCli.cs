@@ -25,6 +25,8 @@ internal static class VeilCli
         root.Add(QuickstartCommands.Create());
         root.Add(KubernetesCommands.CreateAdmission());
         root.Add(KubernetesCommands.CreateK8s());
+        root.Add(AttestedTlsCommands.CreateGateway());
+        root.Add(AttestedTlsCommands.CreateConnect());
         return root;
     }
 

@@ -1,56 +1,17 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Veil.Attestation;
+using Veil.Attestation.Sample;
 
 namespace Veil.Broker.Verification;
 
 /// <summary>
-/// The KBS <c>sample</c> TEE (no hardware, no signature): evidence <c>{"svn":"1","report_data":"&lt;std base64&gt;"}</c>
-/// whose report data must equal the expected binding. Only reachable when the broker runs with --allow-sample,
-/// and the resource policy still refuses sample tokens unless that flag is set.
+/// The KBS <c>sample</c> TEE through <see cref="SampleVerifier"/>. Only reachable when the broker runs with
+/// --allow-sample, and the resource policy still refuses sample tokens unless that flag is set.
 /// </summary>
 internal sealed class SampleEvidenceVerifier : IEvidenceVerifier
 {
     public string Tee => TeeNames.Sample;
 
-    public Task<VerificationResult> VerifyAsync(JsonElement evidence, ReadOnlyMemory<byte> expectedReportData, CancellationToken ct)
-    {
-        if (evidence.ValueKind != JsonValueKind.Object)
-        {
-            throw new EvidenceFormatException("sample evidence: expected a JSON object {svn, report_data}");
-        }
-
-        if (!evidence.TryGetProperty("svn", out var svn) || svn.ValueKind != JsonValueKind.String)
-        {
-            throw new EvidenceFormatException("sample evidence.svn: missing or not a string");
-        }
-
-        if (!evidence.TryGetProperty("report_data", out var rd) || rd.ValueKind != JsonValueKind.String)
-        {
-            throw new EvidenceFormatException("sample evidence.report_data: missing or not a string");
-        }
-
-        byte[] reportData;
-        try
-        {
-            reportData = Convert.FromBase64String(rd.GetString()!);
-        }
-        catch (FormatException)
-        {
-            throw new EvidenceFormatException("sample evidence.report_data: not standard base64");
-        }
-
-        var failures = new List<VerificationFailure>();
-        if (!CryptographicOperations.FixedTimeEquals(reportData, expectedReportData.Span))
-        {
-            failures.Add(new("report_data", Convert.ToHexStringLower(expectedReportData.Span), Convert.ToHexStringLower(reportData)));
-        }
-
-        var claims = new Dictionary<string, object>(StringComparer.Ordinal)
-        {
-            ["sample.svn"] = svn.GetString()!,
-            ["sample.report_data"] = Convert.ToHexStringLower(reportData),
-        };
-        return Task.FromResult(new VerificationResult(Tee, claims, failures));
-    }
+    public Task<VerificationResult> VerifyAsync(JsonElement evidence, ReadOnlyMemory<byte> expectedReportData, CancellationToken ct) =>
+        Task.FromResult(SampleVerifier.Verify(evidence, expectedReportData.Span));
 }

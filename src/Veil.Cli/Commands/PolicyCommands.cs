@@ -272,13 +272,13 @@ internal static class PolicyCommands
         return cmd;
     }
 
-    private static Option<string> PolicyOption() => new("--policy") { Description = "Policy file (YAML or JSON) or a shipped policy name (strict)", Required = true };
+    internal static Option<string> PolicyOption() => new("--policy") { Description = "Policy file (YAML or JSON) or a shipped policy name (strict)", Required = true };
 
-    private static Option<string[]> ParamOption() => new("--param") { Description = "Policy parameter name=value (repeatable), e.g. snp_min_microcode=115", AllowMultipleArgumentsPerToken = false };
+    internal static Option<string[]> ParamOption() => new("--param") { Description = "Policy parameter name=value (repeatable), e.g. snp_min_microcode=115", AllowMultipleArgumentsPerToken = false };
 
-    private static Option<string[]> RefValuesOption() => new("--reference-values") { Description = "Reference-value file (repeatable)" };
+    internal static Option<string[]> RefValuesOption() => new("--reference-values") { Description = "Reference-value file (repeatable)" };
 
-    private static AttestationPolicy LoadPolicy(string policy, string[]? parameters, string[]? refValueFiles, string what = "policy input")
+    internal static AttestationPolicy LoadPolicy(string policy, string[]? parameters, string[]? refValueFiles, string what = "policy input")
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var p in parameters ?? [])

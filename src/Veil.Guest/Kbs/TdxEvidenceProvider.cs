@@ -49,7 +49,7 @@ public sealed class TdxEvidenceProvider : IEvidenceProvider
         }
 
         TdxQuoteLayout.CheckReportData(attester.Name, evidence.Report, reportData);
-        var log = ReadEventLog();
+        var log = ReadEventLog(ccelPath);
         var json = KbsJson.Serialize(w =>
         {
             w.WriteStartObject();
@@ -65,7 +65,8 @@ public sealed class TdxEvidenceProvider : IEvidenceProvider
         return doc.RootElement.Clone();
     }
 
-    private byte[]? ReadEventLog()
+    /// <summary>The CCEL data area, or null when the firmware publishes none (also read by the attested-TLS gateway).</summary>
+    internal static byte[]? ReadEventLog(string ccelPath)
     {
         if (!File.Exists(ccelPath))
         {

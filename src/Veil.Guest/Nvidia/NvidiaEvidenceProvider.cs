@@ -61,8 +61,15 @@ public sealed class NvidiaEvidenceProvider : IDeviceEvidenceProvider, IDisposabl
     public JsonElement Evidence(string nonce, JsonElement teePubKey)
     {
         var gpuNonce = binding.GpuNonce(nonce, teePubKey);
-        var evidence = gpus.Collect(gpuNonce);
-        var json = KbsJson.Serialize(w =>
+        using var doc = JsonDocument.Parse(Write(gpus.Collect(gpuNonce), gpuNonce));
+        return doc.RootElement.Clone();
+    }
+
+    /// <summary>Trustee's <c>{"device_evidence_list": […]}</c> form (also the attested-TLS gateway's <c>gpu_evidence</c>).</summary>
+    internal static byte[] Write(IReadOnlyList<GpuEvidence> evidence, ReadOnlySpan<byte> gpuNonce)
+    {
+        var nonceHex = Convert.ToHexStringLower(gpuNonce);
+        return KbsJson.Serialize(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("device_evidence_list");
@@ -72,15 +79,13 @@ public sealed class NvidiaEvidenceProvider : IDeviceEvidenceProvider, IDisposabl
                 w.WriteString("arch", gpu.Arch);
                 w.WriteString("evidence", Convert.ToBase64String(gpu.Report));
                 w.WriteString("certificate", Convert.ToBase64String(gpu.CertChainPem));
-                w.WriteString("nonce", Convert.ToHexStringLower(gpuNonce));
+                w.WriteString("nonce", nonceHex);
                 w.WriteEndObject();
             }
 
             w.WriteEndArray();
             w.WriteEndObject();
         });
-        using var doc = JsonDocument.Parse(json);
-        return doc.RootElement.Clone();
     }
 
     public void OnKeyReleased() => gpus.SetReady();
