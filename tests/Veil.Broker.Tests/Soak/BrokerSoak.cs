@@ -21,6 +21,8 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
 {
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<int, int>> _statuses = new();
     private readonly ConcurrentBag<double> _legitMs = [];
+    private readonly ConcurrentDictionary<string, ConcurrentBag<double>> _legitMsByAttack = new();
+    private volatile string _phase = "warm-up";
     private readonly ConcurrentQueue<string> _failures = new();
     private int _legitOk;
     private int _legitFailed;
@@ -40,6 +42,7 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
 
         // The reference: legitimate handshakes at the same pace with no attack, on the same warm broker.
         _legitMs.Clear();
+        _phase = "idle";
         using (var idleWindow = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
             idleWindow.CancelAfter(idlePhase);
@@ -66,6 +69,7 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
         var legit = Task.Run(() => LegitimateLoopAsync(stop.Token), CancellationToken.None);
         foreach (var attack in Attacks)
         {
+            _phase = attack;
             using var window = CancellationTokenSource.CreateLinkedTokenSource(ct);
             window.CancelAfter(perAttack);
             await Task.WhenAll(Enumerable.Range(0, attackers).Select(a => Task.Run(() => AttackLoopAsync(attack, a, window.Token), CancellationToken.None)));
@@ -75,6 +79,7 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
         await legit;
         await sampler;
         return new SoakReport(idle, Interlocked.Read(ref _peakRss), dbBefore, DatabaseBytes(), _legitOk, _legitFailed, [.. _legitMs], idleMs,
+            _legitMsByAttack.ToDictionary(a => a.Key, a => (IReadOnlyList<double>)[.. a.Value]),
             _statuses.ToDictionary(s => s.Key, s => (IReadOnlyDictionary<int, int>)s.Value.ToDictionary(kv => kv.Key, kv => kv.Value)), [.. _failures]);
     }
 
@@ -154,7 +159,9 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
                 throw new InvalidOperationException("wrong resource value");
             }
 
-            _legitMs.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            _legitMs.Add(ms);
+            _legitMsByAttack.GetOrAdd(_phase, _ => []).Add(ms);
             Interlocked.Increment(ref _legitOk);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
