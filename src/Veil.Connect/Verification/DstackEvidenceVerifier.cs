@@ -66,7 +66,7 @@ internal sealed class DstackEvidenceVerifier(AttestedTlsOptions options)
             }
             catch (EvidenceFormatException e)
             {
-                return Refuse($"nvidia_payload: {e.Message}");
+                return Refuse(e.Message);
             }
         }
 
