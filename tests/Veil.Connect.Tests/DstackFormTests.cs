@@ -119,6 +119,31 @@ public sealed class DstackFormTests
         Assert.Equal(reason, Assert.Single(outcome.Reasons));
     }
 
+    [Theory]
+    [InlineData("4760e30534a0621357d458b1a7936551b5dc4cd1e69718adf7ed9fb0252a537e", false)]
+    [InlineData("1111111111111111111111111111111111111111111111111111111111111111", true)]
+    public async Task Gpu_evidence_goes_through_the_nvidia_verifier_against_the_request_nonce(string nonceHex, bool gpuNonceRefused)
+    {
+        // Real H100 evidence (nvtrust's PPCIe sample, 8 GPUs, SPDM request nonce 4760e305…) in dstack's nvidia_payload.
+        // The TDX quote binds another nonce in either case, so the CPU fails; what is shown is the GPU half.
+        var nonce = Convert.FromHexString(nonceHex);
+        var report = Report();
+        report["request_nonce"] = nonceHex;
+        report["nvidia_payload"] = new JsonObject
+        {
+            ["nonce"] = nonceHex,
+            ["evidence_list"] = JsonNode.Parse(Vectors.Text("nvtrust", "ppcie-tests-data", "gpu_evidence.json")),
+            ["arch"] = "HOPPER",
+        }.ToJsonString();
+        var options = Options() with { Policy = LoadPolicy(TdxPolicy.Replace("MRTD", MrTd, StringComparison.Ordinal) + GpuRules) };
+        var outcome = await Verify(report, nonce, options);
+
+        Assert.False(outcome.Accepted);
+        Assert.Equal("8", outcome.Facts["gpus"]);
+        Assert.Contains(outcome.Reasons, r => r.StartsWith("cpu0:", StringComparison.Ordinal) && r.Contains("quote.report_data", StringComparison.Ordinal));
+        Assert.Equal(gpuNonceRefused, outcome.Reasons.Any(r => r.StartsWith("gpu0:", StringComparison.Ordinal) && r.Contains("nonce", StringComparison.OrdinalIgnoreCase)));
+    }
+
     [Fact]
     public async Task Malformed_reports_are_refused_with_the_field()
     {
@@ -178,6 +203,18 @@ public sealed class DstackFormTests
                 claim: tdx.mr_td
                 equals: "MRTD"
                 trust: hardware
+        """;
+
+    private const string GpuRules = """
+
+          gpu:
+            accept: [nvidia]
+            minCount: 1
+            rules:
+              - name: gpu-cc-on
+                claim: nvidia.cc_mode
+                equals: true
+                trust: configuration
         """;
 
     /// <summary>A TLS endpoint serving <c>/v1/attestation/report</c> as its callback says.</summary>
