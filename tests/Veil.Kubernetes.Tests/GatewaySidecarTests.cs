@@ -149,6 +149,17 @@ public sealed class GatewaySidecarTests
     }
 
     [Fact]
+    public void The_tsm_root_is_a_setting_and_must_be_absolute()
+    {
+        var o = WebhookConfigFile.Parse("gateway-tsm-root: /run/guest/tsm/report/", "w.yaml");
+        Assert.Equal("/run/guest/tsm/report", o.GatewayTsmRoot);
+        var patched = JsonPatchApplier.Apply(GatewayPod(), new PodMutator(o).Mutate(Fixtures.Request(GatewayPod())).Patch!);
+        var command = patched["spec"]!["containers"]![1]!["command"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
+        Assert.Equal("/run/guest/tsm/report", command[command.IndexOf("--tsm-root") + 1]);
+        Assert.Throws<WebhookConfigurationException>(() => WebhookConfigFile.Parse("gateway-tsm-root: tsm/report", "w.yaml"));
+    }
+
+    [Fact]
     public void The_gateway_annotation_makes_the_pod_confidential_for_the_validator()
     {
         var pod = Fixtures.PlainPod();
