@@ -4,6 +4,9 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Veil.Attestation;
 using Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 /// <summary>
 /// tdx-verify's comparison inside one process, so that load from other work on the shared core falls on all sides

@@ -4,6 +4,9 @@ using Veil.Attestation;
 using Veil.Attestation.EventLog;
 using Veil.Attestation.Tdx;
 using Veil.Tests.Shared;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 // Benchmarks of the TDX verifier (run through ./bench/run tdx-verify and ./bench/run tdx-fuzz).
 //   verify <vectors dir> <seconds>: quotes fully verified per second on the calling thread, with collateral

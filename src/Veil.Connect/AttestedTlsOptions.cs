@@ -2,6 +2,9 @@ using Veil.Attestation.Nvidia;
 using Veil.Attestation.Snp;
 using Veil.Attestation.Tdx;
 using Veil.Policy.Model;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Connect;
 

@@ -5,6 +5,9 @@ using Veil.Attestation.Tdx;
 using Veil.Policy.Appraisal;
 using Veil.Policy.Model;
 using Veil.Tests.Shared;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Policy.Tests;
 

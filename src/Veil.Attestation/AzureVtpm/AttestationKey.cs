@@ -1,6 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Attestation.AzureVtpm;
 

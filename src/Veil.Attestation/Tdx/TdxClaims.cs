@@ -1,4 +1,7 @@
 using Veil.Attestation.EventLog;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Attestation.Tdx;
 

@@ -1,5 +1,8 @@
 using System.Security.Cryptography;
 using Veil.Attestation.EventLog;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Attestation.Tdx;
 

@@ -24,6 +24,9 @@ using Veil.Broker.Rcar;
 using Veil.Broker.Secrets;
 using Veil.Broker.Storage;
 using Veil.Broker.Verification;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Broker.Hosting;
 

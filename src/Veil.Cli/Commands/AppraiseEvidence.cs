@@ -9,6 +9,9 @@ using Veil.Measure;
 using Veil.Measure.InitData;
 using Veil.Policy.Appraisal;
 using Veil.Policy.Model;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Cli.Commands;
 

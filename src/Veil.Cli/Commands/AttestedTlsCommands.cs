@@ -12,6 +12,9 @@ using Veil.Connect.Connection;
 using Veil.Connect.Proxy;
 using Veil.Gateway.Hosting;
 using Veil.Guest;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Cli.Commands;
 

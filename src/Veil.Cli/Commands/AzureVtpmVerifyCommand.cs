@@ -6,6 +6,9 @@ using Veil.Attestation.Snp;
 using Veil.Attestation.Tdx;
 using Veil.Measure;
 using Veil.Measure.InitData;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Cli.Commands;
 

@@ -5,6 +5,9 @@ using Veil.Attestation;
 using Veil.Attestation.Dstack;
 using Veil.Attestation.EventLog;
 using Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Cli.Commands;
 

@@ -2,6 +2,9 @@ using System.CommandLine;
 using Veil.Attestation;
 using Veil.Attestation.EventLog;
 using Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Cli.Commands;
 

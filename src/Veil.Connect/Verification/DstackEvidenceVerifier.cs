@@ -8,6 +8,9 @@ using Veil.Attestation.Nvidia;
 using Veil.Attestation.Tdx;
 using Veil.Policy.Appraisal;
 using Veil.Policy.Model;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Connect.Verification;
 

@@ -12,6 +12,9 @@ using Veil.Policy.Appraisal;
 using Veil.Policy.Model;
 using Veil.Protocol;
 using Veil.Protocol.AttestedTls;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Connect.Verification;
 

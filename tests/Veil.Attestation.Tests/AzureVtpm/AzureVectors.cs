@@ -4,6 +4,9 @@ using Veil.Attestation.AzureVtpm;
 using Veil.Attestation.Snp;
 using Veil.Attestation.Tdx;
 using Veil.Tests.Shared;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Attestation.Tests.AzureVtpm;
 

@@ -5,6 +5,9 @@ using Veil.Attestation.Dstack;
 using Veil.Attestation.EventLog;
 using Veil.Attestation.Tdx;
 using Veil.Tests.Shared;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Attestation.Tests.EventLog;
 

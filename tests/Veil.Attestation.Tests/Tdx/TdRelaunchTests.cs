@@ -1,6 +1,9 @@
 using System.Text;
 using Veil.Attestation.Tdx;
 using static Veil.Attestation.Tests.Tdx.TdxVectorCases;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Attestation.Tests.Tdx;
 

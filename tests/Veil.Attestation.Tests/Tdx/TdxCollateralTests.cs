@@ -5,6 +5,9 @@ using System.Text.Json;
 using Veil.Attestation.Tdx;
 using Veil.Tests.Shared;
 using static Veil.Attestation.Tests.Tdx.TdxVectorCases;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Attestation.Tests.Tdx;
 

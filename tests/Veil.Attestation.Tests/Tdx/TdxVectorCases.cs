@@ -1,5 +1,8 @@
 using Veil.Attestation.Tdx;
 using Veil.Tests.Shared;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Attestation.Tests.Tdx;
 

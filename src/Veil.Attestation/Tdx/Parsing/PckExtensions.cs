@@ -1,8 +1,10 @@
 using System.Formats.Asn1;
 using System.Numerics;
 using System.Security.Cryptography.X509Certificates;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.Parsing;
 
 /// <summary>
 /// The Intel SGX extensions of a PCK certificate (OID 1.2.840.113741.1.13.1; "Intel SGX PCK Certificate and CRL

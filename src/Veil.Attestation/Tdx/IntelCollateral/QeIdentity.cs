@@ -1,4 +1,7 @@
-namespace Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.Checks;
+
+namespace Veil.Attestation.Tdx.IntelCollateral;
 
 /// <summary>
 /// Intel's QE Identity (PCS API v4 Enclave Identity version 2, id "TD_QE" for TDX): which Quoting Enclave

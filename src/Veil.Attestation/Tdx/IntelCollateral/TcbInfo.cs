@@ -1,6 +1,8 @@
 using System.Text.Json;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.Checks;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.IntelCollateral;
 
 /// <summary>
 /// Intel's TDX TCB Info (PCS API v4, TCB Info version 3, id "TDX"): for one FMSPC, the TCB levels of the

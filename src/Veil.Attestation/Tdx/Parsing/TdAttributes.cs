@@ -1,4 +1,7 @@
-namespace Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
+
+namespace Veil.Attestation.Tdx.Parsing;
 
 /// <summary>
 /// TDATTRIBUTES (Intel TDX Module ABI spec, "TD_PARAMS.ATTRIBUTES"): bit 0 DEBUG, bit 28 SEPT_VE_DISABLE,

@@ -1,6 +1,8 @@
 using System.Globalization;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.Checks;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.IntelCollateral;
 
 /// <summary>
 /// Fetches DCAP collateral from Intel PCS (https://api.trustedservices.intel.com, PCS API v4) or a PCCS at a

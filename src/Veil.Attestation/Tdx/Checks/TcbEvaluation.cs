@@ -1,4 +1,7 @@
-namespace Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+
+namespace Veil.Attestation.Tdx.Checks;
 
 /// <summary>The outcome of grading a quote against TCB Info and QE Identity.</summary>
 public sealed record TcbEvaluationResult(TcbVerdict? Platform, TcbVerdict? Module, TcbVerdict? Qe)

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.Checks;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.IntelCollateral;
 
 /// <summary>Reads fields of Intel's collateral JSON with errors that name the field's path.</summary>
 internal static class JsonFields

@@ -1,4 +1,7 @@
-namespace Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+
+namespace Veil.Attestation.Tdx.Checks;
 
 /// <summary>
 /// Intel's TCB statuses, in increasing severity (the order dcap-qvl and Intel's QVL use to combine the platform,

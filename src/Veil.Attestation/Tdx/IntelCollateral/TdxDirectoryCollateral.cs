@@ -1,4 +1,7 @@
-namespace Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.Checks;
+
+namespace Veil.Attestation.Tdx.IntelCollateral;
 
 /// <summary>
 /// An offline collateral directory of Intel PCS response bodies, as an air-gapped site keeps them:

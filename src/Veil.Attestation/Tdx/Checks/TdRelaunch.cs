@@ -1,4 +1,7 @@
-namespace Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
+
+namespace Veil.Attestation.Tdx.Checks;
 
 /// <summary>
 /// Intel QVL's "TD relaunch advised" check for TDX 1.5 quotes (QVL Verifiers/Checks/TDRelaunchCheck.cpp,

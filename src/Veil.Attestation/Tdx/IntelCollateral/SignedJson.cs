@@ -1,6 +1,8 @@
 using System.Text.Json;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.Checks;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.IntelCollateral;
 
 /// <summary>
 /// A signed Intel collateral object: the exact bytes Intel signed (the raw JSON text of <c>tcbInfo</c> or

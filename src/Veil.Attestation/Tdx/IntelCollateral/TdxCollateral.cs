@@ -1,8 +1,10 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.Checks;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.IntelCollateral;
 
 /// <summary>
 /// Intel DCAP collateral for one quote: TCB Info and QE Identity (exact signed bytes + signature) with their

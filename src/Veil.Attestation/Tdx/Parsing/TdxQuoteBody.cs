@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.Parsing;
 
 /// <summary>
 /// The TD quote body: a TDREPORT's TDINFO and TEE_TCB_INFO fields (584 bytes for TDX 1.0, 648 for TDX 1.5,

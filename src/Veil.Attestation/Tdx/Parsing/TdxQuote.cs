@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.Parsing;
 
 /// <summary>
 /// A parsed Intel TDX DCAP quote, version 4 (TDX 1.0 body) or 5 (TDX 1.0 or 1.5 body), with ECDSA P-256

@@ -2,8 +2,10 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Veil.Attestation.Collateral;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.Checks;
 
 /// <summary>
 /// Checks one collateral set: root CA CRL signed by the pinned root; TCB Info and QE Identity signing chains

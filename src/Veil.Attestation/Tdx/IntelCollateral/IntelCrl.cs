@@ -3,8 +3,10 @@ using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.Checks;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.IntelCollateral;
 
 /// <summary>
 /// An X.509 CRL (RFC 5280 §5) as Intel publishes them (root CA CRL, PCK Platform/Processor CA CRLs).

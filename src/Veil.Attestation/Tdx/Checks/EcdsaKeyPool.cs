@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.Checks;
 
 /// <summary>
 /// One ECDSA public key, ready for verifications from many threads. .NET does not promise that an ECDsa

@@ -1,4 +1,7 @@
-namespace Veil.Attestation.Tdx;
+using Veil.Attestation.Tdx.IntelCollateral;
+using Veil.Attestation.Tdx.Checks;
+
+namespace Veil.Attestation.Tdx.Parsing;
 
 /// <summary>Quotes as operators have them: the raw bytes, hex text (with or without <c>0x</c>) or base64.</summary>
 public static class TdxQuoteInput

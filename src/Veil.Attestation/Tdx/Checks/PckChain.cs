@@ -2,8 +2,10 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Veil.Attestation.Collateral;
+using Veil.Attestation.Tdx.Parsing;
+using Veil.Attestation.Tdx.IntelCollateral;
 
-namespace Veil.Attestation.Tdx;
+namespace Veil.Attestation.Tdx.Checks;
 
 /// <summary>
 /// The PCK certificate chain carried in a quote (leaf → Intel SGX PCK Platform/Processor CA → Intel SGX Root
