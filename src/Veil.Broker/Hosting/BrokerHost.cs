@@ -30,11 +30,13 @@ namespace Veil.Broker.Hosting;
 public sealed class BrokerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly IAsyncDisposable? _store;
 
-    private BrokerHost(WebApplication app, IReadOnlyList<Uri> addresses)
+    private BrokerHost(WebApplication app, IReadOnlyList<Uri> addresses, IAsyncDisposable? store)
     {
         _app = app;
         Addresses = addresses;
+        _store = store;
     }
 
     /// <summary>The bound addresses (with the real port when 0 was asked for).</summary>
@@ -56,8 +58,30 @@ public sealed class BrokerHost : IAsyncDisposable
 
         var masterKey = MasterKey.Load(options.DataDir, environment);
         var keys = BrokerKeys.Load(options.DataDir, options.AdminPublicKeyPaths);
-        var store = await SqliteBrokerStore.OpenAsync(options.DataDir, ct).ConfigureAwait(false);
-        var policies = await BrokerPolicies.LoadAsync(options, store, TimeProvider.System, ct).ConfigureAwait(false);
+        PostgresBrokerStore? postgres = null;
+        IBrokerStore store;
+        ISessionBackend sessionBackend;
+        if (options.Store.IsPostgres)
+        {
+            postgres = await PostgresBrokerStore.OpenAsync(options.Store, ct).ConfigureAwait(false);
+            store = postgres;
+            sessionBackend = new PostgresSessionBackend(postgres);
+        }
+        else
+        {
+            store = await SqliteBrokerStore.OpenAsync(options.DataDir, ct).ConfigureAwait(false);
+            sessionBackend = new InMemorySessionBackend();
+        }
+
+        BrokerPolicies policies;
+        try
+        {
+            policies = await BrokerPolicies.LoadAsync(options, store, TimeProvider.System, ct).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException e)
+        {
+            throw new BrokerConfigurationException($"store {options.Store.Display}: cannot read the policies ({e.Message})");
+        }
         X509Certificate2? certificate = null;
         if (listen.Any(l => l.Scheme == "https"))
         {
@@ -105,7 +129,15 @@ public sealed class BrokerHost : IAsyncDisposable
         s.AddSingleton(masterKey);
         s.AddSingleton(keys);
         s.AddSingleton<IBrokerStore>(store);
-        s.AddSingleton(sp => new SessionStore(sp.GetRequiredService<TimeProvider>(), options.SessionTimeout));
+        s.AddSingleton(sp => new SessionStore(sp.GetRequiredService<TimeProvider>(), options.SessionTimeout, sessionBackend));
+        if (postgres is not null)
+        {
+            s.AddSingleton(postgres);
+            s.AddSingleton<PolicySync>();
+            s.AddHostedService(sp => sp.GetRequiredService<PolicySync>());
+        }
+
+        s.AddSingleton(sp => new StoreReadiness(store, sp.GetService<PolicySync>(), sp.GetRequiredService<TimeProvider>()));
         s.AddSingleton(sp => new TokenService(sp.GetRequiredService<BrokerKeys>(), sp.GetRequiredService<TimeProvider>(), options.TokenLifetime));
         s.AddSingleton<BrokerMetrics>();
         s.AddSingleton<PrometheusText>();
@@ -151,7 +183,19 @@ public sealed class BrokerHost : IAsyncDisposable
             }
 
             var started = Stopwatch.GetTimestamp();
-            await next(http).ConfigureAwait(false);
+            try
+            {
+                await next(http).ConfigureAwait(false);
+            }
+            catch (Exception e) when (StoreUnavailableException.IsIn(e) && !http.Response.HasStarted)
+            {
+                // The store did not answer: the outcome is unknown, so the answer is "retry", never a release and
+                // never a 500. The log names the failure kind only (never the connection string).
+                StoreFaultLog.Failed(app.Logger, EndpointLabel(http.Request), FirstStoreFault(e));
+                http.Response.Clear();
+                await StoreProblems.RequestFailed().ExecuteAsync(http).ConfigureAwait(false);
+            }
+
             var metrics = http.RequestServices.GetRequiredService<BrokerMetrics>();
             metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("endpoint", EndpointLabel(http.Request)));
         });
@@ -165,9 +209,9 @@ public sealed class BrokerHost : IAsyncDisposable
         await app.StartAsync(ct).ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal))).ToList();
-        app.Logger.LogInformation("veil broker listening on {Addresses} (sample TEE {Sample}; attestation policy {Policy}; resource policy {ResourcePolicy})",
-            string.Join(", ", addresses), options.AllowSample ? "ALLOWED" : "refused", options.Policy, policies.ResourcePolicy.File);
-        return new BrokerHost(app, addresses);
+        app.Logger.LogInformation("veil broker listening on {Addresses} (store {Store}; sample TEE {Sample}; attestation policy {Policy}; resource policy {ResourcePolicy})",
+            string.Join(", ", addresses), options.Store.Display, options.AllowSample ? "ALLOWED" : "refused", options.Policy, policies.ResourcePolicy.File);
+        return new BrokerHost(app, addresses, postgres);
     }
 
     public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
@@ -216,6 +260,23 @@ public sealed class BrokerHost : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        if (_store is not null)
+        {
+            await _store.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static string FirstStoreFault(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            if (x is StoreUnavailableException)
+            {
+                return x.Message;
+            }
+        }
+
+        return e.GetType().Name;
     }
 
     private static string EndpointLabel(HttpRequest r)
@@ -227,7 +288,7 @@ public sealed class BrokerHost : IAsyncDisposable
             "/kbs/v0/attest" => "attest",
             _ when p.StartsWith(ResourcePath.Prefix, StringComparison.Ordinal) => r.Method == "GET" ? "resource" : "admin",
             _ when p.StartsWith("/kbs/v0/", StringComparison.Ordinal) || p.StartsWith("/veil/v0/", StringComparison.Ordinal) => "admin",
-            "/metrics" or "/healthz" or "/.well-known/jwks.json" => "ops",
+            "/metrics" or "/healthz" or "/livez" or "/readyz" or "/.well-known/jwks.json" => "ops",
             _ => "other",
         };
     }

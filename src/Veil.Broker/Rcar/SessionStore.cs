@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 
 namespace Veil.Broker.Rcar;
@@ -7,45 +6,56 @@ namespace Veil.Broker.Rcar;
 internal sealed record SessionLookup(RcarSession? Session, string? Refusal);
 
 /// <summary>
-/// In-memory RCAR sessions (a replica-shared store comes with PostgreSQL). Expired sessions are refused and
-/// swept; nonces are tracked so that a nonce presented in another session is recognised as such.
+/// RCAR sessions: issues ids and nonces, refuses expired or unknown sessions and reused nonces with the reason.
+/// Where the sessions live is the backend's business: this process's memory (one replica) or PostgreSQL (shared by
+/// every replica, so /auth, /attest and /resource may each reach a different one). Expired sessions are swept.
 /// </summary>
-internal sealed class SessionStore(TimeProvider time, TimeSpan timeout)
+internal sealed class SessionStore(TimeProvider time, TimeSpan timeout, ISessionBackend backend)
 {
-    private readonly ConcurrentDictionary<string, RcarSession> _sessions = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> _nonceOwner = new(StringComparer.Ordinal);
     private long _lastSweepTicks;
+
+    public SessionStore(TimeProvider time, TimeSpan timeout)
+        : this(time, timeout, new InMemorySessionBackend())
+    {
+    }
 
     public TimeSpan Timeout => timeout;
 
-    public int Count => _sessions.Count;
+    /// <summary>Sessions held by an in-memory backend; -1 when they are shared (not counted per replica).</summary>
+    public int Count => backend.Count;
 
-    public RcarSession Create(string tee)
+    public async Task<RcarSession> CreateAsync(string tee, CancellationToken ct)
     {
-        Sweep();
+        await SweepAsync(ct).ConfigureAwait(false);
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)); // UUID-sized, 32 hex chars like Trustee
         var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         var session = new RcarSession(id, tee, nonce, time.GetUtcNow() + timeout);
-        _sessions[id] = session;
-        _nonceOwner[nonce] = id;
+        await backend.CreateAsync(session, ct).ConfigureAwait(false);
         return session;
     }
 
-    public SessionLookup Find(string? id)
+    public async Task<SessionLookup> FindAsync(string? id, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(id))
         {
             return new(null, "no kbs-session-id cookie: call /kbs/v0/auth first");
         }
 
-        if (!_sessions.TryGetValue(id, out var s))
+        // Ids are 32 hex characters; anything else is not ours and is not worth a store round trip.
+        if (id.Length != 32 || !id.All(char.IsAsciiHexDigitLower))
+        {
+            return new(null, "unknown session (expired and removed, or never issued): start again with /kbs/v0/auth");
+        }
+
+        var s = await backend.FindAsync(id, ct).ConfigureAwait(false);
+        if (s is null)
         {
             return new(null, "unknown session (expired and removed, or never issued): start again with /kbs/v0/auth");
         }
 
         if (time.GetUtcNow() >= s.Expires)
         {
-            Remove(s);
+            await backend.RemoveAsync(s, ct).ConfigureAwait(false);
             return new(null, $"session expired at {s.Expires:O} (sessions last {timeout.TotalMinutes:0.#} min): start again with /kbs/v0/auth");
         }
 
@@ -53,34 +63,26 @@ internal sealed class SessionStore(TimeProvider time, TimeSpan timeout)
     }
 
     /// <summary>Consumes the session's nonce; null if it was this session's unused nonce, else the refusal.</summary>
-    public string? ConsumeNonce(RcarSession session, string presented)
-    {
-        lock (session)
+    public async Task<string?> ConsumeNonceAsync(RcarSession session, string presented, CancellationToken ct) =>
+        await backend.ConsumeNonceAsync(session, presented, time.GetUtcNow(), ct).ConfigureAwait(false) switch
         {
-            if (!string.Equals(presented, session.Nonce, StringComparison.Ordinal))
-            {
-                return _nonceOwner.TryGetValue(presented, out var owner) && owner != session.Id
-                    ? "runtime-data.nonce was issued to another session"
-                    : "runtime-data.nonce does not match this session's challenge";
-            }
+            NonceOutcome.Consumed => null,
+            NonceOutcome.IssuedToAnotherSession => "runtime-data.nonce was issued to another session",
+            NonceOutcome.Mismatch => "runtime-data.nonce does not match this session's challenge",
+            NonceOutcome.AlreadyUsed => "runtime-data.nonce was already used: nonces are single use, start again with /kbs/v0/auth",
+            _ => "the session expired or is gone: start again with /kbs/v0/auth",
+        };
 
-            if (session.NonceUsed)
-            {
-                return "runtime-data.nonce was already used: nonces are single use, start again with /kbs/v0/auth";
-            }
+    /// <summary>
+    /// Records the attestation result and the tee key it was issued for, together and once; null when recorded,
+    /// else the refusal (the session has an attestation result already, or is gone).
+    /// </summary>
+    public async Task<string?> CompleteAttestationAsync(RcarSession session, string token, ECDiffieHellman? teeKey, CancellationToken ct) =>
+        await backend.CompleteAsync(session, token, teeKey, ct).ConfigureAwait(false)
+            ? null
+            : "the session already holds an attestation result, or is gone: start again with /kbs/v0/auth";
 
-            session.NonceUsed = true;
-            return null;
-        }
-    }
-
-    private void Remove(RcarSession s)
-    {
-        _sessions.TryRemove(s.Id, out _);
-        _nonceOwner.TryRemove(s.Nonce, out _);
-    }
-
-    private void Sweep()
+    private async Task SweepAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
         var last = Interlocked.Read(ref _lastSweepTicks);
@@ -89,12 +91,6 @@ internal sealed class SessionStore(TimeProvider time, TimeSpan timeout)
             return;
         }
 
-        foreach (var s in _sessions.Values)
-        {
-            if (now >= s.Expires)
-            {
-                Remove(s);
-            }
-        }
+        await backend.SweepAsync(now, ct).ConfigureAwait(false);
     }
 }

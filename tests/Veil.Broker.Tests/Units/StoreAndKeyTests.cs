@@ -70,27 +70,3 @@ public sealed class StoreAndKeyTests : IDisposable
         Assert.Throws<BrokerConfigurationException>(() => MasterKey.Load(Path.Combine(_dir, "none"), _ => null));
     }
 }
-
-public sealed class AuditGroupCommitTests : IDisposable
-{
-    private readonly string _dir = Directory.CreateTempSubdirectory("veil-audit-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    [Fact]
-    public async Task Concurrent_audit_records_are_all_on_disk_when_their_calls_return()
-    {
-        var store = await SqliteBrokerStore.OpenAsync(_dir, CancellationToken.None);
-        await using (var audit = new Veil.Broker.Audit.AuditLog(store, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Veil.Broker.Audit.AuditLog>.Instance))
-        {
-            await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() =>
-                audit.RecordAsync("tee:snp", "release", $"r/{i}/x", "sha256:00", "allowed", "test", CancellationToken.None))));
-            var reopened = await SqliteBrokerStore.OpenAsync(_dir, CancellationToken.None);
-            var entries = await reopened.ListAuditAsync(1000, CancellationToken.None);
-            Assert.Equal(200, entries.Count);
-            Assert.Equal(200, entries.Select(e => e.Resource).Distinct().Count());
-        }
-
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-    }
-}
