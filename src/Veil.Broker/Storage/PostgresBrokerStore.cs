@@ -96,6 +96,9 @@ internal sealed class PostgresBrokerStore : IBrokerStore, IAsyncDisposable
         }
         catch (Exception e) when (!ct.IsCancellationRequested && PostgresFaults.IsUnavailable(e))
         {
+            // The idle connections in the pool went down with this one (server restarted, path cut): drop them, so
+            // that requests after the recovery do not each discover a dead connection with a 503 of their own.
+            _dataSource.Clear();
             throw new StoreUnavailableException(PostgresFaults.Describe(e), e);
         }
     }

@@ -36,7 +36,18 @@ internal sealed class TcpCutter : IAsyncDisposable
         {
             foreach (var c in _open)
             {
-                c.Client.LingerState = new LingerOption(true, 0); // RST, as a dead network path ends up
+                try
+                {
+                    if (c.Client is { } socket)
+                    {
+                        socket.LingerState = new LingerOption(true, 0); // RST, as a dead network path ends up
+                    }
+                }
+                catch (Exception e) when (e is ObjectDisposedException or SocketException)
+                {
+                    // the relay already closed this one
+                }
+
                 c.Dispose();
             }
 
