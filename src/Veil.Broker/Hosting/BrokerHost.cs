@@ -63,7 +63,7 @@ public sealed class BrokerHost : IAsyncDisposable
         ISessionBackend sessionBackend;
         if (options.Store.IsPostgres)
         {
-            postgres = await PostgresBrokerStore.OpenAsync(options.Store, ct).ConfigureAwait(false);
+            postgres = await PostgresBrokerStore.OpenAsync(options.Store, ct, options.StoreStartupWait).ConfigureAwait(false);
             store = postgres;
             sessionBackend = new PostgresSessionBackend(postgres);
         }

@@ -13,6 +13,9 @@ public sealed record BrokerOptions
     /// </summary>
     public StoreLocation Store { get; init; } = StoreLocation.Sqlite;
 
+    /// <summary>How long a starting replica waits for an unreachable PostgreSQL before it gives up.</summary>
+    internal TimeSpan StoreStartupWait { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How often a PostgreSQL replica also polls the configuration version (notifications are the fast path).</summary>
     internal TimeSpan ConfigPollInterval { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -1,5 +1,4 @@
 using System.Data;
-using System.Net.Sockets;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -29,8 +28,32 @@ internal sealed class PostgresBrokerStore : IBrokerStore, IAsyncDisposable
 
     public StoreLocation Location { get; }
 
-    /// <summary>Opens the pool and migrates under the advisory lock; refuses a schema newer than this broker's.</summary>
-    public static async Task<PostgresBrokerStore> OpenAsync(StoreLocation location, CancellationToken ct)
+    /// <summary>
+    /// Opens the pool and migrates under the advisory lock; refuses a schema newer than this broker's. A server that is
+    /// not reachable yet (a replica starting while PostgreSQL restarts, or under heavy load) is waited for up to
+    /// <paramref name="wait"/>; a refusal (wrong password, no such database, newer schema) stops the start at once.
+    /// </summary>
+    public static async Task<PostgresBrokerStore> OpenAsync(StoreLocation location, CancellationToken ct, TimeSpan? wait = null)
+    {
+        var until = DateTimeOffset.UtcNow + (wait ?? TimeSpan.Zero);
+        for (var delay = TimeSpan.FromMilliseconds(200); ; delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.TicksPerSecond * 2)))
+        {
+            try
+            {
+                return await OpenOnceAsync(location, ct).ConfigureAwait(false);
+            }
+            catch (StoreUnavailableException) when (DateTimeOffset.UtcNow + delay < until)
+            {
+                await Task.Delay(delay, ct).ConfigureAwait(false);
+            }
+            catch (StoreUnavailableException e)
+            {
+                throw new BrokerConfigurationException($"store {location.Display}: cannot open ({e.Message})");
+            }
+        }
+    }
+
+    private static async Task<PostgresBrokerStore> OpenOnceAsync(StoreLocation location, CancellationToken ct)
     {
         var dataSource = NpgsqlDataSource.Create(location.PostgresConnectionString!);
         try
@@ -65,11 +88,15 @@ internal sealed class PostgresBrokerStore : IBrokerStore, IAsyncDisposable
 
             return new PostgresBrokerStore(dataSource, location);
         }
-        catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException)
+        catch (Exception e) when (PostgresFaults.IsUnavailable(e))
         {
             await dataSource.DisposeAsync().ConfigureAwait(false);
-            var why = e is PostgresException pg ? $"PostgreSQL answered {pg.SqlState}: {pg.MessageText}" : PostgresFaults.Describe(e);
-            throw new BrokerConfigurationException($"store {location.Display}: cannot open ({why})");
+            throw new StoreUnavailableException(PostgresFaults.Describe(e), e);
+        }
+        catch (PostgresException e)
+        {
+            await dataSource.DisposeAsync().ConfigureAwait(false);
+            throw new BrokerConfigurationException($"store {location.Display}: cannot open (PostgreSQL answered {e.SqlState}: {e.MessageText})");
         }
         catch
         {

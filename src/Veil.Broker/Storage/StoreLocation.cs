@@ -14,8 +14,8 @@ public sealed class StoreLocation
 
     // Defaults that suit a key broker: fail a request within seconds rather than hold it while the server is away
     // (the caller answers 503 and the guest retries); the URL's own connect_timeout/command timeout win.
-    private const int DefaultConnectTimeoutSeconds = 5;
-    private const int DefaultCommandTimeoutSeconds = 10;
+    private const int DefaultConnectTimeoutSeconds = 10;
+    private const int DefaultCommandTimeoutSeconds = 30;
 
     private static readonly Dictionary<string, string> UrlParameters = new(StringComparer.Ordinal)
     {

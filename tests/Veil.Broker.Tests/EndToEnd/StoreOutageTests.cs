@@ -110,7 +110,9 @@ public sealed class StoreOutageTests
         cutter.Cut();
         var password = db.Url[(db.Url.IndexOf("veil:", StringComparison.Ordinal) + 5)..at];
         var nowhere = db.Url[..(at + 1)] + "127.0.0.1:" + cutter.Port + "/" + db.Name;
-        var e2 = await Assert.ThrowsAsync<BrokerConfigurationException>(() => TestBroker.StartAsync(configure: o => o with { Store = Veil.Broker.Storage.StoreLocation.Parse(nowhere, "--store") }));
+        var waited = Stopwatch.StartNew();
+        var e2 = await Assert.ThrowsAsync<BrokerConfigurationException>(() => TestBroker.StartAsync(configure: o => o with { Store = Veil.Broker.Storage.StoreLocation.Parse(nowhere, "--store"), StoreStartupWait = TimeSpan.FromSeconds(2) }));
+        Assert.True(waited.Elapsed >= TimeSpan.FromSeconds(1), "an unreachable store is waited for (retried) before the start gives up");
         Assert.Contains($"store postgresql://127.0.0.1:{cutter.Port}/{db.Name}: cannot open", e2.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(password, e2.Message, StringComparison.Ordinal);
     }
