@@ -71,8 +71,8 @@ internal static class KbsEndpoints
         }
 
         // The session keeps the broker's own instance of the name, not the caller's string.
-        var session = sessions.TryCreate(TeeNames.Canonical(request.Tee)!, ClientKey.Of(http), out var capped);
-        metrics.SessionsHeld(sessions.Count);
+        var (session, capped) = await sessions.TryCreateAsync(TeeNames.Canonical(request.Tee)!, ClientKey.Of(http), http.RequestAborted).ConfigureAwait(false);
+        metrics.SessionsHeld(sessions.Limits.Count);
         if (session is null)
         {
             metrics.SessionRefused(capped!.Reason);
@@ -96,7 +96,7 @@ internal static class KbsEndpoints
         TimeProvider time)
     {
         var ct = http.RequestAborted;
-        var lookup = sessions.Find(http.Request.Cookies[CookieName]);
+        var lookup = await sessions.FindAsync(http.Request.Cookies[CookieName], ct).ConfigureAwait(false);
         if (lookup.Session is not { } session)
         {
             return KbsProblem.Unauthorized("InvalidSession", lookup.Refusal!);
@@ -136,7 +136,7 @@ internal static class KbsEndpoints
             return KbsProblem.Unauthorized(kind, detail);
         }
 
-        if (sessions.ConsumeNonce(session, attestation.RuntimeData.Nonce) is { } nonceRefusal)
+        if (await sessions.ConsumeNonceAsync(session, attestation.RuntimeData.Nonce, ct).ConfigureAwait(false) is { } nonceRefusal)
         {
             return await Deny("InvalidNonce", nonceRefusal).ConfigureAwait(false);
         }
@@ -225,12 +225,16 @@ internal static class KbsEndpoints
         var annotations = deviceOutcome.Devices.ToDictionary(d => d.Name, d => d.Annotated, StringComparer.Ordinal);
         annotations["cpu0"] = annotated;
         var token = tokens.Issue(TokenEvidence.Submodules(appraisal, annotations));
-        session.Token = token;
-        session.TeeKey = importedKey;
         var status = AppraisalResult.StatusName(appraisal.Status);
         metrics.Attestation(session.Tee, AttestationOutcome.Verified);
+        // Audited before the session holds the token: a session never carries an attestation the audit lacks.
         await audit.RecordAsync(AuditKind.Decision, actor, "attest", null, evidenceDigest, AuditLog.Allowed,
             $"evidence verified; appraised with {appraisal.PolicyId}: {status}" + (appraisal.Explanations.Count == 0 ? "" : "; " + string.Join("; ", appraisal.Explanations)), ct).ConfigureAwait(false);
+        if (await sessions.CompleteAttestationAsync(session, token, importedKey, ct).ConfigureAwait(false) is { } completeRefusal)
+        {
+            return KbsProblem.Unauthorized("InvalidSession", completeRefusal);
+        }
+
         SetCookie(http, session, time);
         return Results.Bytes(AttestResponse.Serialize(token), "application/json");
     }
@@ -268,7 +272,7 @@ internal static class KbsEndpoints
         System.Security.Cryptography.ECDiffieHellman? sessionKey = null;
         if (token is null)
         {
-            var lookup = sessions.Find(http.Request.Cookies[CookieName]);
+            var lookup = await sessions.FindAsync(http.Request.Cookies[CookieName], ct).ConfigureAwait(false);
             if (lookup.Session is not { } session)
             {
                 return await Deny("TokenNotFound", "no attestation token: send 'Authorization: Bearer <token>' or the kbs-session-id cookie of an attested session (" + lookup.Refusal + ")", null).ConfigureAwait(false);
