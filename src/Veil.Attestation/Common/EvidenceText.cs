@@ -188,8 +188,34 @@ public static class EvidenceText
             return true;
         }
 
+        // Base64 text as files and JSON carry it: line breaks but no spaces inside, and canonical (the bits after the
+        // last whole byte are zero), so words such as "zz" or "hello world" are not taken for evidence.
         encoding = "base64";
-        return TryDecodeBase64(text, out buffer, out length);
+        length = 0;
+        buffer = [];
+        var trimmed = text.Trim(" \t\r\n"u8);
+        if (trimmed.IndexOfAny(" \t"u8) >= 0 || !TryDecodeBase64(trimmed, out buffer, out length))
+        {
+            return false;
+        }
+
+        var digits64 = 0;
+        var last = -1;
+        foreach (var c in trimmed)
+        {
+            if (Base64Values[c] >= 0)
+            {
+                digits64++;
+                last = Base64Values[c];
+            }
+        }
+
+        return (digits64 % 4) switch
+        {
+            2 => (last & 0x0F) == 0,
+            3 => (last & 0x03) == 0,
+            _ => true,
+        };
     }
 
     /// <summary>As the out overload, as an exactly sized array with its encoding, or null.</summary>
