@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Buffers.Text;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
@@ -18,8 +16,6 @@ public sealed record NvidiaDeviceEvidence(
 /// <summary>A list of GPUs and NVSwitches verified as one set.</summary>
 public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
 {
-    private static readonly SearchValues<byte> HexDigits = SearchValues.Create("0123456789abcdefABCDEF"u8);
-
     /// <summary>
     /// Accepts the raw report bytes (never trimmed: a real report may end in 0x0A), the same as hex or base64
     /// text, or JSON as NVIDIA's SDKs and Trustee serialise it: a list of <c>{arch, certificate, evidence,
@@ -82,13 +78,7 @@ public sealed record NvidiaEvidence(IReadOnlyList<NvidiaDeviceEvidence> Devices)
             throw new EvidenceFormatException(field, "empty");
         }
 
-        if (text.Length % 2 == 0 && !text.ContainsAnyExcept(HexDigits))
-        {
-            var bytes = EvidenceText.DecodeHex(text, field);
-            return (bytes, bytes.Length);
-        }
-
-        return EvidenceText.TryDecodeBase64(text, out var buffer, out var length)
+        return EvidenceText.TryDecode(text, field, out var buffer, out var length, out _)
             ? (buffer, length)
             : throw new EvidenceFormatException(field, "neither a raw SPDM report, hex text nor base64 text");
     }

@@ -7,10 +7,20 @@ internal static class HttpBodies
 {
     public const int MaxBytes = 2 * 1024 * 1024;
 
+    /// <summary>
+    /// The cap on a KBS auth request ({version, tee, extra-params}: tens of bytes in practice). /auth needs no login,
+    /// so a 2 MiB cap there lets anyone make the broker buffer megabytes per request; refused by Content-Length, such a
+    /// body is never read.
+    /// </summary>
+    public const int AuthMaxBytes = 64 * 1024;
+
     /// <summary>The body, or null when it is larger than <see cref="MaxBytes"/>.</summary>
-    public static async Task<byte[]?> ReadAsync(HttpRequest request, CancellationToken ct)
+    public static Task<byte[]?> ReadAsync(HttpRequest request, CancellationToken ct) => ReadAsync(request, MaxBytes, ct);
+
+    /// <summary>The body, or null when it is larger than <paramref name="maxBytes"/>.</summary>
+    public static async Task<byte[]?> ReadAsync(HttpRequest request, int maxBytes, CancellationToken ct)
     {
-        if (request.ContentLength > MaxBytes)
+        if (request.ContentLength > maxBytes)
         {
             return null;
         }
@@ -40,7 +50,7 @@ internal static class HttpBodies
         int n;
         while ((n = await request.Body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
         {
-            if (ms.Length + n > MaxBytes)
+            if (ms.Length + n > maxBytes)
             {
                 return null;
             }

@@ -42,10 +42,10 @@ internal static class KbsEndpoints
 
     private static async Task<IResult> AuthAsync(HttpContext http, SessionStore sessions, EvidenceVerifiers verifiers, BrokerMetrics metrics, TimeProvider time)
     {
-        var body = await HttpBodies.ReadAsync(http.Request, http.RequestAborted).ConfigureAwait(false);
+        var body = await HttpBodies.ReadAsync(http.Request, HttpBodies.AuthMaxBytes, http.RequestAborted).ConfigureAwait(false);
         if (body is null)
         {
-            return KbsProblem.Create(StatusCodes.Status413PayloadTooLarge, "PayloadTooLarge", $"request body exceeds {HttpBodies.MaxBytes} bytes");
+            return KbsProblem.Create(StatusCodes.Status413PayloadTooLarge, "PayloadTooLarge", $"auth request body exceeds {HttpBodies.AuthMaxBytes} bytes");
         }
 
         KbsRequest request;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -90,17 +89,5 @@ public sealed class AdminTokenEdgeTests : IDisposable
         return (r.StatusCode, doc.RootElement.GetProperty("detail").GetString()!);
     }
 
-    private static string[] EdDsaTokens(string pemPath)
-    {
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(Script);
-        psi.ArgumentList.Add(pemPath);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        var error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, "python3-jwcrypto failed: " + error);
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-    }
+    private static string[] EdDsaTokens(string pemPath) => Python.Lines(Script, pemPath);
 }

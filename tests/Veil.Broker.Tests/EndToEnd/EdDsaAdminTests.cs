@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using Veil.Broker.Tests.Support;
@@ -64,16 +63,7 @@ public sealed class EdDsaAdminTests : IDisposable
 
     private static (string Valid, string Expired, string Foreign) Tokens(string pemPath)
     {
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(Script);
-        psi.ArgumentList.Add(pemPath);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        var error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, "python3-jwcrypto failed: " + error);
-        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var lines = Python.Lines(Script, pemPath);
         return (lines[0], lines[1], lines[2]);
     }
 }

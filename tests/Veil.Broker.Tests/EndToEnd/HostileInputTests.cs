@@ -21,16 +21,28 @@ public sealed class HostileInputTests
     {
         await using var broker = await TestBroker.StartAsync(allowSample: true);
         using var http = broker.NewHttpClient();
+        // Megabyte tees are refused by the auth body cap, before the body is read.
         for (var i = 0; i < 5; i++)
         {
             var tee = i + new string('y', 1_900_000);
             using var r = await http.PostAsync(new Uri("kbs/v0/auth", UriKind.Relative), Json(JsonSerializer.Serialize(new Dictionary<string, string> { ["version"] = "0.4.0", ["tee"] = tee, ["extra-params"] = "" })));
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
+            var body = await r.Content.ReadAsStringAsync();
+            Assert.True(body.Length < 1024, $"answer of {body.Length} chars");
+            using var doc = JsonDocument.Parse(body);
+            Assert.Equal("PayloadTooLarge", doc.RootElement.GetProperty("title").GetString());
+            Assert.Equal("auth request body exceeds 65536 bytes", doc.RootElement.GetProperty("detail").GetString());
+        }
+
+        // Within the cap, a tee longer than any valid name is refused by its size before a string is made.
+        using (var r = await http.PostAsync(new Uri("kbs/v0/auth", UriKind.Relative), Json(JsonSerializer.Serialize(new Dictionary<string, string> { ["version"] = "0.4.0", ["tee"] = "1" + new string('y', 60_000), ["extra-params"] = "" }))))
+        {
             Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
             var body = await r.Content.ReadAsStringAsync();
             Assert.True(body.Length < 1024, $"answer of {body.Length} chars");
             using var doc = JsonDocument.Parse(body);
             Assert.Equal("InvalidRequest", doc.RootElement.GetProperty("title").GetString());
-            Assert.Equal("request tee: 1900001 bytes long, more than the 64 any valid value has", doc.RootElement.GetProperty("detail").GetString());
+            Assert.Equal("request tee: 60001 bytes long, more than the 64 any valid value has", doc.RootElement.GetProperty("detail").GetString());
         }
 
         // An unknown name within the size is echoed as a short prefix, with its length.
@@ -49,7 +61,7 @@ public sealed class HostileInputTests
         }
 
         // A long version is refused by its size too.
-        using (var r = await http.PostAsync(new Uri("kbs/v0/auth", UriKind.Relative), Json($"{{\"version\":\"{new string('9', 100_000)}\",\"tee\":\"sample\",\"extra-params\":\"\"}}")))
+        using (var r = await http.PostAsync(new Uri("kbs/v0/auth", UriKind.Relative), Json($"{{\"version\":\"{new string('9', 60_000)}\",\"tee\":\"sample\",\"extra-params\":\"\"}}")))
         {
             Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
             Assert.True((await r.Content.ReadAsStringAsync()).Length < 1024);
@@ -80,8 +92,16 @@ public sealed class HostileInputTests
         await using var broker = await TestBroker.StartAsync(allowSample: true, customize: b =>
             b.WebHost.ConfigureKestrel(k => k.Limits.MinRequestBodyDataRate = new MinDataRate(240, TimeSpan.FromSeconds(2))));
 
-        // 10 MB in 64 KiB chunks, far past the 2 MiB cap.
-        var (status, type, body) = await SendChunkedAsync(broker.Url, Enumerable.Repeat(new string('x', 65536), 160));
+        // 10 MB in 64 KiB chunks to /attest (the auth cap is 64 KiB, so Kestrel's 2 MiB limit is met there), in a session.
+        string cookie;
+        using (var auth = broker.NewHttpClient())
+        using (var r = await auth.PostAsync(new Uri("kbs/v0/auth", UriKind.Relative), Json("{\"version\":\"0.4.0\",\"tee\":\"sample\",\"extra-params\":\"\"}")))
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            cookie = r.Headers.GetValues("Set-Cookie").First().Split(';')[0];
+        }
+
+        var (status, type, body) = await SendChunkedAsync(broker.Url, "/kbs/v0/attest", cookie, Enumerable.Repeat(new string('x', 65536), 160));
         Assert.Equal(413, status);
         Assert.Equal("application/problem+json", type);
         Assert.Contains("\"title\":\"PayloadTooLarge\"", body, StringComparison.Ordinal);
@@ -92,8 +112,8 @@ public sealed class HostileInputTests
         Assert.Equal("application/problem+json", type);
         Assert.Contains("\"title\":\"InvalidRequest\"", body, StringComparison.Ordinal);
 
-        // A body that trickles: 10 of 100000 announced bytes, then nothing.
-        (status, type, body) = await SendRawAsync(broker.Url, "POST /kbs/v0/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"version\"", keepOpen: TimeSpan.FromSeconds(30));
+        // A body that trickles: 10 of 60000 announced bytes (within the auth body cap), then nothing.
+        (status, type, body) = await SendRawAsync(broker.Url, "POST /kbs/v0/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{\"version\"", keepOpen: TimeSpan.FromSeconds(30));
         Assert.Equal(408, status);
         Assert.Equal("application/problem+json", type);
         Assert.Contains("\"title\":\"RequestTimeout\"", body, StringComparison.Ordinal);
@@ -118,15 +138,15 @@ public sealed class HostileInputTests
         var lines = LogCapture.Shared.Lines.Skip(logStart).ToList();
         Assert.DoesNotContain(lines, l => l.Contains("   at ", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("bad request 413 on auth", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("bad request 413 on attest", StringComparison.Ordinal));
     }
 
-    private static async Task<(int Status, string? ContentType, string Body)> SendChunkedAsync(Uri broker, IEnumerable<string> chunks)
+    private static async Task<(int Status, string? ContentType, string Body)> SendChunkedAsync(Uri broker, string path, string cookie, IEnumerable<string> chunks)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(broker.Host, broker.Port);
         var stream = tcp.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes("POST /kbs/v0/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
         var reading = ReadResponseAsync(stream);
         try
         {

@@ -264,7 +264,7 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
         using var tcp = Connect(attacker);
         await tcp.ConnectAsync(broker.Host, broker.Port, ct);
         var s = tcp.GetStream();
-        await s.WriteAsync("POST /kbs/v0/auth HTTP/1.1\r\nHost: soak\r\nContent-Length: 100000\r\n\r\n"u8.ToArray(), ct);
+        await s.WriteAsync("POST /kbs/v0/auth HTTP/1.1\r\nHost: soak\r\nContent-Length: 60000\r\n\r\n"u8.ToArray(), ct);
         var read = ReadStatusAsync(s, ct);
         for (var i = 0; i < 200 && !read.IsCompleted && !ct.IsCancellationRequested; i++)
         {

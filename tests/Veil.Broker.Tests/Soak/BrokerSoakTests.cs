@@ -43,7 +43,7 @@ public sealed class BrokerSoakTests(Xunit.Abstractions.ITestOutputHelper output)
         var expected = new Dictionary<string, int[]>
         {
             ["session-flood"] = [200, 429],
-            ["huge-tee"] = [400, 429, 0],
+            ["huge-tee"] = [413, 429, 0],
             ["metrics-scrape"] = [200],
             ["audit-path-flood"] = [401, 429],
             ["invalid-rsa-keys"] = [400, 429],
