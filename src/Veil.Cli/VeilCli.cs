@@ -36,12 +36,20 @@ internal static class VeilCli
         var parse = BuildRoot().Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors)
+            if (TypoSuggestion.For(parse) is { } suggestion)
             {
-                error.WriteLine($"veil: {e.Message}");
+                // The other errors ("Required command was not provided", the tokens after the typo) follow from it.
+                error.WriteLine(suggestion);
+            }
+            else
+            {
+                foreach (var e in parse.Errors)
+                {
+                    error.WriteLine($"veil: {e.Message}");
+                }
             }
 
-            error.WriteLine("Run 'veil --help' for usage.");
+            error.WriteLine($"Run '{TypoSuggestion.CommandPath(parse)} --help' for usage.");
             return ExitCodes.Usage;
         }
 

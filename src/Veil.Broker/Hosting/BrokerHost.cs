@@ -33,8 +33,9 @@ public sealed class BrokerHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly IAsyncDisposable? _store;
 
-    private BrokerHost(WebApplication app, IReadOnlyList<Uri> addresses, IAsyncDisposable? store)
+    private BrokerHost(WebApplication app, IReadOnlyList<Uri> addresses, string startupLine, IAsyncDisposable? store)
     {
+        StartupLine = startupLine;
         _app = app;
         Addresses = addresses;
         _store = store;
@@ -42,6 +43,12 @@ public sealed class BrokerHost : IAsyncDisposable
 
     /// <summary>The bound addresses (with the real port when 0 was asked for).</summary>
     public IReadOnlyList<Uri> Addresses { get; }
+
+    /// <summary>
+    /// The one start-up line ("veil broker listening on …"). The CLI prints it; the host does not also log it, so
+    /// an operator's console and container log show it once, not once plain and once as a log entry.
+    /// </summary>
+    public string StartupLine { get; }
 
     public static Task<BrokerHost> StartAsync(BrokerOptions options, CancellationToken ct) => StartAsync(options, null, Environment.GetEnvironmentVariable, ct);
 
@@ -96,6 +103,8 @@ public sealed class BrokerHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         // Per-request framework chatter stays out of production logs; the audit lines say what happened.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // "Now listening on" and "Application started" repeat the start-up line the CLI prints.
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         // Kestrel logs each bad request with its exception (a stack trace) at Debug; BadRequests logs one line instead.
         // The more specific category wins over any later "Microsoft.AspNetCore" rule.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.None);
@@ -216,9 +225,10 @@ public sealed class BrokerHost : IAsyncDisposable
         await app.StartAsync(ct).ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal))).ToList();
-        app.Logger.LogInformation("veil broker listening on {Addresses} (store {Store}; sample TEE {Sample}; attestation policy {Policy}; resource policy {ResourcePolicy})",
-            string.Join(", ", addresses), options.Store.Display, options.AllowSample ? "ALLOWED" : "refused", options.Policy, policies.ResourcePolicy.File);
-        return new BrokerHost(app, addresses, postgres);
+        // The store is shown without its password (Display); one line, printed by the CLI, not logged a second time.
+        var startupLine = $"veil broker listening on {string.Join(" ", addresses)} (store {options.Store.Display}; sample TEE {(options.AllowSample ? "ALLOWED" : "refused")}; " +
+            $"attestation policy {options.Policy}; resource policy {policies.ResourcePolicy.File})";
+        return new BrokerHost(app, addresses, startupLine, postgres);
     }
 
     public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);

@@ -108,7 +108,7 @@ internal static class BrokerCommands
             };
             await using var host = await BrokerHost.StartAsync(options, ct).ConfigureAwait(false);
             var output = parse.InvocationConfiguration.Output;
-            output.WriteLine($"veil broker listening on {string.Join(" ", host.Addresses)}");
+            output.WriteLine(host.StartupLine);
             if (options.AllowSample)
             {
                 output.WriteLine("veil broker: WARNING: the sample TEE is accepted (--allow-sample); it proves nothing about hardware");

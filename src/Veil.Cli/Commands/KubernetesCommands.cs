@@ -55,7 +55,7 @@ internal static class KubernetesCommands
             };
             await using var server = await AdmissionServer.StartAsync(options, ct).ConfigureAwait(false);
             var output = parse.InvocationConfiguration.Output;
-            output.WriteLine($"veil admission webhook listening on {string.Join(" ", server.Addresses)}");
+            output.WriteLine(server.StartupLine);
             output.WriteLine(webhook.KeySource == UnsealKeySource.Cdh
                 ? "veil admission: sealed models get their key through the guest's confidential-data-hub (key-source cdh); point the pods' init-data at the broker"
                 : $"veil admission: sealed models' agents attest to {webhook.BrokerUrl} themselves (key-source broker)");

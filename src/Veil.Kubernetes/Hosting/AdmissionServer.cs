@@ -20,13 +20,17 @@ public sealed class AdmissionServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private AdmissionServer(WebApplication app, IReadOnlyList<Uri> addresses)
+    private AdmissionServer(WebApplication app, IReadOnlyList<Uri> addresses, string startupLine)
     {
+        StartupLine = startupLine;
         _app = app;
         Addresses = addresses;
     }
 
     public IReadOnlyList<Uri> Addresses { get; }
+
+    /// <summary>The one start-up line; the CLI prints it and the server does not log it a second time.</summary>
+    public string StartupLine { get; }
 
     public static Task<AdmissionServer> StartAsync(AdmissionServerOptions options, CancellationToken ct) => StartAsync(options, null, ct);
 
@@ -51,6 +55,8 @@ public sealed class AdmissionServer : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // "Now listening on" and "Application started" repeat the start-up line the CLI prints.
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -71,10 +77,10 @@ public sealed class AdmissionServer : IAsyncDisposable
         await app.StartAsync(ct).ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Select(a => new Uri(a.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal))).ToList();
-        log.LogInformation("veil admission webhook listening on {Addresses}; allowed runtime classes: {Classes}; sealed-model key source: {KeySource}",
-            string.Join(", ", addresses), string.Join(", ", options.Webhook.AllowedRuntimeClasses),
-            options.Webhook.KeySource == UnsealKeySource.Cdh ? "the guest's confidential-data-hub" : $"broker {options.Webhook.BrokerUrl}");
-        return new AdmissionServer(app, addresses);
+        var startupLine = $"veil admission webhook listening on {string.Join(" ", addresses)}; allowed runtime classes: " +
+            $"{string.Join(", ", options.Webhook.AllowedRuntimeClasses)}; sealed-model key source: " +
+            (options.Webhook.KeySource == UnsealKeySource.Cdh ? "the guest's confidential-data-hub" : $"broker {options.Webhook.BrokerUrl}");
+        return new AdmissionServer(app, addresses, startupLine);
     }
 
     public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);

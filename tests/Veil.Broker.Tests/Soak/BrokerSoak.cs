@@ -11,51 +11,18 @@ using Veil.Protocol.Messages;
 
 namespace Veil.Broker.Soak;
 
-/// <summary>What one soak run saw.</summary>
-internal sealed record SoakReport(
-    long IdleRssBytes,
-    long PeakRssBytes,
-    long DbBytesBefore,
-    long DbBytesAfter,
-    int LegitimateOk,
-    int LegitimateFailed,
-    IReadOnlyList<double> LegitimateMs,
-    IReadOnlyDictionary<string, IReadOnlyDictionary<int, int>> StatusesByAttack,
-    IReadOnlyList<string> Failures)
-{
-    public long RssGrowth => PeakRssBytes - IdleRssBytes;
-
-    public long DbGrowth => DbBytesAfter - DbBytesBefore;
-
-    public int ServerErrors => StatusesByAttack.Values.Sum(s => s.Where(kv => kv.Key >= 500).Sum(kv => kv.Value));
-
-    public double Percentile(double p)
-    {
-        if (LegitimateMs.Count == 0)
-        {
-            return double.NaN;
-        }
-
-        var sorted = LegitimateMs.Order().ToList();
-        return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
-    }
-
-    public string Describe() => string.Join("\n", StatusesByAttack.Select(a => $"{a.Key}: " + string.Join(" ", a.Value.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}x{kv.Value}"))))
-        + $"\nlegitimate handshakes: {LegitimateOk} ok, {LegitimateFailed} failed; p50 {Percentile(0.5):0.0} ms, p99 {Percentile(0.99):0.0} ms"
-        + $"\nRSS idle {IdleRssBytes / 1048576.0:0.0} MiB, peak {PeakRssBytes / 1048576.0:0.0} MiB (+{RssGrowth / 1048576.0:0.0}); database {DbBytesBefore / 1024} KiB -> {DbBytesAfter / 1024} KiB"
-        + (Failures.Count == 0 ? "" : "\nfailures: " + string.Join("; ", Failures.Take(5)));
-}
-
 /// <summary>
 /// Replays each attack of issue 16 against a running broker (a `veil broker serve` process, so that its RSS is the
 /// broker's alone) for a while, one after another, from attacker addresses 127.0.0.2–9, while legitimate clients
 /// (127.0.1.x, a new address every few handshakes, as pods would be) keep doing full sample handshakes. Loopback only,
 /// bounded in time and count; it stops by itself. Shared by the bounded test (seconds) and ./bench/run broker-soak.
 /// </summary>
-internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan perAttack, int attackers)
+internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan perAttack, int attackers, TimeSpan idlePhase)
 {
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<int, int>> _statuses = new();
     private readonly ConcurrentBag<double> _legitMs = [];
+    private readonly ConcurrentDictionary<string, ConcurrentBag<double>> _legitMsByAttack = new();
+    private volatile string _phase = "warm-up";
     private readonly ConcurrentQueue<string> _failures = new();
     private int _legitOk;
     private int _legitFailed;
@@ -73,6 +40,16 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
             await LegitimateOnceAsync(i, ct);
         }
 
+        // The reference: legitimate handshakes at the same pace with no attack, on the same warm broker.
+        _legitMs.Clear();
+        _phase = "idle";
+        using (var idleWindow = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            idleWindow.CancelAfter(idlePhase);
+            await LegitimateLoopAsync(idleWindow.Token);
+        }
+
+        var idleMs = _legitMs.ToList();
         _legitMs.Clear();
         _legitOk = 0;
         await Task.Delay(500, ct);
@@ -92,6 +69,7 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
         var legit = Task.Run(() => LegitimateLoopAsync(stop.Token), CancellationToken.None);
         foreach (var attack in Attacks)
         {
+            _phase = attack;
             using var window = CancellationTokenSource.CreateLinkedTokenSource(ct);
             window.CancelAfter(perAttack);
             await Task.WhenAll(Enumerable.Range(0, attackers).Select(a => Task.Run(() => AttackLoopAsync(attack, a, window.Token), CancellationToken.None)));
@@ -100,7 +78,8 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
         await stop.CancelAsync();
         await legit;
         await sampler;
-        return new SoakReport(idle, Interlocked.Read(ref _peakRss), dbBefore, DatabaseBytes(), _legitOk, _legitFailed, [.. _legitMs],
+        return new SoakReport(idle, Interlocked.Read(ref _peakRss), dbBefore, DatabaseBytes(), _legitOk, _legitFailed, [.. _legitMs], idleMs,
+            _legitMsByAttack.ToDictionary(a => a.Key, a => (IReadOnlyList<double>)[.. a.Value]),
             _statuses.ToDictionary(s => s.Key, s => (IReadOnlyDictionary<int, int>)s.Value.ToDictionary(kv => kv.Key, kv => kv.Value)), [.. _failures]);
     }
 
@@ -180,7 +159,9 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
                 throw new InvalidOperationException("wrong resource value");
             }
 
-            _legitMs.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            _legitMs.Add(ms);
+            _legitMsByAttack.GetOrAdd(_phase, _ => []).Add(ms);
             Interlocked.Increment(ref _legitOk);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -29,10 +29,18 @@ public sealed class BrokerSoakTests(Xunit.Abstractions.ITestOutputHelper output)
         using var broker = VeilProcess.Start("broker", "serve", "--data-dir", dataDir, "--urls", "http://127.0.0.1:0", "--allow-sample", "--policy", "sample");
         var url = await broker.ListeningAsync();
 
-        var report = await new BrokerSoak(url, broker.Id, dataDir, TimeSpan.FromSeconds(3), attackers: 8).RunAsync(CancellationToken.None);
+        // ./bench/run broker-soak runs this same test for longer and reads the figures from VEIL_SOAK_REPORT.
+        var seconds = Seconds("VEIL_SOAK_SECONDS", 3);
+        var soak = new BrokerSoak(url, broker.Id, dataDir, TimeSpan.FromSeconds(seconds), attackers: 8, idlePhase: TimeSpan.FromSeconds(Math.Min(seconds, 20)));
+        var report = await soak.RunAsync(CancellationToken.None);
 
         var what = report.Describe();
         output.WriteLine(what);
+        if (Environment.GetEnvironmentVariable("VEIL_SOAK_REPORT") is { Length: > 0 } reportFile)
+        {
+            File.WriteAllText(reportFile, what + "\n" + report.Figures() + "\n");
+        }
+
         Assert.True(report.ServerErrors == 0, what);
         Assert.True(report.LegitimateFailed == 0 && report.LegitimateOk > 0, what);
         Assert.True(report.RssGrowth < RssBound, what);
@@ -59,4 +67,7 @@ public sealed class BrokerSoakTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(report.StatusesByAttack.Count(a => a.Value.Keys.Any(s => s > 0)) >= 5, what);
         Assert.DoesNotContain(LogCapture.Shared.Lines.Skip(logStart), l => l.Contains("   at ", StringComparison.Ordinal));
     }
+
+    private static int Seconds(string variable, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 3600 ? s : fallback;
 }

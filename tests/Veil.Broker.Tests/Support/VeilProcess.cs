@@ -7,6 +7,7 @@ internal sealed class VeilProcess : IDisposable
 {
     private readonly Process _process;
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
 
     private VeilProcess(Process process)
     {
@@ -14,6 +15,9 @@ internal sealed class VeilProcess : IDisposable
     }
 
     public int Id => _process.Id;
+
+    /// <summary>Every line the process wrote so far, stdout and stderr interleaved as received.</summary>
+    public IReadOnlyCollection<string> Lines => _lines;
 
     public static VeilProcess Start(params string[] args)
     {
@@ -82,6 +86,7 @@ internal sealed class VeilProcess : IDisposable
         }
 
         LogCapture.Shared.Add("[veil " + _process.Id + "] " + line);
+        _lines.Enqueue(line);
         const string marker = "veil broker listening on ";
         var i = line.IndexOf(marker, StringComparison.Ordinal);
         if (i >= 0)
