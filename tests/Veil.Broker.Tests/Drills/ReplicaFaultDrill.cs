@@ -34,7 +34,7 @@ internal sealed record DrillOptions
 internal sealed record DrillReport(
     int GuestsDone, int Guests, long Releases, long ReleasesWithoutAttestation, long UnattestedProbesRefused, long AdminWritesAcknowledged,
     long AdminWritesLost, long NoncesAcceptedTwice, long ReplaysRefused, long Http500, long Http503, long NetworkErrors, long SessionsLostInCrash,
-    long UnexpectedRefusals, long AuditReleasesWithoutAttest, TimeSpan Elapsed, IReadOnlyList<string> Faults)
+    long UnexpectedRefusals, long AuditReleasesWithoutAttest, TimeSpan Elapsed, IReadOnlyList<string> Faults, string UnexpectedKinds = "")
 {
     public IReadOnlyList<string> Failures
     {
@@ -79,7 +79,8 @@ internal sealed record DrillReport(
         $"replica drill: guests_done={GuestsDone}/{Guests} releases={Releases} releases_without_attestation={ReleasesWithoutAttestation} " +
         $"audit_releases_without_attest={AuditReleasesWithoutAttest} unattested_probes_refused={UnattestedProbesRefused} admin_writes_acked={AdminWritesAcknowledged} " +
         $"admin_writes_lost={AdminWritesLost} nonces_accepted_twice={NoncesAcceptedTwice} replays_refused={ReplaysRefused} http_500={Http500} http_503={Http503} " +
-        $"network_errors={NetworkErrors} sessions_lost_in_pg_crash={SessionsLostInCrash} unexpected_refusals={UnexpectedRefusals} elapsed_s={Elapsed.TotalSeconds:F1} faults=[{string.Join("; ", Faults)}]";
+        $"network_errors={NetworkErrors} sessions_lost_in_pg_crash={SessionsLostInCrash} unexpected_refusals={UnexpectedRefusals} elapsed_s={Elapsed.TotalSeconds:F1} faults=[{string.Join("; ", Faults)}]" +
+        (UnexpectedKinds.Length > 0 ? $" unexpected_kinds=[{UnexpectedKinds}]" : "");
 }
 
 /// <summary>
@@ -98,9 +99,14 @@ internal sealed class ReplicaFaultDrill(string veilDll, string dataDir, string s
     private readonly ConcurrentDictionary<string, string> _ackedPolicies = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, long> _downUntil = new();
     private readonly List<string> _faults = [];
+
+    // Which refusals no fault explains, by status and problem title: the count alone does not say what to fix.
+    private readonly ConcurrentDictionary<string, long> _unexpectedKinds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _unexpectedFirst = new(StringComparer.Ordinal);
     private long _releases, _withoutAttestation, _probesRefused, _twice, _replaysRefused, _h500, _h503, _netErrors, _lostInCrash, _unexpected, _handshakesDone;
     private long _pgRestartStartedTicks = long.MaxValue, _pgRestartDoneTicks = long.MaxValue;
     private int[] _ports = [];
+    private string? _configFile;
     private volatile bool _faultsOver;
     private HttpClient _http = null!;
 
@@ -108,6 +114,19 @@ internal sealed class ReplicaFaultDrill(string veilDll, string dataDir, string s
     {
         var started = Stopwatch.StartNew();
         _ports = Enumerable.Range(0, o.Replicas).Select(_ => FreePort()).ToArray();
+        // Every guest of the drill is 127.0.0.1, so the per-client defaults (128 pending sessions, 20 auth/attest and 10
+        // admin requests per second) would refuse most of the load with 429: measured, 10669 TooManySessions (each
+        // handshake's never-attested probe session stays pending until it expires), 1313 TooManyRequests and 1031 admin
+        // 429s in one run. The drill tests replicas and faults, not those limits (SessionAndRateLimitTests and the soak
+        // do), so it lifts them through the documented settings, as a deployment behind one proxy address would.
+        _configFile = Path.Combine(Directory.CreateTempSubdirectory("veil-drill-config-").FullName, "limits.yaml");
+        File.WriteAllText(_configFile, """
+            max-sessions: 1000000
+            max-sessions-per-client: 1000000
+            rate-limit-auth: 1000000
+            rate-limit-attest: 1000000
+            rate-limit-admin: 1000000
+            """);
         var replicas = new ReplicaProcess?[o.Replicas];
         using var handler = new SocketsHttpHandler { UseCookies = false, PooledConnectionLifetime = TimeSpan.FromSeconds(30), ConnectTimeout = TimeSpan.FromSeconds(5) };
         _http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(20) };
@@ -115,7 +134,7 @@ internal sealed class ReplicaFaultDrill(string veilDll, string dataDir, string s
         {
             for (var i = 0; i < o.Replicas; i++)
             {
-                replicas[i] = ReplicaProcess.Start(veilDll, dataDir, _ports[i], storeUrl, log);
+                replicas[i] = ReplicaProcess.Start(veilDll, dataDir, _ports[i], storeUrl, log, _configFile);
             }
 
             await Task.WhenAll(replicas.Select(r => r!.ListeningAsync()));
@@ -142,7 +161,8 @@ internal sealed class ReplicaFaultDrill(string veilDll, string dataDir, string s
             var (lost, auditWithout) = await VerifyStoreAsync();
             return new DrillReport(
                 done.Count(d => d), o.Guests, _releases, _withoutAttestation, _probesRefused, _ackedResources.Count + _ackedPolicies.Count, lost, _twice, _replaysRefused,
-                _h500, _h503, _netErrors, _lostInCrash, _unexpected, auditWithout, started.Elapsed, _faults);
+                _h500, _h503, _netErrors, _lostInCrash, _unexpected, auditWithout, started.Elapsed, _faults,
+                string.Join("; ", _unexpectedKinds.OrderByDescending(k => k.Value).Take(6).Select(k => $"{k.Key} x{k.Value}, first: {_unexpectedFirst.GetValueOrDefault(k.Key)}")));
         }
         finally
         {
@@ -152,6 +172,10 @@ internal sealed class ReplicaFaultDrill(string veilDll, string dataDir, string s
             }
 
             _http.Dispose();
+            if (_configFile is not null)
+            {
+                Directory.Delete(Path.GetDirectoryName(_configFile)!, recursive: true);
+            }
         }
     }
 
@@ -173,7 +197,7 @@ internal sealed class ReplicaFaultDrill(string veilDll, string dataDir, string s
                 Note($"kill -9 replica {victim} at {Interlocked.Read(ref _handshakesDone)} handshakes");
                 replicas[victim]!.Dispose();
                 await Task.Delay(1000, ct);
-                replicas[victim] = ReplicaProcess.Start(veilDll, dataDir, _ports[victim], storeUrl, log);
+                replicas[victim] = ReplicaProcess.Start(veilDll, dataDir, _ports[victim], storeUrl, log, _configFile);
                 await replicas[victim]!.ListeningAsync();
                 Note($"replica {victim} back at {Interlocked.Read(ref _handshakesDone)} handshakes");
                 var back = Interlocked.Read(ref _handshakesDone);
@@ -358,12 +382,37 @@ internal sealed class ReplicaFaultDrill(string veilDll, string dataDir, string s
                 Interlocked.Increment(ref _netErrors);
                 break;
             default:
-                Interlocked.Increment(ref _unexpected);
+                Unexpected($"{a.Status} {Title(a.Text)}", a.Text);
                 log($"unexpected answer {a.Status}: {a.Text}");
                 break;
         }
 
         return Step.Retry;
+    }
+
+    private void Unexpected(string kind, string text)
+    {
+        Interlocked.Increment(ref _unexpected);
+        _unexpectedKinds.AddOrUpdate(kind, 1, (_, n) => n + 1);
+        _unexpectedFirst.TryAdd(kind, text.Length > 400 ? text[..400] : text);
+    }
+
+    /// <summary>An RFC 7807 body's title (e.g. TooManyRequests), or the start of a body that is not one.</summary>
+    private static string Title(string text)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(text);
+            if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty("title", out var t))
+            {
+                return t.GetString() ?? "";
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        return text.Length > 40 ? text[..40] : text;
     }
 
     private async Task AdminWriterAsync(int w, string token, CancellationToken ct)
@@ -418,7 +467,7 @@ internal sealed class ReplicaFaultDrill(string veilDll, string dataDir, string s
                 Interlocked.Increment(ref _h503);
                 break;
             default:
-                Interlocked.Increment(ref _unexpected);
+                Unexpected($"admin {(int)status}", "");
                 log($"unexpected admin answer {(int)status}");
                 break;
         }

@@ -17,12 +17,19 @@ internal sealed class ReplicaProcess : IDisposable
         _process = process;
     }
 
-    public static ReplicaProcess Start(string veilDll, string dataDir, int port, string storeUrl, Action<string> log)
+    /// <param name="configFile">A broker settings file (<c>--config</c>), e.g. the drill's raised per-client limits.</param>
+    public static ReplicaProcess Start(string veilDll, string dataDir, int port, string storeUrl, Action<string> log, string? configFile = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { veilDll, "broker", "serve", "--data-dir", dataDir, "--urls", $"http://127.0.0.1:{port}", "--allow-sample", "--policy", "sample" })
         {
             psi.ArgumentList.Add(a);
+        }
+
+        if (configFile is not null)
+        {
+            psi.ArgumentList.Add("--config");
+            psi.ArgumentList.Add(configFile);
         }
 
         psi.Environment["DOTNET_NOLOGO"] = "1";
