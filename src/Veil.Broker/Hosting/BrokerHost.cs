@@ -50,6 +50,9 @@ public sealed class BrokerHost : IAsyncDisposable
     /// </summary>
     public string StartupLine { get; }
 
+    /// <summary>The running broker's services (tests drive the flows through them).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     public static Task<BrokerHost> StartAsync(BrokerOptions options, CancellationToken ct) => StartAsync(options, null, Environment.GetEnvironmentVariable, ct);
 
     /// <summary>
@@ -177,6 +180,9 @@ public sealed class BrokerHost : IAsyncDisposable
         s.AddSingleton(sp => new EvidenceVerifiers(sp.GetServices<IEvidenceVerifier>(), options.AllowSample, unavailable));
         s.AddSingleton<IReportDataBindingService, KbsReportDataBinding>();
         s.AddSingleton(policies);
+        // The attest and release flows: endpoints only map their outcomes to HTTP.
+        s.AddSingleton<Flow.AttestationFlow>();
+        s.AddSingleton<Flow.ReleaseFlow>();
         customize?.Invoke(builder);
 
         var app = builder.Build();
