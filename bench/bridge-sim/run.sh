@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Simulated bridge crossings per second on one core (goal >= 5e6), plus an end-to-end trace prediction.
+# Simulated bridge crossings per second on one core (goal >= 5e6), a full serving sweep in under a second of CPU,
+# plus an end-to-end trace prediction.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 art="${TMPDIR:-/tmp}/art-bench-bridge-sim"

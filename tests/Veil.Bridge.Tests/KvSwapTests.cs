@@ -73,4 +73,35 @@ public class KvSwapTests
         double Ratio(Workload w) => ScenarioRunner.Run(H100, w, true, C).UnitsPerSecond / ScenarioRunner.Run(H100, w, false, C).UnitsPerSecond;
         Assert.True(Ratio(sglang) > Ratio(vllm), $"sglang {Ratio(sglang):F3} vs vllm {Ratio(vllm):F3}");
     }
+
+    [Fact]
+    public void Sglang_swap_volume_follows_from_the_cache_size_in_whole_pages()
+    {
+        // The same derivation as vLLM's, with SGLang's 64-token pages: no step-level volume is given anywhere.
+        var w = WorkloadCatalog.Resolve("kv-swap-sglang");
+        Workload Gpu(double bytes) => w with { KvCache = w.KvCache! with { GpuCacheBytes = bytes } };
+        var pageBytes = 64 * 131072L;
+        var roomy = ScenarioRunner.Run(H100, Gpu(1e12), false, C).Serving!;
+        var tight = ScenarioRunner.Run(H100, w, false, C).Serving!;
+        var tighter = ScenarioRunner.Run(H100, Gpu(6e9), false, C).Serving!;
+        Assert.Equal(0L, roomy.SwapOutBytes);
+        Assert.True(tight.SwapOutBytes > 0);
+        Assert.True(tighter.SwapOutBytes > tight.SwapOutBytes, $"{tighter.SwapOutBytes} !> {tight.SwapOutBytes}");
+        Assert.Equal(0, tight.SwapOutBytes % pageBytes);
+        Assert.Equal(tight.SwapOutBytes, tight.SwapInBytes);
+    }
+
+    [Theory]
+    [InlineData("kv-swap-vllm")]
+    [InlineData("kv-swap-sglang")]
+    public void A_swap_volume_cannot_be_given(string id)
+    {
+        // The first edition's free parameter (bytes swapped per step) has no field any more: strict YAML refuses it,
+        // so a published swap figure cannot be fitted by a volume, only predicted from the cache and the mix.
+        var yaml = YamlData.Resource($"workloads/{id}.yaml");
+        const string From = "kv_cache: { ";
+        Assert.Contains(From, yaml, StringComparison.Ordinal);
+        var e = Assert.Throws<BridgeInputException>(() => WorkloadCatalog.Parse(yaml.Replace(From, From + "swap_bytes_per_step: 1.0e9, ", StringComparison.Ordinal), "k.yaml"));
+        Assert.Contains("swap_bytes_per_step", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
 }

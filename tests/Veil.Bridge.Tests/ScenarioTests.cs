@@ -51,16 +51,18 @@ public class ScenarioTests
             ],
         };
 
-        // CC on: cpu 50, H2D 35 + 3000/3000 = 36 (blocks), launches 2 x 13.475, kernel 1000; the readback waits
-        // for the kernel, then pays its API work (125 - 28 = 97 us) on the thread and 28 + 1 on the channel.
+        // CC on: cpu 50, H2D 35 + 3000/3000 = 36 (blocks), the first launch call 13.475 (the second is issued
+        // while the first 500-us kernel runs), kernels 1000; the readback waits for the kernels, then pays its API
+        // work (125 - 28 = 97 us) on the thread and 28 + 1 on the channel.
         var on = ScenarioRunner.Run(p, w, true, 1);
-        var expectedOn = 50 + 36 + (2 * 13.475) + 1000 + 97 + 29;
+        var expectedOn = 50 + 36 + 13.475 + 1000 + 97 + 29;
         Assert.Equal(expectedOn * 10, on.MakespanMicros, 6);
 
-        // CC off: the H2D is queued (1.9 + 3000/43100 us) while the thread launches; the kernel waits for it.
+        // CC off: the H2D is queued (1.9 + 3000/43100 us) while the thread launches; the first kernel waits for it
+        // and for its own launch call.
         var off = ScenarioRunner.Run(p, w, false, 1);
         var h2d = 1.9 + (3000 / 43100.0);
-        var kernelStart = Math.Max(50 + (2 * 6.15), 50 + h2d);
+        var kernelStart = Math.Max(50 + 6.15, 50 + h2d);
         var readback = 1.9 + (3000 / 41700.0);
         Assert.Equal((kernelStart + 1000 + readback) * 10, off.MakespanMicros, 6);
     }

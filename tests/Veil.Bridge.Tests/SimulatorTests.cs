@@ -73,6 +73,36 @@ public class SimulatorTests
         Assert.Equal(116.0, off.MakespanMicros, 9);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_steps_launches_overlap_its_kernels(bool cc)
+    {
+        // Ten launches (2 us each) of ten 10-us kernels: kernel 1 starts when launch 1 returns and the GPU stays busy
+        // while the thread issues the rest, so the step ends at 2 + 100, not 20 + 100 (all calls before any kernel).
+        var gpuBound = Run(cc, [Op.Launch(0, 100, launches: 10), Op.Mark(), Op.Sync(0), Op.Mark()]);
+        Assert.Equal(20.0, gpuBound.Marks[0], 9); // the thread still pays every call
+        Assert.Equal(102.0, gpuBound.Marks[1], 9);
+
+        // Ten 0.5-us kernels: launch-bound, the last kernel starts when the last call returns (20 + 0.5).
+        var launchBound = Run(cc, [Op.Launch(0, 5, launches: 10), Op.Sync(0), Op.Mark()]);
+        Assert.Equal(20.5, launchBound.Marks[0], 9);
+
+        // Behind a 50-us kernel the calls hide completely: the step starts when the GPU frees (52) and runs 100.
+        var behind = Run(cc, [Op.Launch(0, 50), Op.Launch(0, 100, launches: 10), Op.Sync(0), Op.Mark()]);
+        Assert.Equal(152.0, behind.Marks[0], 9);
+    }
+
+    [Fact]
+    public void Logged_kernels_start_when_their_launch_returned_and_the_previous_kernel_ended()
+    {
+        // Four launches (2 us) of four 1-us kernels, launch-bound: kernels at 2, 4, 6, 8 (not back to back from 8).
+        var log = new ActivityLog();
+        Simulator.Run(new SimProgram([[Op.Launch(0, 4, launches: 4), Op.Sync(0), Op.Mark()]], streams: 1, events: 0), Params(false), log);
+        Assert.Equal([2.0, 4.0, 6.0, 8.0], log.Records.Select(a => a.StartMicros));
+        Assert.Equal(9.0, log.Records[^1].EndMicros, 9);
+    }
+
     [Fact]
     public void With_cc_off_a_copy_on_another_stream_overlaps_compute()
     {

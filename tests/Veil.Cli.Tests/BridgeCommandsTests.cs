@@ -85,16 +85,22 @@ public class BridgeCommandsTests
     [Fact]
     public void Simulate_sweeps_concurrency_with_serving_columns_and_a_ratio_plot()
     {
-        var (exit, output, err) = CliRunner.Run("bridge", "simulate", "-p", "h100-tdx", "-w", "serving-mix", "--sweep", "concurrency=1,16", "-m", "drain-worker");
+        // The sweep as written: four levels, each a table row per series and a point on the SVG's lines.
+        var (exit, output, err) = CliRunner.Run("bridge", "simulate", "-p", "h100-tdx", "-w", "serving-mix", "--sweep", "concurrency=1,16,64,256", "-m", "drain-worker");
         Assert.Equal(0, exit);
         Assert.Empty(err);
         Assert.Contains("ttft ms", output);
         var rows = output.Split('\n').Where(l => l.StartsWith("cc-", StringComparison.Ordinal)).ToList();
-        Assert.Equal(2 * 3, rows.Count); // two levels x cc-off, cc-on, cc-on+drain-worker
+        Assert.Equal(4 * 3, rows.Count); // four levels x cc-off, cc-on, cc-on+drain-worker
+        foreach (var c in new[] { "1", "16", "64", "256" })
+        {
+            Assert.Equal(3, rows.Count(r => r.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1] == c));
+        }
 
-        var svg = XDocument.Parse(CliRunner.Run("bridge", "simulate", "-p", "h100-tdx", "-w", "serving-mix", "--sweep", "concurrency=1,16", "-o", "svg").Out);
+        var svg = XDocument.Parse(CliRunner.Run("bridge", "simulate", "-p", "h100-tdx", "-w", "serving-mix", "--sweep", "concurrency=1,16,64,256", "-o", "svg").Out);
         XNamespace ns = "http://www.w3.org/2000/svg";
         Assert.Equal(2 + 1, svg.Descendants(ns + "polyline").Count()); // throughput of cc-off and cc-on, and cc-on relative to cc-off
+        Assert.All(svg.Descendants(ns + "polyline"), l => Assert.Equal(4, l.Attribute("points")!.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length));
     }
 
     [Theory]

@@ -70,21 +70,34 @@ internal static class Simulator
 
                 case OpKind.Launch:
                     {
+                        // n launches of n equal kernels. Launches are asynchronous: kernel j starts once launch j
+                        // returned and kernel j-1 finished, so the GPU runs while the thread issues the next
+                        // launches. Charging all n calls before the first kernel (as this engine once did) put a
+                        // whole eager step's launch time (300 calls x 13.5 us under CC) on the GPU's critical path
+                        // even when the kernels are long enough to hide it (sglang-cc-loss-c256 in figures.yaml).
+                        // Kernel j ends at max(first start + j k, t0 + j L + k); the last one's end is therefore
+                        // max(first start + K, t0 + n L + K/n): GPU-bound or launch-bound, whichever is longer.
+                        var kernels = Math.Max(1, op.Index);
+                        var t0 = now[t];
                         var cost = op.Index * p.LaunchMicros;
                         now[t] += cost;
                         acc.Launch[t] += cost;
-                        var start = Math.Max(now[t], Math.Max(streamFree[op.Stream], computeFree));
                         var run = op.Micros * p.ComputeFactor;
-                        streamFree[op.Stream] = computeFree = start + run;
+                        var each = run / kernels;
+                        var start = Math.Max(t0 + (op.Index > 0 ? p.LaunchMicros : 0), Math.Max(streamFree[op.Stream], computeFree));
+                        var end = Math.Max(start + run, t0 + cost + each);
+                        streamFree[op.Stream] = computeFree = end;
                         acc.ComputeBusy += run;
                         acc.Launches += op.Index;
                         if (log is not null)
                         {
-                            // A profiler shows one kernel per launch; the engine runs their total back to back.
-                            var each = run / Math.Max(1, op.Index);
-                            for (var k = 0; k < Math.Max(1, op.Index); k++)
+                            // A profiler shows one kernel per launch, each starting when its launch returned and
+                            // the previous kernel finished.
+                            var begin = start;
+                            for (var k = 0; k < kernels; k++)
                             {
-                                log.Add(new Activity(ActivityKind.Kernel, start + (k * each), start + ((k + 1) * each), op.Stream, 0, default, default));
+                                log.Add(new Activity(ActivityKind.Kernel, begin, begin + each, op.Stream, 0, default, default));
+                                begin = Math.Max(begin + each, t0 + ((k + 2) * p.LaunchMicros));
                             }
                         }
 

@@ -30,6 +30,9 @@ internal sealed class ServedRequest(int id, double arrival, int prompt, int outp
     public int LastStep { get; set; } = -1;
 
     public bool PrefillDone => Prefilled >= PrefillTarget;
+
+    /// <summary>In the running batch (not waiting, swapped out or finished).</summary>
+    public bool Running { get; set; }
 }
 
 /// <summary>What the scheduler decided for the next step.</summary>
@@ -141,7 +144,7 @@ internal sealed class BatchScheduler
         {
             foreach (var r in running.Where(r => r.PrefillDone).ToList())
             {
-                if (!running.Contains(r))
+                if (!r.Running)
                 {
                     continue; // preempted for an older request earlier in this loop
                 }
@@ -157,7 +160,7 @@ internal sealed class BatchScheduler
                     }
                 }
 
-                if (running.Contains(r))
+                if (r.Running)
                 {
                     items.Add((r, 1));
                 }
@@ -171,6 +174,7 @@ internal sealed class BatchScheduler
                     hostFree += r.SwappedBlocks * blockBytes;
                     inBlocks += r.SwappedBlocks;
                     r.SwappedBlocks = 0;
+                    r.Running = true;
                     running.Add(r);
                     items.Add((r, 1));
                 }
@@ -253,6 +257,7 @@ internal sealed class BatchScheduler
             }
 
             waiting.RemoveFirst();
+            r.Running = true;
             running.Add(r);
             items.Add((r, chunk));
             budget -= chunk;
@@ -284,8 +289,10 @@ internal sealed class BatchScheduler
     /// <summary>Frees a running request's blocks: to host memory if they fit (returns the blocks swapped), else by recompute.</summary>
     private int Preempt(ServedRequest r)
     {
+        // The victim is always the newest running request, the last of the list.
         Preemptions++;
-        running.Remove(r);
+        running.RemoveAt(running.Count - 1);
+        r.Running = false;
         freeBlocks += r.Blocks;
         var blocks = r.Blocks;
         r.Blocks = 0;
@@ -338,13 +345,14 @@ internal sealed class BatchScheduler
             if (r.Generated >= r.Output)
             {
                 r.LastStep = step;
-                running.Remove(r);
+                r.Running = false;
                 freeBlocks += r.Blocks;
                 r.Blocks = 0;
                 inSystem--;
             }
         }
 
+        running.RemoveAll(r => !r.Running);
         step++;
         return new StepLoad(items.Count, tokens, kvRead, prefill);
     }

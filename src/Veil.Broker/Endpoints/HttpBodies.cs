@@ -17,12 +17,16 @@ internal static class HttpBodies
     /// <summary>The body, or null when it is larger than <see cref="MaxBytes"/>.</summary>
     public static Task<byte[]?> ReadAsync(HttpRequest request, CancellationToken ct) => ReadAsync(request, MaxBytes, ct);
 
-    /// <summary>The body, or null when it is larger than <paramref name="maxBytes"/>.</summary>
+    /// <summary>
+    /// The body, or null when it is larger than <paramref name="maxBytes"/>. A refused body is not drained: the answer
+    /// closes the connection, because otherwise Kestrel reads and discards the rest of it to keep the connection alive,
+    /// and a client sending megabytes per request then costs the broker that much reading anyway.
+    /// </summary>
     public static async Task<byte[]?> ReadAsync(HttpRequest request, int maxBytes, CancellationToken ct)
     {
         if (request.ContentLength > maxBytes)
         {
-            return null;
+            return Refuse(request);
         }
 
         if (request.ContentLength is { } length)
@@ -52,13 +56,19 @@ internal static class HttpBodies
         {
             if (ms.Length + n > maxBytes)
             {
-                return null;
+                return Refuse(request);
             }
 
             ms.Write(buffer, 0, n);
         }
 
         return ms.ToArray();
+    }
+
+    private static byte[]? Refuse(HttpRequest request)
+    {
+        request.HttpContext.Response.Headers.Connection = "close";
+        return null;
     }
 
     public static string? BearerToken(HttpRequest request)
