@@ -32,8 +32,27 @@ public sealed record AttestedTlsOptions
     /// <summary>NVIDIA RIMs and OCSP responses.</summary>
     public INvidiaCollateralSource NvidiaCollateral { get; init; } = NvidiaCollateralSources.None();
 
+    /// <summary>Which evidence the endpoint serves: a Veil gateway's document (the default) or a dstack report.</summary>
+    public EndpointForm Form { get; init; } = EndpointForm.Veil;
+
+    /// <summary>With <see cref="EndpointForm.Dstack"/>: the report's path; the nonce goes in <c>?nonce=</c> as 64 hex digits.</summary>
+    public string DstackReportPath { get; init; } = "/v1/attestation/report";
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Told of every attestation, accepted or refused (the status page of <c>veil connect</c>).</summary>
     public Action<AttestationOutcome>? Observer { get; init; }
+}
+
+/// <summary>The evidence an endpoint serves (docs/attested-tls.md).</summary>
+public enum EndpointForm
+{
+    /// <summary><c>/.well-known/veil/attestation</c>: report data binds the nonce, the TLS key and the GPU evidence.</summary>
+    Veil,
+
+    /// <summary>
+    /// dstack's gateway report (<c>/v1/attestation/report</c>): a TDX quote whose report data binds a signing address and
+    /// the nonce, its JSON event log, NVIDIA evidence over the nonce. The TLS key is not bound.
+    /// </summary>
+    Dstack,
 }

@@ -11,7 +11,7 @@ public static class WebhookConfigFile
 {
     internal static readonly string[] Keys =
         ["allowed-runtime-classes", "cc-off-runtime-classes", "gpu-resource-names", "gpu-resource-prefixes",
-         "resource-claims-trigger", "unseal-image", "key-source", "broker-url", "model-mount-path", "model-size-limit"];
+         "resource-claims-trigger", "unseal-image", "key-source", "broker-url", "model-mount-path", "model-size-limit", "gateway-tsm-root"];
 
     public static WebhookOptions Load(string path)
     {
@@ -61,6 +61,7 @@ public static class WebhookConfigFile
                 "broker-url" => options with { BrokerUrl = BrokerUrl(Text(value, key, where), $"{where}: {key}") },
                 "model-mount-path" => options with { ModelMountPath = AbsolutePath(Text(value, key, where), $"{where}: {key}") },
                 "model-size-limit" => options with { ModelSizeLimit = Text(value, key, where) },
+                "gateway-tsm-root" => options with { GatewayTsmRoot = AbsolutePath(Text(value, key, where), $"{where}: {key}") },
                 _ => throw new WebhookConfigurationException($"{where}: unknown setting '{key}' (known: {string.Join(", ", Keys)})"),
             };
         }

@@ -29,7 +29,7 @@ public sealed record WebhookOptions
     /// </summary>
     public bool ResourceClaimsTrigger { get; init; } = true;
 
-    /// <summary>Image of the injected <c>veil-unseal</c> init container.</summary>
+    /// <summary>Image of the injected containers: the <c>veil-unseal</c> init container and the <c>veil-gateway</c> sidecar.</summary>
     public string UnsealImage { get; init; } = VeilImage.Default;
 
     /// <summary>How the injected agent gets the model key; see <see cref="UnsealKeySource"/>.</summary>
@@ -43,6 +43,9 @@ public sealed record WebhookOptions
 
     /// <summary>Optional sizeLimit of the memory-backed emptyDir (a Kubernetes quantity such as 80Gi).</summary>
     public string? ModelSizeLimit { get; init; }
+
+    /// <summary>The guest's configfs-tsm report folder as the injected <c>veil-gateway</c> sees it (its <c>--tsm-root</c>).</summary>
+    public string GatewayTsmRoot { get; init; } = "/sys/kernel/config/tsm/report";
 
     public bool IsGpuResource(string name) =>
         GpuResourceNames.Contains(name, StringComparer.Ordinal) || GpuResourcePrefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal));
@@ -74,6 +77,14 @@ public static class VeilNames
     public const string InjectedAnnotation = "veil.dev/unseal-injected";
     public const string InitContainerName = "veil-unseal";
     public const string ModelVolumeName = "veil-model";
+    public const string GatewayAnnotation = "veil.dev/gateway";
+    public const string GatewayPortAnnotation = "veil.dev/gateway-port";
+    public const string GatewayUpstreamPortAnnotation = "veil.dev/gateway-upstream-port";
+    public const string GatewayTeeAnnotation = "veil.dev/gateway-tee";
+    public const string GatewayGpuAnnotation = "veil.dev/gateway-gpu";
+    public const string GatewayInjectedAnnotation = "veil.dev/gateway-injected";
+    public const string GatewayContainerName = "veil-gateway";
+    public const string GatewayTmpVolumeName = "veil-gateway-tmp";
     public const string EnforcedNamespaceLabel = "veil.dev/confidential";
     public const string EnforcedNamespaceValue = "enforced";
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using Veil.Abi.AzureVtpm;
 
 namespace Veil.Attestation.AzureVtpm;
 
@@ -25,18 +26,18 @@ public enum HclReportType
 /// </summary>
 public sealed record HclReport
 {
-    public const int HeaderLength = 32;
-    public const int HardwareReportLength = 1184;
-    public const int RequestDataOffset = HeaderLength + HardwareReportLength;
-    public const int RequestDataHeaderLength = 20;
-    public const int VariableDataOffset = RequestDataOffset + RequestDataHeaderLength;
-    public const int TdReportLength = 1024;
+    public const int HeaderLength = HclReportLayout.HeaderLength;
+    public const int HardwareReportLength = HclReportLayout.HardwareReportLength;
+    public const int RequestDataOffset = HclReportLayout.RequestDataOffset;
+    public const int RequestDataHeaderLength = HclReportLayout.RequestDataHeaderLength;
+    public const int VariableDataOffset = HclReportLayout.VariableDataOffset;
+    public const int TdReportLength = HclReportLayout.TdReportLength;
 
     /// <summary>"HCLA" as a little-endian UINT32.</summary>
-    public const uint Signature = 0x414c4348;
+    public const uint Signature = HclReportLayout.Signature;
 
     /// <summary>The HCL's IGVM_REQUEST_TYPE for an attestation report (the only one a guest reads).</summary>
-    public const uint RequestTypeAttestation = 2;
+    public const uint RequestTypeAttestation = HclReportLayout.RequestTypeAttestation;
 
     public required ReadOnlyMemory<byte> Raw { get; init; }
 

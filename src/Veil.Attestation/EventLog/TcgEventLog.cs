@@ -145,6 +145,9 @@ public static class TcgEventTypes
         [0x8000000C] = "EV_EFI_VARIABLE_BOOT2", [0x8000000D] = "EV_EFI_GPT_EVENT2",
         [0x80000010] = "EV_EFI_HCRTM_EVENT", [0x800000E0] = "EV_EFI_VARIABLE_AUTHORITY",
         [0x800000E1] = "EV_EFI_SPDM_FIRMWARE_BLOB", [0x800000E2] = "EV_EFI_SPDM_FIRMWARE_CONFIG",
+
+        // Not TCG's: the type dstack gives its runtime events (RTMR3), named so that its logs read like the others.
+        [DstackEventLog.RuntimeEventType] = "DSTACK_RUNTIME_EVENT",
     };
 
     public static string Name(uint type) => Names.TryGetValue(type, out var n) ? n : $"0x{type:x8}";

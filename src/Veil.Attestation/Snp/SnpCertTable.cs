@@ -1,14 +1,14 @@
-using System.Buffers.Binary;
+using Veil.Abi.Snp;
 
 namespace Veil.Attestation.Snp;
 
 /// <summary>One entry of the extended-report certificate table.</summary>
 public sealed record SnpCertTableEntry(Guid Id, ReadOnlyMemory<byte> Data)
 {
-    public static readonly Guid VcekGuid = new("63da758d-e664-4564-adc5-f4b93be8accd");
-    public static readonly Guid VlekGuid = new("a8074bc2-a25a-483e-aae6-39c045a0b8a1");
-    public static readonly Guid AskGuid = new("4ab7b379-bbac-4fe4-a02f-05aef327c782");
-    public static readonly Guid ArkGuid = new("c0b406a4-a803-4952-9743-3fb6014cd0ae");
+    public static readonly Guid VcekGuid = SnpCertTableLayout.Vcek;
+    public static readonly Guid VlekGuid = SnpCertTableLayout.Vlek;
+    public static readonly Guid AskGuid = SnpCertTableLayout.Ask;
+    public static readonly Guid ArkGuid = SnpCertTableLayout.Ark;
 
     public string Kind =>
         Id == VcekGuid ? "vcek" : Id == VlekGuid ? "vlek" : Id == AskGuid ? "ask" : Id == ArkGuid ? "ark" : "unknown";
@@ -21,7 +21,7 @@ public sealed record SnpCertTableEntry(Guid Id, ReadOnlyMemory<byte> Data)
 /// </summary>
 public static class SnpCertTable
 {
-    private const int EntrySize = 24;
+    private const int EntrySize = SnpCertTableLayout.EntryLength;
 
     public static IReadOnlyList<SnpCertTableEntry> Parse(ReadOnlySpan<byte> table)
     {
@@ -41,9 +41,9 @@ public static class SnpCertTable
                 return entries;
             }
 
-            var guid = new Guid(entry[..16], bigEndian: false);
-            var offset = BinaryPrimitives.ReadUInt32LittleEndian(entry[16..]);
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(entry[20..]);
+            var guid = SnpCertTableLayout.ReadGuid(entry);
+            var offset = SnpCertTableLayout.ReadOffset(entry);
+            var length = SnpCertTableLayout.ReadLength(entry);
             var field = $"cert_table[{i}]";
             var headerEnd = (long)(i + 1) * EntrySize;
             if (offset < headerEnd || (long)offset + length > table.Length)
@@ -70,9 +70,7 @@ public static class SnpCertTable
         for (var i = 0; i < entries.Count; i++)
         {
             var slot = table.AsSpan(i * EntrySize, EntrySize);
-            entries[i].Id.TryWriteBytes(slot[..16], bigEndian: false, out _);
-            BinaryPrimitives.WriteUInt32LittleEndian(slot[16..], (uint)offset);
-            BinaryPrimitives.WriteUInt32LittleEndian(slot[20..], (uint)entries[i].Data.Length);
+            SnpCertTableLayout.Write(slot, entries[i].Id, (uint)offset, (uint)entries[i].Data.Length);
             entries[i].Data.Span.CopyTo(table.AsSpan(offset));
             offset += entries[i].Data.Length;
         }

@@ -1,3 +1,5 @@
+using Veil.Abi.Snp;
+
 namespace Veil.Attestation.Snp;
 
 /// <summary>AMD EPYC generations with SEV-SNP, each with its own root key (ARK) and KDS path.</summary>

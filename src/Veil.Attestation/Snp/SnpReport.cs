@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using Veil.Abi.Snp;
+using L = Veil.Abi.Snp.SnpReportLayout;
 
 namespace Veil.Attestation.Snp;
 
@@ -9,15 +11,15 @@ namespace Veil.Attestation.Snp;
 /// </summary>
 public sealed record SnpReport
 {
-    public const int Size = 0x4A0;
+    public const int Size = L.Length;
 
     /// <summary>Bytes 0x000–0x29F are covered by the signature.</summary>
-    public const int SignedLength = 0x2A0;
+    public const int SignedLength = L.SignedLength;
 
     /// <summary>Each signature component is a 72-byte little-endian field; P-384 uses the low 48 bytes.</summary>
-    public const int SignatureComponentLength = 72;
+    public const int SignatureComponentLength = AmdEcdsa.ComponentLength;
 
-    public const int SignatureComponentSignificant = 48;
+    public const int SignatureComponentSignificant = AmdEcdsa.P384Length;
 
     public required ReadOnlyMemory<byte> Raw { get; init; }
 
@@ -101,39 +103,39 @@ public sealed record SnpReport
 
         var raw = bytes.ToArray();
         ReadOnlyMemory<byte> m = raw;
-        var hasCpuId = version >= 3;
-        var hasMit = version >= 5;
+        var hasCpuId = version >= L.FirstVersionWithCpuId;
+        var hasMit = version >= L.FirstVersionWithMitigationVectors;
         return new SnpReport
         {
             Raw = m,
             Version = version,
-            GuestSvn = U32(bytes, 0x004),
-            Policy = new GuestPolicy(U64(bytes, 0x008)),
-            FamilyId = m.Slice(0x010, 16),
-            ImageId = m.Slice(0x020, 16),
-            Vmpl = U32(bytes, 0x030),
-            SignatureAlgorithm = U32(bytes, 0x034),
-            CurrentTcb = TcbVersion.Read(bytes[0x038..]),
-            PlatformInfo = new PlatformInfo(U64(bytes, 0x040)),
-            SignerInfo = new SignerInfo(U32(bytes, 0x048)),
-            ReportData = m.Slice(0x050, 64),
-            Measurement = m.Slice(0x090, 48),
-            HostData = m.Slice(0x0C0, 32),
-            IdKeyDigest = m.Slice(0x0E0, 48),
-            AuthorKeyDigest = m.Slice(0x110, 48),
-            ReportId = m.Slice(0x140, 32),
-            ReportIdMa = m.Slice(0x160, 32),
-            ReportedTcb = TcbVersion.Read(bytes[0x180..]),
-            CpuId = hasCpuId ? new CpuId(bytes[0x188], bytes[0x189], bytes[0x18A]) : null,
-            ChipId = m.Slice(0x1A0, 64),
-            CommittedTcb = TcbVersion.Read(bytes[0x1E0..]),
-            CurrentVersion = new FirmwareVersion(bytes[0x1EA], bytes[0x1E9], bytes[0x1E8]),
-            CommittedVersion = new FirmwareVersion(bytes[0x1EE], bytes[0x1ED], bytes[0x1EC]),
-            LaunchTcb = TcbVersion.Read(bytes[0x1F0..]),
-            LaunchMitVector = hasMit ? U64(bytes, 0x1F8) : null,
-            CurrentMitVector = hasMit ? U64(bytes, 0x200) : null,
-            SignatureR = m.Slice(0x2A0, SignatureComponentLength),
-            SignatureS = m.Slice(0x2E8, SignatureComponentLength),
+            GuestSvn = U32(bytes, L.GuestSvn),
+            Policy = new GuestPolicy(U64(bytes, L.Policy)),
+            FamilyId = L.FamilyId.Of(m),
+            ImageId = L.ImageId.Of(m),
+            Vmpl = U32(bytes, L.Vmpl),
+            SignatureAlgorithm = U32(bytes, L.SignatureAlgorithm),
+            CurrentTcb = TcbVersion.Read(L.CurrentTcb.Of(bytes)),
+            PlatformInfo = new PlatformInfo(U64(bytes, L.PlatformInfo)),
+            SignerInfo = new SignerInfo(U32(bytes, L.SignerInfo)),
+            ReportData = L.ReportData.Of(m),
+            Measurement = L.Measurement.Of(m),
+            HostData = L.HostData.Of(m),
+            IdKeyDigest = L.IdKeyDigest.Of(m),
+            AuthorKeyDigest = L.AuthorKeyDigest.Of(m),
+            ReportId = L.ReportId.Of(m),
+            ReportIdMa = L.ReportIdMa.Of(m),
+            ReportedTcb = TcbVersion.Read(L.ReportedTcb.Of(bytes)),
+            CpuId = hasCpuId ? new CpuId(bytes[L.CpuIdFamily.Offset], bytes[L.CpuIdModel.Offset], bytes[L.CpuIdStepping.Offset]) : null,
+            ChipId = L.ChipId.Of(m),
+            CommittedTcb = TcbVersion.Read(L.CommittedTcb.Of(bytes)),
+            CurrentVersion = Firmware(L.CurrentVersion.Of(bytes)),
+            CommittedVersion = Firmware(L.CommittedVersion.Of(bytes)),
+            LaunchTcb = TcbVersion.Read(L.LaunchTcb.Of(bytes)),
+            LaunchMitVector = hasMit ? U64(bytes, L.LaunchMitVector) : null,
+            CurrentMitVector = hasMit ? U64(bytes, L.CurrentMitVector) : null,
+            SignatureR = L.SignatureR.Of(m),
+            SignatureS = L.SignatureS.Of(m),
         };
     }
 
@@ -141,23 +143,15 @@ public sealed record SnpReport
     /// Byte ranges that must be zero for this report version (reserved fields and signature padding), as
     /// (offset, length, name). Checked by the verifier so that hidden data cannot ride along in a report.
     /// </summary>
-    public IEnumerable<(int Offset, int Length, string Name)> MustBeZeroRanges()
-    {
-        yield return (0x04C, 4, "report.reserved_0x04c");
-        yield return Version >= 3 ? (0x18B, 21, "report.reserved_0x18b") : (0x188, 24, "report.reserved_0x188");
-        yield return (0x1EB, 1, "report.reserved_0x1eb");
-        yield return (0x1EF, 1, "report.reserved_0x1ef");
-        if (Version < 5)
-        {
-            yield return (0x1F8, 16, "report.reserved_0x1f8");
-        }
+    public IEnumerable<(int Offset, int Length, string Name)> MustBeZeroRanges() =>
+        L.MustBeZero(Version).Select(r => (r.Field.Offset, r.Field.Length, r.Name));
 
-        yield return (0x208, 0x98, "report.reserved_0x208");
-    }
+    private static uint U32(ReadOnlySpan<byte> b, Veil.Abi.ByteField f) => BinaryPrimitives.ReadUInt32LittleEndian(f.Of(b));
 
-    private static uint U32(ReadOnlySpan<byte> b, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(b[offset..]);
+    private static ulong U64(ReadOnlySpan<byte> b, Veil.Abi.ByteField f) => BinaryPrimitives.ReadUInt64LittleEndian(f.Of(b));
 
-    private static ulong U64(ReadOnlySpan<byte> b, int offset) => BinaryPrimitives.ReadUInt64LittleEndian(b[offset..]);
+    /// <summary>The version bytes are build, minor, major.</summary>
+    private static FirmwareVersion Firmware(ReadOnlySpan<byte> three) => new(three[2], three[1], three[0]);
 }
 
 /// <summary>CPUID family (extended + base), model (extended &lt;&lt; 4 | base) and stepping, as the report carries them.</summary>

@@ -192,11 +192,7 @@ public sealed class SnpVerifier
     }
 
     /// <summary>The report stores R and S little-endian in 72 bytes; P1363 wants 48 big-endian bytes each.</summary>
-    private static void ToP1363(ReadOnlySpan<byte> littleEndian72, Span<byte> bigEndian48)
-    {
-        littleEndian72[..48].CopyTo(bigEndian48);
-        bigEndian48.Reverse();
-    }
+    private static void ToP1363(ReadOnlySpan<byte> littleEndian72, Span<byte> bigEndian48) => Veil.Abi.Snp.AmdEcdsa.ToBigEndian48(littleEndian72, bigEndian48);
 
     private static VerificationResult Result(SnpReport report, SnpProduct? product, List<VerificationFailure> failures, SnpSigningKey? signer = null) =>
         new("snp", SnpClaims.From(report, product, signer ?? report.SignerInfo.SigningKey), failures);

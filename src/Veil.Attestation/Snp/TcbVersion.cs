@@ -1,16 +1,7 @@
 using System.Buffers.Binary;
+using Veil.Abi.Snp;
 
 namespace Veil.Attestation.Snp;
-
-/// <summary>Byte layout of a TCB_VERSION: Milan and Genoa share one, Turin added FMC and moved the fields.</summary>
-public enum TcbLayout
-{
-    /// <summary>byte0 boot loader, byte1 TEE, bytes2–5 reserved, byte6 SNP, byte7 microcode.</summary>
-    MilanGenoa,
-
-    /// <summary>byte0 FMC, byte1 boot loader, byte2 TEE, byte3 SNP, bytes4–6 reserved, byte7 microcode.</summary>
-    Turin,
-}
 
 /// <summary>
 /// A TCB_VERSION (8 bytes, SEV-SNP ABI "TCB_VERSION"). The raw value is kept because the meaning of its
@@ -22,32 +13,26 @@ public readonly record struct TcbVersion(ulong Raw)
 
     public TcbParts Decode(TcbLayout layout)
     {
-        Span<byte> b = stackalloc byte[8];
+        Span<byte> b = stackalloc byte[SnpTcbLayout.Length];
         BinaryPrimitives.WriteUInt64LittleEndian(b, Raw);
-        return layout == TcbLayout.Turin
-            ? new TcbParts(Fmc: b[0], Bootloader: b[1], Tee: b[2], Snp: b[3], Microcode: b[7])
-            : new TcbParts(Fmc: null, Bootloader: b[0], Tee: b[1], Snp: b[6], Microcode: b[7]);
+        var at = SnpTcbLayout.Of(layout);
+        return new TcbParts(Fmc: at.Fmc is { } f ? b[f] : null, Bootloader: b[at.Bootloader], Tee: b[at.Tee], Snp: b[at.Snp], Microcode: b[at.Microcode]);
     }
 
     /// <summary>Encodes components back into the raw layout (used to rebuild reports from Trustee's JSON).</summary>
     public static TcbVersion Encode(TcbParts parts, TcbLayout layout)
     {
-        Span<byte> b = stackalloc byte[8];
-        if (layout == TcbLayout.Turin)
+        Span<byte> b = stackalloc byte[SnpTcbLayout.Length];
+        var at = SnpTcbLayout.Of(layout);
+        if (at.Fmc is { } f)
         {
-            b[0] = parts.Fmc ?? 0;
-            b[1] = parts.Bootloader;
-            b[2] = parts.Tee;
-            b[3] = parts.Snp;
-        }
-        else
-        {
-            b[0] = parts.Bootloader;
-            b[1] = parts.Tee;
-            b[6] = parts.Snp;
+            b[f] = parts.Fmc ?? 0;
         }
 
-        b[7] = parts.Microcode;
+        b[at.Bootloader] = parts.Bootloader;
+        b[at.Tee] = parts.Tee;
+        b[at.Snp] = parts.Snp;
+        b[at.Microcode] = parts.Microcode;
         return new TcbVersion(BinaryPrimitives.ReadUInt64LittleEndian(b));
     }
 

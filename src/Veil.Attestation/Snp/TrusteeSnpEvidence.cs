@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Veil.Abi.Snp;
+using L = Veil.Abi.Snp.SnpReportLayout;
 
 namespace Veil.Attestation.Snp;
 
@@ -66,44 +68,44 @@ public static class TrusteeSnpEvidence
         var s = b.AsSpan();
         var version = r.UInt("version", uint.MaxValue);
         BinaryPrimitives.WriteUInt32LittleEndian(s, (uint)version);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[0x004..], (uint)r.UInt("guest_svn", uint.MaxValue));
-        BinaryPrimitives.WriteUInt64LittleEndian(s[0x008..], r.UInt("policy", ulong.MaxValue));
-        r.Bytes("family_id", 16).CopyTo(s[0x010..]);
-        r.Bytes("image_id", 16).CopyTo(s[0x020..]);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[0x030..], (uint)r.UInt("vmpl", uint.MaxValue));
-        BinaryPrimitives.WriteUInt32LittleEndian(s[0x034..], (uint)r.UInt("sig_algo", uint.MaxValue));
-        WriteTcb(r, "current_tcb", s[0x038..]);
-        BinaryPrimitives.WriteUInt64LittleEndian(s[0x040..], r.UInt("plat_info", ulong.MaxValue));
-        BinaryPrimitives.WriteUInt32LittleEndian(s[0x048..], (uint)r.UInt("key_info", uint.MaxValue));
-        r.Bytes("report_data", 64).CopyTo(s[0x050..]);
-        r.Bytes("measurement", 48).CopyTo(s[0x090..]);
-        r.Bytes("host_data", 32).CopyTo(s[0x0C0..]);
-        r.Bytes("id_key_digest", 48).CopyTo(s[0x0E0..]);
-        r.Bytes("author_key_digest", 48).CopyTo(s[0x110..]);
-        r.Bytes("report_id", 32).CopyTo(s[0x140..]);
-        r.Bytes("report_id_ma", 32).CopyTo(s[0x160..]);
-        WriteTcb(r, "reported_tcb", s[0x180..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[L.GuestSvn.Offset..], (uint)r.UInt("guest_svn", uint.MaxValue));
+        BinaryPrimitives.WriteUInt64LittleEndian(s[L.Policy.Offset..], r.UInt("policy", ulong.MaxValue));
+        r.Bytes("family_id", 16).CopyTo(s[L.FamilyId.Offset..]);
+        r.Bytes("image_id", 16).CopyTo(s[L.ImageId.Offset..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[L.Vmpl.Offset..], (uint)r.UInt("vmpl", uint.MaxValue));
+        BinaryPrimitives.WriteUInt32LittleEndian(s[L.SignatureAlgorithm.Offset..], (uint)r.UInt("sig_algo", uint.MaxValue));
+        WriteTcb(r, "current_tcb", s[L.CurrentTcb.Offset..]);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[L.PlatformInfo.Offset..], r.UInt("plat_info", ulong.MaxValue));
+        BinaryPrimitives.WriteUInt32LittleEndian(s[L.SignerInfo.Offset..], (uint)r.UInt("key_info", uint.MaxValue));
+        r.Bytes("report_data", 64).CopyTo(s[L.ReportData.Offset..]);
+        r.Bytes("measurement", 48).CopyTo(s[L.Measurement.Offset..]);
+        r.Bytes("host_data", 32).CopyTo(s[L.HostData.Offset..]);
+        r.Bytes("id_key_digest", 48).CopyTo(s[L.IdKeyDigest.Offset..]);
+        r.Bytes("author_key_digest", 48).CopyTo(s[L.AuthorKeyDigest.Offset..]);
+        r.Bytes("report_id", 32).CopyTo(s[L.ReportId.Offset..]);
+        r.Bytes("report_id_ma", 32).CopyTo(s[L.ReportIdMa.Offset..]);
+        WriteTcb(r, "reported_tcb", s[L.ReportedTcb.Offset..]);
         if (version >= 3)
         {
-            s[0x188] = (byte)r.UInt("cpuid_fam_id", byte.MaxValue);
-            s[0x189] = (byte)r.UInt("cpuid_mod_id", byte.MaxValue);
-            s[0x18A] = (byte)r.UInt("cpuid_step", byte.MaxValue);
+            s[L.CpuIdFamily.Offset] = (byte)r.UInt("cpuid_fam_id", byte.MaxValue);
+            s[L.CpuIdModel.Offset] = (byte)r.UInt("cpuid_mod_id", byte.MaxValue);
+            s[L.CpuIdStepping.Offset] = (byte)r.UInt("cpuid_step", byte.MaxValue);
         }
 
-        r.Bytes("chip_id", 64).CopyTo(s[0x1A0..]);
-        WriteTcb(r, "committed_tcb", s[0x1E0..]);
-        WriteVersion(r.Object("current"), s[0x1E8..]);
-        WriteVersion(r.Object("committed"), s[0x1EC..]);
-        WriteTcb(r, "launch_tcb", s[0x1F0..]);
+        r.Bytes("chip_id", 64).CopyTo(s[L.ChipId.Offset..]);
+        WriteTcb(r, "committed_tcb", s[L.CommittedTcb.Offset..]);
+        WriteVersion(r.Object("current"), s[L.CurrentVersion.Offset..]);
+        WriteVersion(r.Object("committed"), s[L.CommittedVersion.Offset..]);
+        WriteTcb(r, "launch_tcb", s[L.LaunchTcb.Offset..]);
         if (version >= 5)
         {
-            BinaryPrimitives.WriteUInt64LittleEndian(s[0x1F8..], r.UInt("launch_mit_vector", ulong.MaxValue));
-            BinaryPrimitives.WriteUInt64LittleEndian(s[0x200..], r.UInt("current_mit_vector", ulong.MaxValue));
+            BinaryPrimitives.WriteUInt64LittleEndian(s[L.LaunchMitVector.Offset..], r.UInt("launch_mit_vector", ulong.MaxValue));
+            BinaryPrimitives.WriteUInt64LittleEndian(s[L.CurrentMitVector.Offset..], r.UInt("current_mit_vector", ulong.MaxValue));
         }
 
         var sig = r.Object("signature");
-        sig.Bytes("r", SnpReport.SignatureComponentLength).CopyTo(s[0x2A0..]);
-        sig.Bytes("s", SnpReport.SignatureComponentLength).CopyTo(s[0x2E8..]);
+        sig.Bytes("r", SnpReport.SignatureComponentLength).CopyTo(s[L.SignatureR.Offset..]);
+        sig.Bytes("s", SnpReport.SignatureComponentLength).CopyTo(s[L.SignatureS.Offset..]);
         return b;
     }
 

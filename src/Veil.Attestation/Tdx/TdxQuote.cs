@@ -11,8 +11,8 @@ namespace Veil.Attestation.Tdx;
 /// </summary>
 public sealed record TdxQuote
 {
-    public const int HeaderLength = 48;
-    public const uint TeeTypeTdx = 0x81;
+    public const int HeaderLength = Veil.Abi.Tdx.TdxQuoteLayout.HeaderLength;
+    public const uint TeeTypeTdx = Veil.Abi.Tdx.TdxQuoteLayout.TeeTypeTdx;
     public const ushort AttestationKeyEcdsaP256 = 2;
     public const ushort CertificationDataQeReport = 6;
     public const ushort CertificationDataPckChain = 5;

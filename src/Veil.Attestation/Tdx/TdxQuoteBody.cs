@@ -8,10 +8,10 @@ namespace Veil.Attestation.Tdx;
 /// </summary>
 public sealed record TdxQuoteBody
 {
-    public const int TypeTdx10 = 2;
-    public const int TypeTdx15 = 3;
-    public const int LengthTdx10 = 584;
-    public const int LengthTdx15 = 648;
+    public const int TypeTdx10 = Veil.Abi.Tdx.TdxQuoteLayout.BodyTypeTdx10;
+    public const int TypeTdx15 = Veil.Abi.Tdx.TdxQuoteLayout.BodyTypeTdx15;
+    public const int LengthTdx10 = Veil.Abi.Tdx.TdxQuoteLayout.BodyLengthTdx10;
+    public const int LengthTdx15 = Veil.Abi.Tdx.TdxQuoteLayout.BodyLengthTdx15;
 
     /// <summary>2 = TDX 1.0 (584 bytes), 3 = TDX 1.5 (648 bytes).</summary>
     public required int BodyType { get; init; }

@@ -83,10 +83,13 @@ internal static class AttestedTlsCommands
         var tdxCollateral = new Option<string?>("--tdx-collateral") { Description = "TDX: single-file collateral JSON (dcap-qvl layout)" };
         var rims = new Option<string[]>("--rim") { Description = "NVIDIA driver or VBIOS RIM file (repeatable)" };
         var once = new Option<bool>("--once") { Description = "Attest once, print the appraisal and exit (0 affirming, 1 refused)" };
+        var form = new Option<string>("--form") { Description = "The endpoint's evidence: veil (a veil gateway, TLS key bound) or dstack (dstack's /v1/attestation/report: TDX quote, JSON event log, NVIDIA evidence; TLS key not bound)", DefaultValueFactory = _ => "veil" };
+        form.AcceptOnlyFromAmong("veil", "dstack");
+        var dstackPath = new Option<string>("--dstack-path") { Description = "With --form dstack: the report's path (default /v1/attestation/report)", DefaultValueFactory = _ => "/v1/attestation/report" };
         var output = CliOptions.Output("table", "json");
         var cmd = new Command("connect", "Forward local HTTP to a veil gateway only over TLS connections whose evidence verified and passed the policy.")
         {
-            endpoint, policy, parameters, refValues, listen, allowSample, reattest, maxAge, snpDir, tdxCollateral, rims, once, output,
+            endpoint, policy, parameters, refValues, listen, allowSample, reattest, maxAge, snpDir, tdxCollateral, rims, once, output, form, dstackPath,
         };
         cmd.SetAction((parse, ct) => CliErrors.GuardAsync(parse, async () =>
         {
@@ -104,8 +107,18 @@ internal static class AttestedTlsCommands
                     : SnpCollateralSources.Evidence(),
                 TdxCollateral = parse.GetValue(tdxCollateral) is { } t ? TdxCollateral.FromJson(CliOptions.ReadFile(t, "--tdx-collateral")) : null,
                 NvidiaCollateral = NvidiaCollateralSources.Files((parse.GetValue(rims) ?? []).Select(r => new NvidiaRimFile(r, CliOptions.ReadFile(r, "--rim"))).ToList(), []),
+                Form = parse.GetValue(form) == "dstack" ? EndpointForm.Dstack : EndpointForm.Veil,
+                DstackReportPath = parse.GetValue(dstackPath) is ['/', ..] p && !p.Any(c => c is '?' or '#' or ' ' || char.IsControl(c))
+                    ? p
+                    : throw new CliUsageException("--dstack-path: expected an absolute path without query, e.g. /v1/attestation/report"),
             };
             var o = parse.InvocationConfiguration.Output;
+            if (options.Form == EndpointForm.Dstack)
+            {
+                // Said every time: a relay in front of the TD passes this check, so the user must know what they rely on.
+                parse.InvocationConfiguration.Error.WriteLine("veil connect: dstack form: the report binds the service's signing key and the nonce, not this TLS connection's key; a relay in front of the TD would pass");
+            }
+
             var json = parse.GetValue(output) == "json";
             if (parse.GetValue(once))
             {

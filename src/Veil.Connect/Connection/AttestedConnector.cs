@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Veil.Attestation.Dstack;
 using Veil.Connect.Verification;
 using Veil.Protocol.AttestedTls;
 
@@ -19,6 +20,7 @@ namespace Veil.Connect.Connection;
 internal sealed class AttestedConnector(AttestedTlsOptions options)
 {
     private readonly GatewayEvidenceVerifier verifier = new(options);
+    private readonly DstackEvidenceVerifier dstack = new(options);
 
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {
@@ -67,8 +69,12 @@ internal sealed class AttestedConnector(AttestedTlsOptions options)
                 key = AttestedTlsBinding.SpkiSha256(presented!);
             }
 
-            var nonce = RandomNumberGenerator.GetBytes(AttestedTlsBinding.MinNonceBytes);
-            await ssl.WriteAsync(EvidenceExchange.Request(host, port, nonce), timeout.Token).ConfigureAwait(false);
+            // dstack's report takes exactly 32 bytes; Veil's gateway takes 32 or more.
+            var nonce = RandomNumberGenerator.GetBytes(options.Form == EndpointForm.Dstack ? DstackReport.NonceBytes : AttestedTlsBinding.MinNonceBytes);
+            var request = options.Form == EndpointForm.Dstack
+                ? EvidenceExchange.DstackRequest(host, port, options.DstackReportPath, nonce)
+                : EvidenceExchange.Request(host, port, nonce);
+            await ssl.WriteAsync(request, timeout.Token).ConfigureAwait(false);
             byte[] body;
             try
             {
@@ -79,7 +85,9 @@ internal sealed class AttestedConnector(AttestedTlsOptions options)
                 throw Refused(AttestationOutcome.Refused(options.Time.GetUtcNow(), endpoint, "evidence request: " + e.Message, key: Convert.ToHexStringLower(key)));
             }
 
-            var outcome = await verifier.VerifyAsync(endpoint, body, nonce, key, timeout.Token).ConfigureAwait(false);
+            var outcome = options.Form == EndpointForm.Dstack
+                ? await dstack.VerifyAsync(endpoint, body, nonce, key, timeout.Token).ConfigureAwait(false)
+                : await verifier.VerifyAsync(endpoint, body, nonce, key, timeout.Token).ConfigureAwait(false);
             options.Observer?.Invoke(outcome);
             if (!outcome.Accepted)
             {

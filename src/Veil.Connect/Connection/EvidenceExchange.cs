@@ -15,8 +15,15 @@ internal static class EvidenceExchange
 {
     private const int MaxHeaderBytes = 16 * 1024;
 
-    public static byte[] Request(string host, int port, byte[] nonce) => Encoding.ASCII.GetBytes(
-        $"GET /.well-known/veil/attestation?nonce={AttestedTlsBinding.FormatNonce(nonce)} HTTP/1.1\r\n" +
+    public static byte[] Request(string host, int port, byte[] nonce) =>
+        Request(host, port, $"/.well-known/veil/attestation?nonce={AttestedTlsBinding.FormatNonce(nonce)}");
+
+    /// <summary>dstack's report takes the nonce as 64 lowercase hex digits (its parse_nonce).</summary>
+    public static byte[] DstackRequest(string host, int port, string path, byte[] nonce) =>
+        Request(host, port, $"{path}?nonce={Convert.ToHexStringLower(nonce)}");
+
+    private static byte[] Request(string host, int port, string target) => Encoding.ASCII.GetBytes(
+        $"GET {target} HTTP/1.1\r\n" +
         string.Create(CultureInfo.InvariantCulture, $"Host: {host}:{port}\r\n") +
         "Accept: application/json\r\nUser-Agent: veil-connect\r\n\r\n");
 

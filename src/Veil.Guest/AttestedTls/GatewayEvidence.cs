@@ -67,7 +67,7 @@ public sealed class GatewayEvidence
             case "snp":
                 return ("snp", TrusteeSnpEvidenceWriter.Write(e.Report, e.AuxBlob));
             case "tdx":
-                TdxQuoteLayout.CheckReportData(cpu.Name, e.Report, reportData);
+                TdxQuoteCheck.CheckReportData(cpu.Name, e.Report, reportData);
                 var log = TdxEvidenceProvider.ReadEventLog(ccelPath);
                 return ("tdx", Parse(KbsJson.Serialize(w =>
                 {

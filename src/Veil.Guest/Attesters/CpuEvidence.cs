@@ -16,13 +16,12 @@ public interface ICpuAttester
     CpuEvidence Collect(ReadOnlySpan<byte> reportData);
 }
 
-/// <summary>SNP report layout facts the attesters check before evidence leaves the guest.</summary>
-internal static class SnpReportLayout
+/// <summary>What the attesters check in an SNP report before evidence leaves the guest (layout: Veil.Abi).</summary>
+internal static class SnpReportCheck
 {
-    /// <summary>SEV-SNP ABI spec, ATTESTATION_REPORT: REPORT_DATA at 0x50, 64 bytes; the report is 0x4A0 bytes.</summary>
     public const int ReportDataOffset = 0x50;
     public const int ReportDataLength = 64;
-    public const int ReportLength = 0x4A0;
+    public const int ReportLength = Veil.Abi.Snp.SnpReportLayout.Length;
 
     /// <summary>Fails closed unless the report carries exactly the report data we asked for (zero-padded to 64 bytes).</summary>
     public static void CheckReportData(string source, ReadOnlySpan<byte> report, ReadOnlySpan<byte> reportData)

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Veil.Abi.AzureVtpm;
 
 namespace Veil.Guest;
 
@@ -15,12 +16,12 @@ namespace Veil.Guest;
 /// </summary>
 public sealed class AzureVtpmAttester(ITpmTransport transport, IAzureImds? imds)
 {
-    public const uint HclReportIndex = 0x01400001;
-    public const uint UserDataIndex = 0x01400002;
-    public const uint AkHandle = 0x81000003;
+    public const uint HclReportIndex = HclReportLayout.ReportNvIndex;
+    public const uint UserDataIndex = HclReportLayout.UserDataNvIndex;
+    public const uint AkHandle = HclReportLayout.AttestationKeyHandle;
     public const int InitDataPcr = 8;
 
-    private const int VariableDataOffset = 1236;
+    private const int VariableDataOffset = HclReportLayout.VariableDataOffset;
     private static readonly int[] AllPcrs = [.. Enumerable.Range(0, 24)];
 
     private readonly TpmCommands tpm = new(transport);

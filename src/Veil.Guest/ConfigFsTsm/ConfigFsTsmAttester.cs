@@ -131,7 +131,7 @@ public sealed class ConfigFsTsmAttester : ICpuAttester
             };
             if (tee == "snp")
             {
-                SnpReportLayout.CheckReportData(Source, outblob, reportData);
+                SnpReportCheck.CheckReportData(Source, outblob, reportData);
             }
             else if (tee == "sample")
             {

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using Veil.Protocol.Messages;
+using Veil.Abi.Tdx;
 
 namespace Veil.Guest;
 
@@ -48,7 +49,7 @@ public sealed class TdxEvidenceProvider : IEvidenceProvider
             throw new AttesterException(attester.Name, $"provider '{evidence.Provider}' gives {evidence.Tee} evidence, not tdx");
         }
 
-        TdxQuoteLayout.CheckReportData(attester.Name, evidence.Report, reportData);
+        TdxQuoteCheck.CheckReportData(attester.Name, evidence.Report, reportData);
         var log = ReadEventLog(ccelPath);
         var json = KbsJson.Serialize(w =>
         {
@@ -99,13 +100,13 @@ public sealed class TdxEvidenceProvider : IEvidenceProvider
     }
 }
 
-/// <summary>TDX quote facts the agent checks before a quote leaves the guest (Intel TDX DCAP quote layout, v4 and v5).</summary>
-internal static class TdxQuoteLayout
+/// <summary>What the agent checks in a TDX quote before it leaves the guest (layout: Veil.Abi's TdxQuoteLayout, v4 and v5).</summary>
+internal static class TdxQuoteCheck
 {
-    private const int HeaderLength = 48;
-    private const uint TeeTypeTdx = 0x81;
-    private const int ReportDataInBody = 520;
-    private const int ReportDataLength = 64;
+    private const int HeaderLength = TdxQuoteLayout.HeaderLength;
+    private const uint TeeTypeTdx = TdxQuoteLayout.TeeTypeTdx;
+    private static readonly int ReportDataInBody = TdxQuoteLayout.ReportDataInBody.Offset;
+    private static readonly int ReportDataLength = TdxQuoteLayout.ReportDataInBody.Length;
 
     /// <summary>Fails closed unless the quote's TD report carries exactly the report data we asked for (zero-padded to 64).</summary>
     public static void CheckReportData(string source, ReadOnlySpan<byte> quote, ReadOnlySpan<byte> reportData)
@@ -123,12 +124,9 @@ internal static class TdxQuoteLayout
         }
 
         // v5 puts a 6-byte body descriptor (type, size) before the TD report; REPORT_DATA sits at the same offset in both body types.
-        var body = version switch
-        {
-            4 => HeaderLength,
-            5 => HeaderLength + 6,
-            _ => throw new AttesterException(source, $"quote.version: {version} is not a TDX quote version (4, 5)"),
-        };
+        var body = version is 4 or 5
+            ? TdxQuoteLayout.BodyOffset(version)
+            : throw new AttesterException(source, $"quote.version: {version} is not a TDX quote version (4, 5)");
         if (quote.Length < body + ReportDataInBody + ReportDataLength)
         {
             throw new AttesterException(source, $"quote: {quote.Length} bytes, too short for the TD report body");

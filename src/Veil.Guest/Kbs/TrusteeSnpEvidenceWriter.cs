@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using Veil.Abi.Snp;
+using L = Veil.Abi.Snp.SnpReportLayout;
 
 namespace Veil.Guest;
 
@@ -11,70 +13,60 @@ namespace Veil.Guest;
 /// </summary>
 public static class TrusteeSnpEvidenceWriter
 {
-    private const byte TurinFamily = 0x1A;
-
-    private static readonly Dictionary<Guid, string> CertTypes = new()
-    {
-        [new Guid("63da758d-e664-4564-adc5-f4b93be8accd")] = "VCEK",
-        [new Guid("a8074bc2-a25a-483e-aae6-39c045a0b8a1")] = "VLEK",
-        [new Guid("4ab7b379-bbac-4fe4-a02f-05aef327c782")] = "ASK",
-        [new Guid("c0b406a4-a803-4952-9743-3fb6014cd0ae")] = "ARK",
-    };
-
     public static JsonElement Write(ReadOnlySpan<byte> report, ReadOnlySpan<byte> certTable)
     {
-        if (report.Length < SnpReportLayout.ReportLength)
+        if (report.Length < SnpReportCheck.ReportLength)
         {
-            throw new AttesterException("snp evidence", $"report: {report.Length} bytes, an SNP report has {SnpReportLayout.ReportLength}");
+            throw new AttesterException("snp evidence", $"report: {report.Length} bytes, an SNP report has {SnpReportCheck.ReportLength}");
         }
 
-        var r = report[..SnpReportLayout.ReportLength];
+        var r = report[..L.Length];
         var version = BinaryPrimitives.ReadUInt32LittleEndian(r);
-        var turin = version >= 3 && r[0x188] == TurinFamily;
+        var turin = version >= L.FirstVersionWithCpuId && r[L.CpuIdFamily.Offset] == L.TurinFamily;
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
             w.WriteStartObject("attestation_report");
             w.WriteNumber("version", version);
-            w.WriteNumber("guest_svn", BinaryPrimitives.ReadUInt32LittleEndian(r[0x004..]));
-            w.WriteNumber("policy", BinaryPrimitives.ReadUInt64LittleEndian(r[0x008..]));
-            Bytes(w, "family_id", r.Slice(0x010, 16));
-            Bytes(w, "image_id", r.Slice(0x020, 16));
-            w.WriteNumber("vmpl", BinaryPrimitives.ReadUInt32LittleEndian(r[0x030..]));
-            w.WriteNumber("sig_algo", BinaryPrimitives.ReadUInt32LittleEndian(r[0x034..]));
-            Tcb(w, "current_tcb", r[0x038..], turin);
-            w.WriteNumber("plat_info", BinaryPrimitives.ReadUInt64LittleEndian(r[0x040..]));
-            w.WriteNumber("key_info", BinaryPrimitives.ReadUInt32LittleEndian(r[0x048..]));
-            Bytes(w, "report_data", r.Slice(0x050, 64));
-            Bytes(w, "measurement", r.Slice(0x090, 48));
-            Bytes(w, "host_data", r.Slice(0x0C0, 32));
-            Bytes(w, "id_key_digest", r.Slice(0x0E0, 48));
-            Bytes(w, "author_key_digest", r.Slice(0x110, 48));
-            Bytes(w, "report_id", r.Slice(0x140, 32));
-            Bytes(w, "report_id_ma", r.Slice(0x160, 32));
-            Tcb(w, "reported_tcb", r[0x180..], turin);
+            w.WriteNumber("guest_svn", BinaryPrimitives.ReadUInt32LittleEndian(r[L.GuestSvn.Offset..]));
+            w.WriteNumber("policy", BinaryPrimitives.ReadUInt64LittleEndian(r[L.Policy.Offset..]));
+            Bytes(w, "family_id", L.FamilyId.Of(r));
+            Bytes(w, "image_id", L.ImageId.Of(r));
+            w.WriteNumber("vmpl", BinaryPrimitives.ReadUInt32LittleEndian(r[L.Vmpl.Offset..]));
+            w.WriteNumber("sig_algo", BinaryPrimitives.ReadUInt32LittleEndian(r[L.SignatureAlgorithm.Offset..]));
+            Tcb(w, "current_tcb", r[L.CurrentTcb.Offset..], turin);
+            w.WriteNumber("plat_info", BinaryPrimitives.ReadUInt64LittleEndian(r[L.PlatformInfo.Offset..]));
+            w.WriteNumber("key_info", BinaryPrimitives.ReadUInt32LittleEndian(r[L.SignerInfo.Offset..]));
+            Bytes(w, "report_data", L.ReportData.Of(r));
+            Bytes(w, "measurement", L.Measurement.Of(r));
+            Bytes(w, "host_data", L.HostData.Of(r));
+            Bytes(w, "id_key_digest", L.IdKeyDigest.Of(r));
+            Bytes(w, "author_key_digest", L.AuthorKeyDigest.Of(r));
+            Bytes(w, "report_id", L.ReportId.Of(r));
+            Bytes(w, "report_id_ma", L.ReportIdMa.Of(r));
+            Tcb(w, "reported_tcb", r[L.ReportedTcb.Offset..], turin);
             if (version >= 3)
             {
-                w.WriteNumber("cpuid_fam_id", r[0x188]);
-                w.WriteNumber("cpuid_mod_id", r[0x189]);
-                w.WriteNumber("cpuid_step", r[0x18A]);
+                w.WriteNumber("cpuid_fam_id", r[L.CpuIdFamily.Offset]);
+                w.WriteNumber("cpuid_mod_id", r[L.CpuIdModel.Offset]);
+                w.WriteNumber("cpuid_step", r[L.CpuIdStepping.Offset]);
             }
 
-            Bytes(w, "chip_id", r.Slice(0x1A0, 64));
-            Tcb(w, "committed_tcb", r[0x1E0..], turin);
-            Version(w, "current", r[0x1E8..]);
-            Version(w, "committed", r[0x1EC..]);
-            Tcb(w, "launch_tcb", r[0x1F0..], turin);
+            Bytes(w, "chip_id", L.ChipId.Of(r));
+            Tcb(w, "committed_tcb", r[L.CommittedTcb.Offset..], turin);
+            Version(w, "current", r[L.CurrentVersion.Offset..]);
+            Version(w, "committed", r[L.CommittedVersion.Offset..]);
+            Tcb(w, "launch_tcb", r[L.LaunchTcb.Offset..], turin);
             if (version >= 5)
             {
-                w.WriteNumber("launch_mit_vector", BinaryPrimitives.ReadUInt64LittleEndian(r[0x1F8..]));
-                w.WriteNumber("current_mit_vector", BinaryPrimitives.ReadUInt64LittleEndian(r[0x200..]));
+                w.WriteNumber("launch_mit_vector", BinaryPrimitives.ReadUInt64LittleEndian(r[L.LaunchMitVector.Offset..]));
+                w.WriteNumber("current_mit_vector", BinaryPrimitives.ReadUInt64LittleEndian(r[L.CurrentMitVector.Offset..]));
             }
 
             w.WriteStartObject("signature");
-            Bytes(w, "r", r.Slice(0x2A0, 72));
-            Bytes(w, "s", r.Slice(0x2E8, 72));
+            Bytes(w, "r", L.SignatureR.Of(r));
+            Bytes(w, "s", L.SignatureS.Of(r));
             w.WriteEndObject();
             w.WriteEndObject();
             CertChain(w, certTable);
@@ -85,23 +77,23 @@ public static class TrusteeSnpEvidenceWriter
         return doc.RootElement.Clone();
     }
 
-    /// <summary>Milan/Genoa: bootloader, tee, 4 reserved, snp, microcode. Turin: fmc, bootloader, tee, snp, 3 reserved, microcode.</summary>
     private static void Tcb(Utf8JsonWriter w, string name, ReadOnlySpan<byte> t, bool turin)
     {
+        var at = turin ? SnpTcbLayout.Turin : SnpTcbLayout.MilanGenoa;
         w.WriteStartObject(name);
-        if (turin)
+        if (at.Fmc is { } fmc)
         {
-            w.WriteNumber("fmc", t[0]);
+            w.WriteNumber("fmc", t[fmc]);
         }
         else
         {
             w.WriteNull("fmc");
         }
 
-        w.WriteNumber("bootloader", turin ? t[1] : t[0]);
-        w.WriteNumber("tee", turin ? t[2] : t[1]);
-        w.WriteNumber("snp", turin ? t[3] : t[6]);
-        w.WriteNumber("microcode", t[7]);
+        w.WriteNumber("bootloader", t[at.Bootloader]);
+        w.WriteNumber("tee", t[at.Tee]);
+        w.WriteNumber("snp", t[at.Snp]);
+        w.WriteNumber("microcode", t[at.Microcode]);
         w.WriteEndObject();
     }
 
@@ -135,22 +127,23 @@ public static class TrusteeSnpEvidenceWriter
         }
 
         w.WriteStartArray("cert_chain");
-        for (var off = 0; off + 24 <= table.Length; off += 24)
+        const int entry = SnpCertTableLayout.EntryLength;
+        for (var off = 0; off + entry <= table.Length; off += entry)
         {
-            var e = table.Slice(off, 24);
+            var e = table.Slice(off, entry);
             if (!e.ContainsAnyExcept((byte)0))
             {
                 break;
             }
 
-            var offset = BinaryPrimitives.ReadUInt32LittleEndian(e[16..]);
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(e[20..]);
+            var offset = SnpCertTableLayout.ReadOffset(e);
+            var length = SnpCertTableLayout.ReadLength(e);
             if ((ulong)offset + length > (ulong)table.Length)
             {
-                throw new AttesterException("snp evidence", $"certificate table entry {off / 24}: offset {offset} + length {length} exceeds the table");
+                throw new AttesterException("snp evidence", $"certificate table entry {off / entry}: offset {offset} + length {length} exceeds the table");
             }
 
-            if (CertTypes.TryGetValue(new Guid(e[..16], bigEndian: true), out var type))
+            if (SnpCertTableLayout.Name(SnpCertTableLayout.ReadGuid(e)) is { } type)
             {
                 w.WriteStartObject();
                 w.WriteString("cert_type", type);

@@ -102,20 +102,20 @@ public sealed class SevGuestAttester : ICpuAttester
             throw new AttesterException(Source, $"MSG_REPORT_RSP.status: 0x{status:x} (firmware refused the report request)");
         }
 
-        if (size < SnpReportLayout.ReportLength || size > SevGuestAbi.ReportResponseSize - 32)
+        if (size < SnpReportCheck.ReportLength || size > SevGuestAbi.ReportResponseSize - 32)
         {
-            throw new AttesterException(Source, $"MSG_REPORT_RSP.report_size: {size} is outside {SnpReportLayout.ReportLength}..{SevGuestAbi.ReportResponseSize - 32}");
+            throw new AttesterException(Source, $"MSG_REPORT_RSP.report_size: {size} is outside {SnpReportCheck.ReportLength}..{SevGuestAbi.ReportResponseSize - 32}");
         }
 
         var report = resp.Slice(32, (int)size).ToArray();
-        SnpReportLayout.CheckReportData(Source, report, reportData);
+        SnpReportCheck.CheckReportData(Source, report, reportData);
         return new CpuEvidence("snp", "sev_guest", report, CertTableBytes(certs));
     }
 
     /// <summary>The certificate table up to its terminating all-zero entry and the end of the last certificate.</summary>
     private static byte[] CertTableBytes(ReadOnlySpan<byte> certs)
     {
-        const int entry = 24;
+        const int entry = Veil.Abi.Snp.SnpCertTableLayout.EntryLength;
         var end = 0;
         for (var off = 0; off + entry <= certs.Length; off += entry)
         {
@@ -125,8 +125,8 @@ public sealed class SevGuestAttester : ICpuAttester
                 return end == 0 ? [] : certs[..Math.Max(end, off + entry)].ToArray();
             }
 
-            var offset = BinaryPrimitives.ReadUInt32LittleEndian(e[16..]);
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(e[20..]);
+            var offset = Veil.Abi.Snp.SnpCertTableLayout.ReadOffset(e);
+            var length = Veil.Abi.Snp.SnpCertTableLayout.ReadLength(e);
             if ((ulong)offset + length > (ulong)certs.Length)
             {
                 throw new AttesterException(Source, $"certificate table entry {off / entry}: offset {offset} + length {length} exceeds the {certs.Length}-byte buffer");

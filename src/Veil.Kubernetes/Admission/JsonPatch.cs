@@ -11,13 +11,31 @@ internal static class JsonPatch
     public static string Pointer(params string[] tokens) => string.Concat(tokens.Select(t => "/" + Escape(t)));
 
     public static JsonObject Add(string path, JsonNode? value) => new() { ["op"] = "add", ["path"] = path, ["value"] = value };
+}
 
-    /// <summary>
-    /// Appends <paramref name="item"/> to the array <paramref name="name"/> of <paramref name="parent"/>: an absent array is
-    /// added whole (a pointer into a missing array is an error in RFC 6902); <paramref name="first"/> inserts at index 0.
-    /// </summary>
-    public static JsonObject AddToArray(JsonObject parent, string parentPointer, string name, JsonNode item, bool first = false) =>
-        parent[name] is JsonArray
-            ? Add(parentPointer + Pointer(name, first ? "0" : "-"), item)
-            : Add(parentPointer + Pointer(name), new JsonArray(item));
+/// <summary>
+/// A patch built by more than one injector. Appending to an absent array adds it whole (a pointer into a missing
+/// array is an error in RFC 6902); an array one injector added whole is appended to by the next with "-", since a
+/// second whole-array "add" would replace the first one's item. <c>first</c> inserts at index 0.
+/// </summary>
+internal sealed class PatchBuilder
+{
+    private readonly HashSet<string> _created = new(StringComparer.Ordinal);
+
+    public JsonArray Operations { get; } = [];
+
+    public void Add(JsonObject operation) => Operations.Add(operation);
+
+    public void AddToArray(JsonObject parent, string parentPointer, string name, JsonNode item, bool first = false)
+    {
+        var pointer = parentPointer + JsonPatch.Pointer(name);
+        if (parent[name] is JsonArray || _created.Contains(pointer))
+        {
+            Operations.Add(JsonPatch.Add(pointer + JsonPatch.Pointer(first ? "0" : "-"), item));
+            return;
+        }
+
+        _created.Add(pointer);
+        Operations.Add(JsonPatch.Add(pointer, new JsonArray(item)));
+    }
 }

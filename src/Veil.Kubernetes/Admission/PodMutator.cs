@@ -7,7 +7,8 @@ namespace Veil.Kubernetes.Admission;
 /// <c>veil unseal</c> (the key through the guest's confidential-data-hub, or by attesting to the broker itself; then
 /// decrypt) into a memory-backed emptyDir, which lives in the
 /// VM's encrypted memory, and every app container mounts it read-only. The key id is not passed: the sealed header
-/// carries it. A pod that already has the init container gets no patch, so re-invocation changes nothing.
+/// carries it. A pod that already has the init container gets no patch, so re-invocation changes nothing. A pod
+/// annotated <c>veil.dev/gateway</c> also gets the attested-TLS sidecar (<see cref="GatewaySidecar"/>), in the same patch.
 /// Readiness is the init container's successful exit (Kubernetes starts the app containers only after it), so the
 /// volume holds exactly the sealed tree and no marker. The volume is mounted whole: a subPath would let the tree be
 /// renamed into place, but on Kata a subPath of a memory emptyDir is not backed by the guest's tmpfs
@@ -24,32 +25,47 @@ public sealed class PodMutator(WebhookOptions options)
 
         var pod = request.Pod;
         var annotations = PodJson.Annotations(pod);
-        if (!annotations.TryGetValue(VeilNames.SealedModelAnnotation, out var model))
+        var spec = PodJson.Spec(pod);
+        var patch = new PatchBuilder();
+        var warnings = new List<string>();
+        var refusal = AddSealedModel(patch, spec, annotations, warnings)
+            ?? GatewaySidecar.AddTo(patch, options, spec, annotations, warnings);
+        if (refusal is not null)
         {
-            return AdmissionDecision.Allow();
+            return AdmissionDecision.Deny(refusal);
         }
 
-        var spec = PodJson.Spec(pod);
+        return patch.Operations.Count == 0 ? AdmissionDecision.Allow([.. warnings]) : AdmissionDecision.Mutate(patch.Operations, warnings);
+    }
+
+    /// <summary>The unseal step's operations, or a refusal; nothing for a pod without the annotation or already injected.</summary>
+    private string? AddSealedModel(PatchBuilder patch, JsonObject spec, IReadOnlyDictionary<string, string> annotations, List<string> warnings)
+    {
+        if (!annotations.TryGetValue(VeilNames.SealedModelAnnotation, out var model))
+        {
+            return null;
+        }
+
         var initContainers = PodJson.Objects(spec, "initContainers", "spec");
         if (initContainers.Any(c => PodJson.Text(c, "name", "spec.initContainers[]") == VeilNames.InitContainerName))
         {
-            return AdmissionDecision.Allow();
+            return null;
         }
 
         if (options.KeySource == UnsealKeySource.Broker && options.BrokerUrl is null)
         {
-            return AdmissionDecision.Deny("veil: the webhook has key-source broker but no broker-url configured, so it cannot inject the unseal step; refusing the sealed-model pod");
+            return "veil: the webhook has key-source broker but no broker-url configured, so it cannot inject the unseal step; refusing the sealed-model pod";
         }
 
         if (!IsAbsolutePath(model))
         {
-            return AdmissionDecision.Deny($"veil: metadata.annotations[{VeilNames.SealedModelAnnotation}]: expected an absolute path inside the pod, without '..'");
+            return $"veil: metadata.annotations[{VeilNames.SealedModelAnnotation}]: expected an absolute path inside the pod, without '..'";
         }
 
         var volumes = PodJson.Objects(spec, "volumes", "spec");
         if (volumes.Any(v => PodJson.Text(v, "name", "spec.volumes[]") == VeilNames.ModelVolumeName))
         {
-            return AdmissionDecision.Deny($"veil: spec.volumes: a volume named '{VeilNames.ModelVolumeName}' already exists; it is reserved for the unsealed model");
+            return $"veil: spec.volumes: a volume named '{VeilNames.ModelVolumeName}' already exists; it is reserved for the unsealed model";
         }
 
         var containers = PodJson.Objects(spec, "containers", "spec");
@@ -57,15 +73,14 @@ public sealed class PodMutator(WebhookOptions options)
         {
             if (PodJson.Objects(containers[i], "volumeMounts", $"spec.containers[{i}]").Any(m => PodJson.Text(m, "mountPath", "volumeMounts[]")?.TrimEnd('/') == options.ModelMountPath))
             {
-                return AdmissionDecision.Deny($"veil: spec.containers[{i}].volumeMounts: something is already mounted at {options.ModelMountPath}, where the unsealed model goes");
+                return $"veil: spec.containers[{i}].volumeMounts: something is already mounted at {options.ModelMountPath}, where the unsealed model goes";
             }
         }
 
-        var warnings = new List<string>();
         var (sealedMount, refusal) = SealedMount(annotations, volumes, containers, model);
         if (refusal is not null)
         {
-            return AdmissionDecision.Deny(refusal);
+            return refusal;
         }
 
         if (sealedMount is null)
@@ -73,19 +88,16 @@ public sealed class PodMutator(WebhookOptions options)
             warnings.Add($"veil: {model} is not under any volume mounted by the pod's containers; {VeilNames.InitContainerName} reads it from its own image");
         }
 
-        var patch = new JsonArray
-        {
-            JsonPatch.Add(JsonPatch.Pointer("metadata", "annotations", VeilNames.InjectedAnnotation), "true"),
-            JsonPatch.AddToArray(spec, "/spec", "volumes", ModelVolume()),
-            JsonPatch.AddToArray(spec, "/spec", "initContainers", InitContainer(model, sealedMount), first: true),
-        };
+        patch.Add(JsonPatch.Add(JsonPatch.Pointer("metadata", "annotations", VeilNames.InjectedAnnotation), "true"));
+        patch.AddToArray(spec, "/spec", "volumes", ModelVolume());
+        patch.AddToArray(spec, "/spec", "initContainers", InitContainer(model, sealedMount), first: true);
         for (var i = 0; i < containers.Count; i++)
         {
             var mount = new JsonObject { ["name"] = VeilNames.ModelVolumeName, ["mountPath"] = options.ModelMountPath, ["readOnly"] = true };
-            patch.Add(JsonPatch.AddToArray(containers[i], JsonPatch.Pointer("spec", "containers", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), "volumeMounts", mount));
+            patch.AddToArray(containers[i], JsonPatch.Pointer("spec", "containers", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), "volumeMounts", mount);
         }
 
-        return AdmissionDecision.Mutate(patch, warnings);
+        return null;
     }
 
     internal static bool IsAbsolutePath(string p) => p.Length > 1 && p[0] == '/' && !p.Split('/').Contains("..", StringComparer.Ordinal) && !p.Any(char.IsControl);

@@ -5,7 +5,7 @@ namespace Veil.Kubernetes.Admission;
 
 /// <summary>
 /// The validating rules. A pod is confidential when it asks for a GPU or carries a sealed model; such a pod must run
-/// in a confidential Kata class and must not open a plaintext path around the VM's memory encryption. Every
+/// in a confidential Kata class (so does one asking for the attested-TLS gateway) and must not open a plaintext path around the VM's memory encryption. Every
 /// violation is reported in one message so that a user fixes the manifest once.
 /// </summary>
 public sealed class PodValidator(WebhookOptions options)
@@ -59,7 +59,13 @@ public sealed class PodValidator(WebhookOptions options)
             return "uses dynamic resource claims (spec.resourceClaims), which may allocate GPUs";
         }
 
-        return annotations.ContainsKey(VeilNames.SealedModelAnnotation) ? $"carries {VeilNames.SealedModelAnnotation}" : null;
+        if (annotations.ContainsKey(VeilNames.SealedModelAnnotation))
+        {
+            return $"carries {VeilNames.SealedModelAnnotation}";
+        }
+
+        // A gateway outside a confidential VM would have no evidence to serve, or worse, a host's: hold it to the same rules.
+        return annotations.TryGetValue(VeilNames.GatewayAnnotation, out var g) && g != "false" ? $"carries {VeilNames.GatewayAnnotation}" : null;
     }
 
     private string? GpuResource(JsonObject holder, string path)

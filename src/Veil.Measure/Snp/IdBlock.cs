@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Numerics;
 using System.Security.Cryptography;
 
 namespace Veil.Measure.Snp;
@@ -127,11 +126,5 @@ public static class IdBlockSigner
         return b;
     }
 
-    private static byte[] LittleEndian72(ReadOnlySpan<byte> bigEndian)
-    {
-        var v = new BigInteger(bigEndian, isUnsigned: true, isBigEndian: true);
-        var b = new byte[72];
-        v.TryWriteBytes(b, out _, isUnsigned: true, isBigEndian: false);
-        return b;
-    }
+    private static byte[] LittleEndian72(ReadOnlySpan<byte> bigEndian) => Veil.Abi.Snp.AmdEcdsa.ToLittleEndian72(bigEndian);
 }

@@ -108,13 +108,36 @@ public class SnpParserTests
         AssertVerified(await verifier.VerifyAsync(evidence, null));
     }
 
+    /// <summary>
+    /// A table laid out by hand as hosts write it (go-sev-guest's abi, virtee's snphost): GUID bytes in RFC 4122 order,
+    /// the string's hex digits as written. The verifier read them in .NET's mixed-endian order before, so it found no
+    /// VCEK in such a table while the guest agent (which read RFC order) did.
+    /// </summary>
+    [Fact]
+    public async Task A_host_written_cert_table_names_its_vcek_and_verifies()
+    {
+        var ms = Ms("genoa");
+        var vcek = ms.Leaf!.RawData;
+        var table = new byte[(2 * 24) + vcek.Length];
+        Convert.FromHexString("63da758de6644564adc5f4b93be8accd").CopyTo(table, 0);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(table.AsSpan(16), 48);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(table.AsSpan(20), (uint)vcek.Length);
+        vcek.CopyTo(table, 48);
+
+        var entry = Assert.Single(SnpCertTable.Parse(table));
+        Assert.Equal("vcek", entry.Kind);
+        var evidence = SnpEvidence.Parse(ms.Evidence).WithCertTable(table);
+        var verifier = new SnpVerifier(SnpCollateralSources.Evidence(), new FixedTimeProvider(ms.At));
+        AssertVerified(await verifier.VerifyAsync(evidence, null));
+    }
+
     [Fact]
     public void Cert_table_errors_are_named()
     {
         var ms = Ms("genoa");
         var table = SnpCertTable.Build([new SnpCertTableEntry(SnpCertTableEntry.VcekGuid, ms.Leaf!.RawData)]);
         var unterminated = new byte[30];
-        SnpCertTableEntry.VcekGuid.TryWriteBytes(unterminated, bigEndian: false, out _);
+        SnpCertTableEntry.VcekGuid.TryWriteBytes(unterminated, bigEndian: true, out _);
         unterminated[16] = 24;
         unterminated[20] = 6;
         Assert.Contains("terminating", Assert.Throws<EvidenceFormatException>(() => SnpCertTable.Parse(unterminated)).Reason, StringComparison.Ordinal);
