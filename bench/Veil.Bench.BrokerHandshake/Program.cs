@@ -58,6 +58,11 @@ static async Task<int> HostAsync(string dataDir, string evidencePath)
             ["snp_min_snp"] = tcb.GetProperty("snp").GetRawText(),
             ["snp_min_microcode"] = tcb.GetProperty("microcode").GetRawText(),
         },
+        // The load generator is one client (127.0.0.1): the per-client limits (20 handshakes/s, 128 pending sessions)
+        // would turn the measurement into one of the rate limiter. Lifted, as behind a proxy; the limiter stays in the path.
+        MaxSessions = 1_000_000,
+        MaxSessionsPerClient = 1_000_000,
+        RateLimits = new(Veil.Broker.Limits.RateLimitSettings.Max, Veil.Broker.Limits.RateLimitSettings.Max, Veil.Broker.Limits.RateLimitSettings.Max),
     };
     await using var host = await BrokerHost.StartAsync(options, b =>
     {

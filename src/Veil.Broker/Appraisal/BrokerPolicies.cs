@@ -16,115 +16,194 @@ namespace Veil.Broker.Appraisal;
 /// validated in full before it replaces the current <see cref="PolicyEngine"/>, so a wrong policy is refused with
 /// its file and line and never half-applied; requests always see one consistent snapshot.
 /// </summary>
-internal sealed class BrokerPolicies
+internal sealed class BrokerPolicies : IDisposable
 {
     public const string AttestationKind = "attestation";
     public const string ResourceKind = "resource";
     public const string ResourcePolicyId = "resource-policy";
 
     private readonly BrokerOptions _options;
+    private readonly IBrokerStore _store;
     private readonly SwitchableClock _time;
-    private readonly ReferenceValueStore _values = new();
+    private readonly IReadOnlyList<ReferenceValueSet> _fileSets;
+    private readonly (string Text, string Source)? _fileResourcePolicy;
+    // One admin write at a time in this process: validate, store, apply, in that order (nothing is in effect that
+    // the store does not hold). Replicas order their writes through the store's version counter.
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly Lock _gate = new();
-    private Dictionary<string, string> _posted = new(StringComparer.Ordinal);
-    private (string Text, string Source)? _resourcePolicy;
-    private volatile PolicyEngine _engine;
+    private volatile State _state = null!;
 
-    private BrokerPolicies(BrokerOptions options, TimeProvider time)
+    /// <summary>What requests see: one engine and the inputs it was built from, swapped as a whole.</summary>
+    private sealed record State(
+        long Version,
+        PolicyEngine Engine,
+        IReadOnlyDictionary<string, string> Posted,
+        (string Text, string Source)? ResourcePolicy,
+        IReadOnlyList<ReferenceValueSet> PostedSets);
+
+    private BrokerPolicies(BrokerOptions options, IBrokerStore store, TimeProvider time, IReadOnlyList<ReferenceValueSet> fileSets, (string Text, string Source)? fileResourcePolicy)
     {
         _options = options;
+        _store = store;
         _time = new SwitchableClock(time);
-        _engine = null!;
+        _fileSets = fileSets;
+        _fileResourcePolicy = fileResourcePolicy;
     }
+
+    public void Dispose() => _writeGate.Dispose();
 
     /// <summary>The attestation policy tokens are appraised with.</summary>
     public string DefaultPolicy => _options.Policy;
 
-    public ResourcePolicy ResourcePolicy => _engine.Resources;
+    public ResourcePolicy ResourcePolicy => _state.Engine.Resources;
+
+    /// <summary>The configuration version in effect (the store's counter when it was read).</summary>
+    public long Version => _state.Version;
 
     /// <summary>Reads files and stored state; any policy that does not load stops the broker from starting.</summary>
     public static async Task<BrokerPolicies> LoadAsync(BrokerOptions options, IBrokerStore store, TimeProvider time, CancellationToken ct)
     {
-        var p = new BrokerPolicies(options, time);
         try
         {
-            foreach (var path in options.ReferenceValuePaths)
+            var fileSets = options.ReferenceValuePaths.SelectMany(ReferenceValueFile.Load).ToList();
+            (string, string)? fileResourcePolicy = null;
+            if (options.ResourcePolicyPath is { } file)
             {
-                p._values.AddAll(ReferenceValueFile.Load(path));
+                fileResourcePolicy = (File.Exists(file) ? await File.ReadAllTextAsync(file, ct).ConfigureAwait(false) : throw new PolicyLoadException(new SourceLocation(file, 0), "resource policy file not found"), file);
             }
 
-            foreach (var (message, at) in await store.ListReferenceValuesAsync(ct).ConfigureAwait(false))
-            {
-                p._values.AddAll(ParseReferenceValues(message, at));
-            }
-
-            foreach (var (id, body) in await store.ListPoliciesAsync(AttestationKind, ct).ConfigureAwait(false))
-            {
-                p._posted[id] = body;
-            }
-
-            var resource = (await store.ListPoliciesAsync(ResourceKind, ct).ConfigureAwait(false)).FirstOrDefault(r => r.Id == ResourcePolicyId);
-            if (resource.Body is not null)
-            {
-                p._resourcePolicy = (resource.Body, "posted resource policy");
-            }
-            else if (options.ResourcePolicyPath is { } file)
-            {
-                p._resourcePolicy = (File.Exists(file) ? await File.ReadAllTextAsync(file, ct).ConfigureAwait(false) : throw new PolicyLoadException(new SourceLocation(file, 0), "resource policy file not found"), file);
-            }
-
-            p._engine = p.Build(p._posted, p._resourcePolicy);
+            var p = new BrokerPolicies(options, store, time, fileSets, fileResourcePolicy);
+            p._state = p.FromSnapshot(await store.ReadPolicySnapshotAsync(ct).ConfigureAwait(false));
+            return p;
         }
         catch (PolicyLoadException e)
         {
             // The loader's hint names the appraise CLI's --param; the broker's flag is --policy-param.
             throw new BrokerConfigurationException("policy: " + e.Message.Replace("--param ", "--policy-param ", StringComparison.Ordinal));
         }
-
-        return p;
     }
 
-    public AppraisalResult Appraise(EvidenceSet evidence) => _engine.Appraise(evidence, DefaultPolicy);
+    public AppraisalResult Appraise(EvidenceSet evidence) => _state.Engine.Appraise(evidence, DefaultPolicy);
 
-    public (ResourceDecision Decision, AppraisalResult? Appraisal) Decide(string resource, EvidenceSet evidence) => _engine.Decide(resource, evidence);
+    public (ResourceDecision Decision, AppraisalResult? Appraisal) Decide(string resource, EvidenceSet evidence) => _state.Engine.Decide(resource, evidence);
 
     /// <summary>Uses the host's clock (tests pin it) for reference-value expiry from now on; policies stay loaded.</summary>
     public void UseClock(TimeProvider time) => _time.Target = time;
 
-    /// <summary>Validates and applies a posted attestation policy; throws <see cref="PolicyLoadException"/> when it cannot be used.</summary>
-    public void SetAttestationPolicy(string id, string text)
-    {
-        lock (_gate)
-        {
-            var posted = new Dictionary<string, string>(_posted, StringComparer.Ordinal) { [id] = text };
-            _engine = Build(posted, _resourcePolicy);
-            _posted = posted;
-        }
-    }
+    /// <summary>
+    /// Validates, stores and applies a posted attestation policy; throws <see cref="PolicyLoadException"/> (nothing
+    /// stored) when it cannot be used, <see cref="StoreUnavailableException"/> (nothing applied) when the store is away.
+    /// </summary>
+    public Task SetAttestationPolicyAsync(string id, string text, DateTimeOffset at, CancellationToken ct) => WriteAsync(
+        s => s with { Posted = new Dictionary<string, string>(s.Posted, StringComparer.Ordinal) { [id] = text } },
+        () => _store.PutPolicyAsync(AttestationKind, id, text, at, ct), ct);
 
-    /// <summary>Validates (including every attestation policy it names) and applies a posted resource policy.</summary>
-    public void SetResourcePolicy(string text)
-    {
-        lock (_gate)
-        {
-            var candidate = (text, "posted resource policy");
-            _engine = Build(_posted, candidate);
-            _resourcePolicy = candidate;
-        }
-    }
+    /// <summary>Validates (including every attestation policy it names), stores and applies a posted resource policy.</summary>
+    public Task SetResourcePolicyAsync(string text, DateTimeOffset at, CancellationToken ct) => WriteAsync(
+        s => s with { ResourcePolicy = (text, "posted resource policy") },
+        () => _store.PutPolicyAsync(ResourceKind, ResourcePolicyId, text, at, ct), ct);
 
-    /// <summary>Adds reference values (a Veil ReferenceValues document or the CoCo RVPS "sample" message).</summary>
-    public IReadOnlyList<ReferenceValueSet> AddReferenceValues(string body, DateTimeOffset at)
+    /// <summary>Validates, stores and applies reference values (a Veil ReferenceValues document or the CoCo RVPS "sample" message).</summary>
+    public async Task<IReadOnlyList<ReferenceValueSet>> AddReferenceValuesAsync(string body, DateTimeOffset at, CancellationToken ct)
     {
         var sets = ParseReferenceValues(body, at);
-        lock (_gate)
+        // Policies check set names when they load: the rebuild makes a set posted now known to later uploads.
+        await WriteAsync(s => s with { PostedSets = [.. s.PostedSets, .. sets] }, () => _store.PutReferenceValueAsync(body, at, ct), ct).ConfigureAwait(false);
+        return sets;
+    }
+
+    /// <summary>
+    /// Reloads from the store when it holds a newer configuration than the one in effect (another replica wrote
+    /// it, or this one missed a notification); true when something changed.
+    /// </summary>
+    public async Task<bool> RefreshAsync(long? knownVersion, CancellationToken ct)
+    {
+        if (knownVersion is { } v && v <= _state.Version)
         {
-            _values.AddAll(sets);
-            // Policies check set names when they load: rebuild so that a set posted now is known to later uploads.
-            _engine = Build(_posted, _resourcePolicy);
+            return false;
         }
 
-        return sets;
+        var snapshot = await _store.ReadPolicySnapshotAsync(ct).ConfigureAwait(false);
+        if (snapshot.Version <= _state.Version)
+        {
+            return false;
+        }
+
+        State next;
+        try
+        {
+            next = FromSnapshot(snapshot);
+        }
+        catch (PolicyLoadException)
+        {
+            // Every stored policy was validated before it was stored; one that no longer loads (e.g. a reference
+            // value expired out from under it) keeps the configuration in effect rather than opening a gap.
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (next.Version <= _state.Version)
+            {
+                return false;
+            }
+
+            _state = next;
+            return true;
+        }
+    }
+
+    private async Task WriteAsync(Func<State, State> change, Func<Task<long>> store, CancellationToken ct)
+    {
+        await _writeGate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var current = _state;
+            var candidate = change(current);
+            var values = Values(candidate.PostedSets);
+            candidate = candidate with { Engine = Build(candidate.Posted, candidate.ResourcePolicy, values) };
+            var version = await store().ConfigureAwait(false);
+            var reload = false;
+            lock (_gate)
+            {
+                // Ours is the next version: the candidate is exactly what the store holds. Otherwise another replica
+                // wrote in between, and only a reload has both changes.
+                if (version == _state.Version + 1 && ReferenceEquals(current, _state))
+                {
+                    _state = candidate with { Version = version };
+                }
+                else
+                {
+                    reload = true;
+                }
+            }
+
+            if (reload)
+            {
+                await RefreshAsync(null, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private State FromSnapshot(PolicySnapshot snapshot)
+    {
+        var posted = snapshot.AttestationPolicies.ToDictionary(p => p.Id, p => p.Body, StringComparer.Ordinal);
+        var resource = snapshot.ResourcePolicies.FirstOrDefault(r => r.Id == ResourcePolicyId);
+        (string Text, string Source)? resourcePolicy = resource.Body is not null ? (resource.Body, "posted resource policy") : _fileResourcePolicy;
+        var sets = snapshot.ReferenceValues.SelectMany(r => ParseReferenceValues(r.Message, r.AddedAt)).ToList();
+        return new State(snapshot.Version, Build(posted, resourcePolicy, Values(sets)), posted, resourcePolicy, sets);
+    }
+
+    private ReferenceValueStore Values(IEnumerable<ReferenceValueSet> posted)
+    {
+        var values = new ReferenceValueStore();
+        values.AddAll(_fileSets);
+        values.AddAll(posted);
+        return values;
     }
 
     /// <summary>
@@ -154,14 +233,14 @@ internal sealed class BrokerPolicies
         }
     }
 
-    private PolicyEngine Build(IReadOnlyDictionary<string, string> posted, (string Text, string Source)? resourcePolicy)
+    private PolicyEngine Build(IReadOnlyDictionary<string, string> posted, (string Text, string Source)? resourcePolicy, ReferenceValueStore values)
     {
         var resources = resourcePolicy is { } r
-            ? ResourcePolicy.Parse(r.Text, r.Source, _values)
+            ? ResourcePolicy.Parse(r.Text, r.Source, values)
             : ResourcePolicy.Parse(
                 $"apiVersion: veil.dev/v1\nkind: ResourcePolicy\ndefault: {{attestationPolicy: {JsonSerializer.Serialize(_options.Policy)}}}\n",
-                "built-in resource policy", _values);
-        var engine = new PolicyEngine(resources, name => Load(name, posted), _time);
+                "built-in resource policy", values);
+        var engine = new PolicyEngine(resources, name => Load(name, posted, values), _time);
 
         // Load everything now: a policy that cannot be used must be refused here, not on the first attestation.
         engine.Policy(_options.Policy);
@@ -178,23 +257,23 @@ internal sealed class BrokerPolicies
         return engine;
     }
 
-    private AttestationPolicy Load(string name, IReadOnlyDictionary<string, string> posted)
+    private AttestationPolicy Load(string name, IReadOnlyDictionary<string, string> posted, ReferenceValueStore values)
     {
         if (posted.TryGetValue(name, out var text))
         {
-            return PolicyLoader.Parse(text, $"attestation-policy {name}", _values);
+            return PolicyLoader.Parse(text, $"attestation-policy {name}", values);
         }
 
         var parameters = name == _options.Policy ? _options.PolicyParameters : null;
         if (DefaultPolicies.Text(name) is not null)
         {
-            return DefaultPolicies.Load(name, _values, parameters);
+            return DefaultPolicies.Load(name, values, parameters);
         }
 
         // Only the operator's own --policy file is read from disk; names in posted resource policies never are.
         if (name == _options.Policy)
         {
-            return PolicyLoader.Load(name, _values, parameters);
+            return PolicyLoader.Load(name, values, parameters);
         }
 
         throw new PolicyLoadException(new SourceLocation("resource policy", 0),

@@ -99,7 +99,7 @@ internal static class AdminEndpoints
         return Results.Json(list.Select(r => new Dictionary<string, string> { ["name"] = r.Name, ["updated_at"] = r.UpdatedAt.ToString("O") }));
     }
 
-    private static async Task<IResult> SetAttestationPolicyAsync(HttpContext http, IBrokerStore store, BrokerPolicies policies, AuditLog audit, TimeProvider time)
+    private static async Task<IResult> SetAttestationPolicyAsync(HttpContext http, BrokerPolicies policies, AuditLog audit, TimeProvider time)
     {
         var (doc, error) = await ReadJsonAsync(http).ConfigureAwait(false);
         if (error is not null)
@@ -128,7 +128,8 @@ internal static class AdminEndpoints
 
             try
             {
-                policies.SetAttestationPolicy(id, policy);
+                // Validated, then stored, then in effect: a store outage leaves nothing half-applied.
+                await policies.SetAttestationPolicyAsync(id, policy, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
             }
             catch (PolicyLoadException e)
             {
@@ -136,13 +137,12 @@ internal static class AdminEndpoints
                 return KbsProblem.BadRequest("InvalidPolicy", e.Message);
             }
 
-            await store.PutPolicyAsync(BrokerPolicies.AttestationKind, id, policy, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
             await audit.RecordAsync(AuditKind.AdminChange, "admin", "set attestation-policy", id, null, AuditLog.Allowed, "validated, stored and in effect", http.RequestAborted).ConfigureAwait(false);
             return Results.Ok();
         }
     }
 
-    private static async Task<IResult> SetResourcePolicyAsync(HttpContext http, IBrokerStore store, BrokerPolicies policies, AuditLog audit, TimeProvider time)
+    private static async Task<IResult> SetResourcePolicyAsync(HttpContext http, BrokerPolicies policies, AuditLog audit, TimeProvider time)
     {
         var (doc, error) = await ReadJsonAsync(http).ConfigureAwait(false);
         if (error is not null)
@@ -159,7 +159,7 @@ internal static class AdminEndpoints
 
             try
             {
-                policies.SetResourcePolicy(policy);
+                await policies.SetResourcePolicyAsync(policy, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
             }
             catch (PolicyLoadException e)
             {
@@ -167,7 +167,6 @@ internal static class AdminEndpoints
                 return KbsProblem.BadRequest("InvalidPolicy", e.Message);
             }
 
-            await store.PutPolicyAsync(BrokerPolicies.ResourceKind, BrokerPolicies.ResourcePolicyId, policy, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
             await audit.RecordAsync(AuditKind.AdminChange, "admin", "set resource-policy", null, null, AuditLog.Allowed, "validated, stored and in effect", http.RequestAborted).ConfigureAwait(false);
             return Results.Ok();
         }
@@ -202,7 +201,7 @@ internal static class AdminEndpoints
     /// Takes a Veil ReferenceValues document (YAML or JSON: named sets with provenance and expiry) or the
     /// Confidential Containers RVPS message <c>{"version":"0.1.0","type":"sample","payload":"..."}</c>.
     /// </summary>
-    private static async Task<IResult> AddReferenceValueAsync(HttpContext http, IBrokerStore store, BrokerPolicies policies, AuditLog audit, TimeProvider time)
+    private static async Task<IResult> AddReferenceValueAsync(HttpContext http, BrokerPolicies policies, AuditLog audit, TimeProvider time)
     {
         var body = await HttpBodies.ReadAsync(http.Request, http.RequestAborted).ConfigureAwait(false);
         if (body is null)
@@ -229,14 +228,13 @@ internal static class AdminEndpoints
         IReadOnlyList<Veil.Policy.ReferenceValues.ReferenceValueSet> sets;
         try
         {
-            sets = policies.AddReferenceValues(text, now);
+            sets = await policies.AddReferenceValuesAsync(text, now, http.RequestAborted).ConfigureAwait(false);
         }
         catch (PolicyLoadException e)
         {
             return KbsProblem.BadRequest("InvalidReferenceValue", e.Message);
         }
 
-        await store.PutReferenceValueAsync(text, now, http.RequestAborted).ConfigureAwait(false);
         var summary = string.Join(", ", sets.Select(s => $"{s.Name} ({s.Values.Count})"));
         await audit.RecordAsync(AuditKind.AdminChange, "admin", "add reference-value", null, null, AuditLog.Allowed, "added " + summary, http.RequestAborted).ConfigureAwait(false);
         return Results.Json(new Dictionary<string, object> { ["sets"] = sets.Select(s => new Dictionary<string, object> { ["name"] = s.Name, ["values"] = s.Values.Count }).ToList() });

@@ -16,7 +16,7 @@ namespace Veil.Broker.Hosting;
 public static class BrokerConfigFile
 {
     private static readonly string[] Keys =
-        ["data-dir", "urls", "insecure-http", "tls-cert", "tls-key", "session-timeout-minutes", "token-lifetime-minutes",
+        ["data-dir", "store", "urls", "insecure-http", "tls-cert", "tls-key", "session-timeout-minutes", "token-lifetime-minutes",
          "policy", "policy-params", "resource-policy", "reference-values",
          "tdx-collateral-dir", "pcs-url", "nvidia-collateral-dir", "nvidia-rim-service", "admin-public-keys",
          "admin-audience", "max-sessions", "max-sessions-per-client", "rate-limit-auth", "rate-limit-attest", "rate-limit-admin",
@@ -49,6 +49,7 @@ public static class BrokerConfigFile
             options = key switch
             {
                 "data-dir" => options with { DataDir = AsString(value, key, path) },
+                "store" => options with { Store = Storage.StoreLocation.Parse(AsString(value, key, path), $"{path}: store") },
                 "urls" => options with { Urls = value is List<object> list ? list.Select(v => AsString(v, key, path)).ToList() : [AsString(value, key, path)] },
                 "insecure-http" => options with { InsecureHttp = AsBool(value, key, path) },
                 "tls-cert" => options with { TlsCertificatePath = AsString(value, key, path) },

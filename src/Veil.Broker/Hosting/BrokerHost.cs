@@ -34,12 +34,14 @@ namespace Veil.Broker.Hosting;
 public sealed class BrokerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly IAsyncDisposable? _store;
 
-    private BrokerHost(WebApplication app, IReadOnlyList<Uri> addresses, string startupLine)
+    private BrokerHost(WebApplication app, IReadOnlyList<Uri> addresses, string startupLine, IAsyncDisposable? store)
     {
         StartupLine = startupLine;
         _app = app;
         Addresses = addresses;
+        _store = store;
     }
 
     /// <summary>The bound addresses (with the real port when 0 was asked for).</summary>
@@ -50,6 +52,9 @@ public sealed class BrokerHost : IAsyncDisposable
     /// an operator's console and container log show it once, not once plain and once as a log entry.
     /// </summary>
     public string StartupLine { get; }
+
+    /// <summary>The running broker's services (tests drive the flows through them).</summary>
+    internal IServiceProvider Services => _app.Services;
 
     public static Task<BrokerHost> StartAsync(BrokerOptions options, CancellationToken ct) => StartAsync(options, null, Environment.GetEnvironmentVariable, ct);
 
@@ -64,8 +69,30 @@ public sealed class BrokerHost : IAsyncDisposable
 
         var masterKey = MasterKey.Load(options.DataDir, environment);
         var keys = BrokerKeys.Load(options.DataDir, options.AdminPublicKeyPaths);
-        var store = await SqliteBrokerStore.OpenAsync(options.DataDir, ct).ConfigureAwait(false);
-        var policies = await BrokerPolicies.LoadAsync(options, store, TimeProvider.System, ct).ConfigureAwait(false);
+        PostgresBrokerStore? postgres = null;
+        IBrokerStore store;
+        ISessionBackend sessionBackend;
+        if (options.Store.IsPostgres)
+        {
+            postgres = await PostgresBrokerStore.OpenAsync(options.Store, ct, options.StoreStartupWait).ConfigureAwait(false);
+            store = postgres;
+            sessionBackend = new PostgresSessionBackend(postgres);
+        }
+        else
+        {
+            store = await SqliteBrokerStore.OpenAsync(options.DataDir, ct).ConfigureAwait(false);
+            sessionBackend = new InMemorySessionBackend();
+        }
+
+        BrokerPolicies policies;
+        try
+        {
+            policies = await BrokerPolicies.LoadAsync(options, store, TimeProvider.System, ct).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException e)
+        {
+            throw new BrokerConfigurationException($"store {options.Store.Display}: cannot read the policies ({e.Message})");
+        }
         X509Certificate2? certificate = null;
         if (listen.Any(l => l.Scheme == "https"))
         {
@@ -118,7 +145,15 @@ public sealed class BrokerHost : IAsyncDisposable
         s.AddSingleton(masterKey);
         s.AddSingleton(keys);
         s.AddSingleton<IBrokerStore>(store);
-        s.AddSingleton(sp => new SessionStore(sp.GetRequiredService<TimeProvider>(), options.SessionTimeout, new SessionLimits(options.MaxSessions, options.MaxSessionsPerClient)));
+        s.AddSingleton(sp => new SessionStore(sp.GetRequiredService<TimeProvider>(), options.SessionTimeout, new SessionLimits(options.MaxSessions, options.MaxSessionsPerClient), sessionBackend));
+        if (postgres is not null)
+        {
+            s.AddSingleton(postgres);
+            s.AddSingleton<PolicySync>();
+            s.AddHostedService(sp => sp.GetRequiredService<PolicySync>());
+        }
+
+        s.AddSingleton(sp => new StoreReadiness(store, sp.GetService<PolicySync>(), sp.GetRequiredService<TimeProvider>()));
         s.AddSingleton(sp => new TokenService(sp.GetRequiredService<BrokerKeys>(), sp.GetRequiredService<TimeProvider>(), options.TokenLifetime));
         s.AddSingleton<BrokerMetrics>();
         s.AddSingleton<AuditLog>();
@@ -148,6 +183,9 @@ public sealed class BrokerHost : IAsyncDisposable
         s.AddSingleton(sp => new EvidenceVerifiers(sp.GetServices<IEvidenceVerifier>(), options.AllowSample, unavailable));
         s.AddSingleton<IReportDataBindingService, KbsReportDataBinding>();
         s.AddSingleton(policies);
+        // The attest and release flows: endpoints only map their outcomes to HTTP.
+        s.AddSingleton<Flow.AttestationFlow>();
+        s.AddSingleton<Flow.ReleaseFlow>();
         customize?.Invoke(builder);
 
         var app = builder.Build();
@@ -169,7 +207,19 @@ public sealed class BrokerHost : IAsyncDisposable
             }
 
             var started = Stopwatch.GetTimestamp();
-            await next(http).ConfigureAwait(false);
+            try
+            {
+                await next(http).ConfigureAwait(false);
+            }
+            catch (Exception e) when (StoreUnavailableException.IsIn(e) && !http.Response.HasStarted)
+            {
+                // The store did not answer: the outcome is unknown, so the answer is "retry", never a release and
+                // never a 500. The log names the failure kind only (never the connection string).
+                StoreFaultLog.Failed(app.Logger, EndpointNames.Of(http.Request), FirstStoreFault(e));
+                http.Response.Clear();
+                await StoreProblems.RequestFailed().ExecuteAsync(http).ConfigureAwait(false);
+            }
+
             var metrics = http.RequestServices.GetRequiredService<BrokerMetrics>();
             metrics.RequestDuration(EndpointNames.Of(http.Request), Stopwatch.GetElapsedTime(started).TotalSeconds);
         });
@@ -184,9 +234,10 @@ public sealed class BrokerHost : IAsyncDisposable
         await app.StartAsync(ct).ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal))).ToList();
-        var startupLine = $"veil broker listening on {string.Join(" ", addresses)} (sample TEE {(options.AllowSample ? "ALLOWED" : "refused")}; " +
+        // The store is shown without its password (Display); one line, printed by the CLI, not logged a second time.
+        var startupLine = $"veil broker listening on {string.Join(" ", addresses)} (store {options.Store.Display}; sample TEE {(options.AllowSample ? "ALLOWED" : "refused")}; " +
             $"attestation policy {options.Policy}; resource policy {policies.ResourcePolicy.File})";
-        return new BrokerHost(app, addresses, startupLine);
+        return new BrokerHost(app, addresses, startupLine, postgres);
     }
 
     public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
@@ -235,5 +286,22 @@ public sealed class BrokerHost : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        if (_store is not null)
+        {
+            await _store.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static string FirstStoreFault(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            if (x is StoreUnavailableException)
+            {
+                return x.Message;
+            }
+        }
+
+        return e.GetType().Name;
     }
 }

@@ -1,9 +1,23 @@
+using Veil.Broker.Storage;
+
 namespace Veil.Broker;
 
 /// <summary>How a broker runs. Built by <c>veil broker serve</c> from flags and an optional config file.</summary>
 public sealed record BrokerOptions
 {
     public string DataDir { get; init; } = "./veil-data";
+
+    /// <summary>
+    /// The store: SQLite in the data directory (one replica) or PostgreSQL (any number of replicas sharing it). The
+    /// data directory still holds the keys either way. Prints without credentials.
+    /// </summary>
+    public StoreLocation Store { get; init; } = StoreLocation.Sqlite;
+
+    /// <summary>How long a starting replica waits for an unreachable PostgreSQL before it gives up.</summary>
+    internal TimeSpan StoreStartupWait { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often a PostgreSQL replica also polls the configuration version (notifications are the fast path).</summary>
+    internal TimeSpan ConfigPollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:8080"];
 

@@ -23,7 +23,7 @@ internal static class EndpointNames
             "/kbs/v0/attest" => Attest,
             _ when p.StartsWith(ResourcePath.Prefix, StringComparison.Ordinal) => r.Method == "GET" ? Resource : Admin,
             _ when p.StartsWith("/kbs/v0/", StringComparison.Ordinal) || p.StartsWith("/veil/v0/", StringComparison.Ordinal) => Admin,
-            "/metrics" or "/healthz" or "/.well-known/jwks.json" => Ops,
+            "/metrics" or "/healthz" or "/livez" or "/readyz" or "/.well-known/jwks.json" => Ops,
             _ => Other,
         };
     }

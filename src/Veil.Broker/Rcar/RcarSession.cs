@@ -2,7 +2,8 @@ namespace Veil.Broker.Rcar;
 
 /// <summary>
 /// One RCAR session. The nonce is single use: it is consumed by the first /attest, whatever the outcome.
-/// Expiry is fixed at creation (not extended by attest), as in Trustee.
+/// Expiry is fixed at creation (not extended by attest), as in Trustee. With a shared backend this object is a
+/// copy of the stored row as of the lookup; the backend's conditional writes, not this copy, decide.
 /// </summary>
 internal sealed class RcarSession(string id, string tee, string nonce, DateTimeOffset expires)
 {

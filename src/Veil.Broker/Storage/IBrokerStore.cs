@@ -11,11 +11,26 @@ internal sealed record AuditEntry(DateTimeOffset At, string Actor, string Action
 }
 
 /// <summary>
+/// Everything the policy engine is built from, read in one snapshot, with the configuration version it had: every
+/// policy or reference-value write increments the version, so a replica knows whether what it runs is current.
+/// </summary>
+internal sealed record PolicySnapshot(
+    long Version,
+    IReadOnlyList<(string Id, string Body)> AttestationPolicies,
+    IReadOnlyList<(string Id, string Body)> ResourcePolicies,
+    IReadOnlyList<(string Message, DateTimeOffset AddedAt)> ReferenceValues);
+
+/// <summary>
 /// Persistent broker state. Resource values arrive already sealed under the master key. Every write is durable
-/// when the call returns (the HTTP 2xx is sent only after that). SQLite today; PostgreSQL later.
+/// when the call returns (the HTTP 2xx is sent only after that). Two implementations: SQLite (embedded, one
+/// replica) and PostgreSQL (shared by every replica). A store that cannot be reached throws
+/// <see cref="StoreUnavailableException"/>, never a driver exception.
 /// </summary>
 internal interface IBrokerStore
 {
+    /// <summary><c>sqlite</c> or <c>postgresql</c>, for logs and metrics.</summary>
+    string Kind { get; }
+
     Task PutResourceAsync(string name, byte[] sealedValue, DateTimeOffset at, CancellationToken ct);
 
     Task<byte[]?> GetResourceAsync(string name, CancellationToken ct);
@@ -37,17 +52,28 @@ internal interface IBrokerStore
     /// </summary>
     Task<int> PruneAuditAsync(AuditPrune prune, CancellationToken ct);
 
-    Task PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct);
+    /// <summary>Stores a policy and returns the configuration version this write created.</summary>
+    Task<long> PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct);
 
     Task<IReadOnlyList<string>> ListPolicyIdsAsync(string kind, CancellationToken ct);
 
     /// <summary>Every stored policy of a kind (<c>attestation</c>, <c>resource</c>) with its text.</summary>
     Task<IReadOnlyList<(string Id, string Body)>> ListPoliciesAsync(string kind, CancellationToken ct);
 
-    Task PutReferenceValueAsync(string message, DateTimeOffset at, CancellationToken ct);
+    /// <summary>Stores a reference-value document and returns the configuration version this write created.</summary>
+    Task<long> PutReferenceValueAsync(string message, DateTimeOffset at, CancellationToken ct);
 
     /// <summary>Every reference-value document posted so far, oldest first (replayed into the store at start).</summary>
     Task<IReadOnlyList<(string Message, DateTimeOffset AddedAt)>> ListReferenceValuesAsync(CancellationToken ct);
+
+    /// <summary>Policies, resource policy and reference values with their version, consistent with each other.</summary>
+    Task<PolicySnapshot> ReadPolicySnapshotAsync(CancellationToken ct);
+
+    /// <summary>The configuration version now (cheap: replicas compare it with the one they run).</summary>
+    Task<long> ConfigVersionAsync(CancellationToken ct);
+
+    /// <summary>One round trip to the store; throws <see cref="StoreUnavailableException"/> when it does not answer.</summary>
+    Task PingAsync(CancellationToken ct);
 
     Task<int> SchemaVersionAsync(CancellationToken ct);
 }

@@ -5,13 +5,15 @@ namespace Veil.Broker.Storage;
 
 /// <summary>
 /// SQLite store in <c>&lt;data-dir&gt;/broker.db</c>: WAL journal, synchronous=FULL (a write acknowledged to a
-/// client survives a crash of the process or the machine), versioned migrations.
+/// client survives a crash of the process or the machine), versioned migrations. One broker process owns the file,
+/// so the configuration version lives in memory: no other writer can change policies behind this process's back.
 /// </summary>
 internal sealed class SqliteBrokerStore : IBrokerStore
 {
     public const string FileName = "broker.db";
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private readonly string _connectionString;
+    private long _configVersion;
 
     private SqliteBrokerStore(string connectionString)
     {
@@ -28,6 +30,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         await ExecAsync(conn, "PRAGMA journal_mode=WAL;", ct).ConfigureAwait(false);
         await ExecAsync(conn, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);", ct).ConfigureAwait(false);
         var current = await store.SchemaVersionAsync(ct).ConfigureAwait(false);
+        SchemaCheck.RefuseNewer("SQLite store " + path, current, SqliteMigrations.Latest);
         foreach (var (version, sql) in SqliteMigrations.Steps.Where(s => s.Version > current).OrderBy(s => s.Version))
         {
             await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
@@ -69,6 +72,26 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         }
 
         using var _ = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerOnly });
+    }
+
+    public string Kind => "sqlite";
+
+    public Task<long> ConfigVersionAsync(CancellationToken ct) => Task.FromResult(Interlocked.Read(ref _configVersion));
+
+    public async Task PingAsync(CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await ExecAsync(conn, "SELECT 1;", ct).ConfigureAwait(false);
+    }
+
+    public async Task<PolicySnapshot> ReadPolicySnapshotAsync(CancellationToken ct)
+    {
+        var version = Interlocked.Read(ref _configVersion);
+        return new PolicySnapshot(
+            version,
+            await ListPoliciesAsync("attestation", ct).ConfigureAwait(false),
+            await ListPoliciesAsync("resource", ct).ConfigureAwait(false),
+            await ListReferenceValuesAsync(ct).ConfigureAwait(false));
     }
 
     public async Task<int> SchemaVersionAsync(CancellationToken ct)
@@ -186,7 +209,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         return deleted;
     }
 
-    private static string KindName(AuditKind kind) => kind switch
+    internal static string KindName(AuditKind kind) => kind switch
     {
         AuditKind.Release => "release",
         AuditKind.AdminChange => "admin",
@@ -195,7 +218,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         _ => "decision",
     };
 
-    private static AuditKind KindOf(string name) => name switch
+    internal static AuditKind KindOf(string name) => name switch
     {
         "release" => AuditKind.Release,
         "admin" => AuditKind.AdminChange,
@@ -204,7 +227,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         _ => AuditKind.Decision,
     };
 
-    public async Task PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct)
+    public async Task<long> PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct)
     {
         await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
@@ -214,6 +237,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         cmd.Parameters.AddWithValue("$b", body);
         cmd.Parameters.AddWithValue("$t", at.ToString("O"));
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        return Interlocked.Increment(ref _configVersion);
     }
 
     public async Task<IReadOnlyList<string>> ListPolicyIdsAsync(string kind, CancellationToken ct)
@@ -232,7 +256,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         return list;
     }
 
-    public async Task PutReferenceValueAsync(string message, DateTimeOffset at, CancellationToken ct)
+    public async Task<long> PutReferenceValueAsync(string message, DateTimeOffset at, CancellationToken ct)
     {
         await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
@@ -240,6 +264,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         cmd.Parameters.AddWithValue("$m", message);
         cmd.Parameters.AddWithValue("$t", at.ToString("O"));
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        return Interlocked.Increment(ref _configVersion);
     }
 
     public async Task<IReadOnlyList<(string Id, string Body)>> ListPoliciesAsync(string kind, CancellationToken ct)

@@ -3,6 +3,8 @@ namespace Veil.Broker.Storage;
 /// <summary>Versioned schema: each step runs once, in order, in its own transaction; never edit a shipped step.</summary>
 internal static class SqliteMigrations
 {
+    public static int Latest => Steps.Max(s => s.Version);
+
     public static readonly IReadOnlyList<(int Version, string Sql)> Steps =
     [
         (1, """

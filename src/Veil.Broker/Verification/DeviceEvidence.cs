@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Veil.Attestation;
 using Veil.Attestation.Nvidia;
-using Veil.Broker.Endpoints;
+using Veil.Broker.Appraisal;
 using Veil.Policy.Appraisal;
 using Veil.Policy.Model;
 using Veil.Protocol.Messages;

@@ -56,6 +56,10 @@ internal static class BrokerCommands
     private static Command Serve()
     {
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default ./veil-data)" };
+        var store = new Option<string?>("--store")
+        {
+            Description = $"Store: sqlite (default, in the data directory; one replica) or postgresql://user@host:5432/db?sslmode=verify-full (replicas). Also ${Veil.Broker.Storage.StoreLocation.EnvironmentVariable} or the config's store:, which keep the password off the command line",
+        };
         var urls = new Option<string[]?>("--urls") { Description = "Addresses to listen on (default http://127.0.0.1:8080); HTTP only on loopback", AllowMultipleArgumentsPerToken = true };
         var allowSample = new Option<bool>("--allow-sample") { Description = "Accept the sample TEE (no hardware evidence). Testing only." };
         var insecureHttp = new Option<bool>("--insecure-http") { Description = "Allow plain HTTP on non-loopback addresses (behind a TLS proxy only)" };
@@ -73,7 +77,7 @@ internal static class BrokerCommands
         var adminKeys = new Option<string[]?>("--admin-public-key") { Description = "Another admin public key (PEM: Ed25519 for EdDSA tokens as kbs-client signs them, or EC P-256); repeatable" };
         var cmd = new Command("serve", "Run the key broker.")
         {
-            dataDir, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues, tdxDir, pcsUrl, nvidiaDir, rimService, adminKeys,
+            dataDir, store, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues, tdxDir, pcsUrl, nvidiaDir, rimService, adminKeys,
         };
         cmd.SetAction((parse, ct) => GuardAsync(parse, async () =>
         {
@@ -86,6 +90,7 @@ internal static class BrokerCommands
             options = options with
             {
                 DataDir = parse.GetValue(dataDir) ?? options.DataDir,
+                Store = Veil.Broker.Storage.StoreLocation.Resolve(parse.GetValue(store), Environment.GetEnvironmentVariable, options.Store),
                 Urls = parse.GetValue(urls) is { Length: > 0 } u ? u : options.Urls,
                 AllowSample = parse.GetValue(allowSample),
                 InsecureHttp = parse.GetValue(insecureHttp) || options.InsecureHttp,

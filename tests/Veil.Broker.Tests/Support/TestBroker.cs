@@ -28,6 +28,9 @@ internal sealed class TestBroker : IAsyncDisposable
 
     public string AdminToken { get; }
 
+    /// <summary>The broker's services: unit tests call the attest and release flows directly.</summary>
+    public IServiceProvider Services => _host.Services;
+
     public static async Task<TestBroker> StartAsync(
         bool allowSample = true,
         IReportDataBindingService? binding = null,

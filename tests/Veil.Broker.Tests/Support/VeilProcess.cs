@@ -59,6 +59,9 @@ internal sealed class VeilProcess : IDisposable
         _process.Dispose();
     }
 
+    /// <summary>The built veil.dll next to this test assembly's build.</summary>
+    public static string VeilDll => FindVeilDll();
+
     private static string FindVeilDll()
     {
         var baseDir = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);

@@ -2,9 +2,13 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Veil.Attestation;
 
-namespace Veil.Broker.Endpoints;
+namespace Veil.Broker.Appraisal;
 
-/// <summary>Verifier claims (string, integer, bool, string list) as JSON for the token's annotated evidence.</summary>
+/// <summary>
+/// Verifier claims (string, integer, bool, string list) as JSON for the token's annotated evidence; <see cref="TokenEvidence"/>
+/// reads them back as string, long, bool and string list, the types the policy engine compares, so a claim
+/// appraised at release is the one appraised at attest.
+/// </summary>
 internal static class ClaimsJson
 {
     public static JsonObject From(VerificationResult result)

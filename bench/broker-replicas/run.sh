@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# broker-replicas: full KBS handshakes per second (real SEV-SNP evidence, strict policy, JWE release) of one broker
+# pinned to one core on PostgreSQL, divided by the same broker on SQLite in the same run (goal >= 0.80), with p50/p99
+# at half the PostgreSQL rate (goal p99 < 25 ms); then 2 replicas / 1 replica on PostgreSQL, each handshake's three
+# requests on successive replicas. PostgreSQL (a throwaway cluster, scripts/postgres, fsync on) and the load
+# generator share the other core in the first part; in the second the replicas take one core each and the load
+# generator and PostgreSQL float over both (all a 2-core machine allows).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds="${SECONDS_PER_SIDE:-10}"
+broker_core="${BROKER_CORE:-0}"
+load_core="${LOAD_CORE:-1}"
+concurrency="${CONCURRENCY:-8}"
+out=bench/out/broker-replicas
+evidence=testdata/vectors/trustee/attestation-service/tests/e2e/evidence.json
+dotnet build bench/Veil.Bench.BrokerReplicas -c Release -nologo -v:q -o "$out/bin" >/dev/null
+bench="$out/bin/BrokerReplicasBench.dll"
+read -r -a tiering_env <<<"${BROKER_ENV:-DOTNET_TieredCompilation=0}"
+
+work=$(mktemp -d /tmp/veil-bench-replicas.XXXXXX)
+pgdir=$(mktemp -d /tmp/veil-bench-pg.XXXXXX)
+pids=()
+cleanup() {
+  for fd in 5 6 7; do eval "exec $fd>&-" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  ./scripts/postgres stop "$pgdir" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+pg_url=$(taskset -c "$load_core" ./scripts/postgres start "$pgdir")
+
+# start_host NAME CORE STORE FD: a broker host on CORE, stdin held open on FD (closing it stops the host); sets url.
+start_host() {
+  local name=$1 core=$2 store=$3 fd=$4
+  mkfifo "$work/$name.in"
+  env "${tiering_env[@]}" taskset -c "$core" dotnet "$bench" host "$work/data" "$evidence" "$store" <"$work/$name.in" >"$work/$name.out" 2>&1 &
+  pids+=($!)
+  eval "exec $fd>\"$work/$name.in\""
+  for _ in $(seq 1 600); do grep -q '^url=' "$work/$name.out" 2>/dev/null && break; sleep 0.1; done
+  url=$(sed -n 's/^url=//p' "$work/$name.out")
+  [ -n "$url" ] || { echo "broker $name did not start:" >&2; cat "$work/$name.out" >&2; exit 1; }
+}
+stop_host() { eval "exec $1>&-"; }
+measure() { # URLS CPUSET: warm-up, then closed-loop handshakes/s
+  local urls=$1 cpus=$2
+  taskset -c "$cpus" dotnet "$bench" load "$urls" "$evidence" "${WARMUP_SECONDS:-8}" "$concurrency" >/dev/null
+  taskset -c "$cpus" dotnet "$bench" load "$urls" "$evidence" "$seconds" "$concurrency" | sed -n 's/^handshakes_per_s=//p'
+}
+
+start_host sqlite "$broker_core" sqlite 5
+hs_sqlite=$(measure "$url" "$load_core")
+stop_host 5
+
+start_host pg1 "$broker_core" "$pg_url" 6
+hs_pg=$(measure "$url" "$load_core")
+half=$(awk -v h="$hs_pg" 'BEGIN { printf "%.1f", h / 2 }')
+lat=$(taskset -c "$load_core" dotnet "$bench" rate "$url" "$evidence" "$seconds" "$half")
+# Replicas: the same one alone, then with a second on the other core; load generator and PostgreSQL unpinned.
+hs_one=$(measure "$url" "0-1")
+url1=$url
+start_host pg2 "$load_core" "$pg_url" 7
+hs_two=$(measure "$url1,$url" "0-1")
+stop_host 6; stop_host 7
+
+p99=$(echo "$lat" | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p')
+echo "one broker on core $broker_core, $concurrency clients and PostgreSQL on core $load_core; runtime env: ${tiering_env[*]:-default}; load average $(cut -d' ' -f1 /proc/loadavg)"
+echo "handshakes/s on SQLite: $hs_sqlite"
+echo "handshakes/s on PostgreSQL: $hs_pg"
+echo "PostgreSQL at half rate: $lat (goal p99 < 25 ms: $(awk -v p="$p99" 'BEGIN { print (p < 25) ? "met" : "missed" }'))"
+echo "replicas on PostgreSQL (load generator and PostgreSQL unpinned): 1 replica $hs_one/s, 2 replicas $hs_two/s, 2 ÷ 1 = $(awk -v a="$hs_two" -v b="$hs_one" 'BEGIN { printf "%.3f", a / b }')"
+awk -v p="$hs_pg" -v s="$hs_sqlite" 'BEGIN { printf "broker-replicas ratio=%.3f goal=0.80\n", p / s }'

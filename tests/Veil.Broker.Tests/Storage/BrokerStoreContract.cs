@@ -1,0 +1,200 @@
+using Veil.Broker.Storage;
+
+namespace Veil.Broker.Tests.Storage;
+
+/// <summary>
+/// What every store must do, run against each backend (<see cref="SqliteStoreTests"/>, <see cref="PostgresStoreTests"/>):
+/// exact values back, upserts, deletes, audit order and nulls, policy/reference-value versions, snapshots, reopen.
+/// </summary>
+public abstract class BrokerStoreContract : IAsyncLifetime
+{
+    internal static readonly DateTimeOffset At = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    internal IBrokerStore Store { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Store = await OpenAsync();
+
+    public abstract Task DisposeAsync();
+
+    /// <summary>Opens (and migrates) the store over the same backing data every time.</summary>
+    internal abstract Task<IBrokerStore> OpenAsync();
+
+    internal abstract int LatestSchema { get; }
+
+    /// <summary>Writes a schema version newer than the broker knows, as a newer broker would have.</summary>
+    internal abstract Task MarkSchemaAsync(int version);
+
+    [Fact]
+    public async Task Resources_round_trip_exactly_upsert_delete_and_list()
+    {
+        byte[] first = [0, 1, 2, 255], second = [9, 9];
+        await Store.PutResourceAsync("repo/type/a", first, At, CancellationToken.None);
+        await Store.PutResourceAsync("repo/type/b", [7], At, CancellationToken.None);
+        Assert.Equal(first, await Store.GetResourceAsync("repo/type/a", CancellationToken.None));
+        await Store.PutResourceAsync("repo/type/a", second, At.AddMinutes(1), CancellationToken.None);
+        Assert.Equal(second, await Store.GetResourceAsync("repo/type/a", CancellationToken.None));
+        Assert.Null(await Store.GetResourceAsync("repo/type/none", CancellationToken.None));
+
+        var list = await Store.ListResourcesAsync(CancellationToken.None);
+        Assert.Equal(["repo/type/a", "repo/type/b"], list.Select(r => r.Name));
+        Assert.Equal(At.AddMinutes(1), list[0].UpdatedAt);
+
+        Assert.True(await Store.DeleteResourceAsync("repo/type/a", CancellationToken.None));
+        Assert.False(await Store.DeleteResourceAsync("repo/type/a", CancellationToken.None));
+        Assert.Null(await Store.GetResourceAsync("repo/type/a", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Audit_keeps_order_nulls_and_limits()
+    {
+        await Store.AppendAuditAsync(new AuditEntry(At, "admin", "put", "a/b/c", null, "allowed", "first"), CancellationToken.None);
+        await Store.AppendAuditBatchAsync(
+            [new AuditEntry(At.AddSeconds(1), "tee:sample", "attest", null, "sha256:00", "denied", "second"),
+             new AuditEntry(At.AddSeconds(2), "tee:sample", "release", "a/b/c", "sha256:00", "allowed", "third 'quoted' \u00e9")],
+            CancellationToken.None);
+        var all = await Store.ListAuditAsync(10, CancellationToken.None);
+        Assert.Equal(["third 'quoted' \u00e9", "second", "first"], all.Select(e => e.Reason));
+        Assert.Null(all[1].Resource);
+        Assert.Null(all[2].EvidenceDigest);
+        Assert.Equal(At.AddSeconds(2), all[0].At);
+        Assert.Single(await Store.ListAuditAsync(1, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Concurrent_audit_records_are_all_stored_when_their_calls_return()
+    {
+        await using (var audit = new Veil.Broker.Audit.AuditLog(Store, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Veil.Broker.Audit.AuditLog>.Instance))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() =>
+                audit.RecordAsync(Veil.Broker.Storage.AuditKind.Release, "tee:snp", "release", $"r/{i}/x", "sha256:00", "allowed", "test", CancellationToken.None))));
+        }
+
+        var reopened = await OpenAsync();
+        var entries = await reopened.ListAuditAsync(1000, CancellationToken.None);
+        Assert.Equal(200, entries.Select(e => e.Resource).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Every_policy_and_reference_value_write_creates_the_next_version_seen_in_the_snapshot()
+    {
+        var v0 = await Store.ConfigVersionAsync(CancellationToken.None);
+        var v1 = await Store.PutPolicyAsync("attestation", "p1", "body one", At, CancellationToken.None);
+        var v2 = await Store.PutPolicyAsync("attestation", "p1", "body one, replaced", At, CancellationToken.None);
+        var v3 = await Store.PutPolicyAsync("resource", "resource-policy", "rp", At, CancellationToken.None);
+        var v4 = await Store.PutReferenceValueAsync("{\"first\":1}", At, CancellationToken.None);
+        var v5 = await Store.PutReferenceValueAsync("{\"second\":2}", At.AddSeconds(1), CancellationToken.None);
+        Assert.Equal([v0 + 1, v0 + 2, v0 + 3, v0 + 4, v0 + 5], new[] { v1, v2, v3, v4, v5 });
+        Assert.Equal(v5, await Store.ConfigVersionAsync(CancellationToken.None));
+
+        var snapshot = await Store.ReadPolicySnapshotAsync(CancellationToken.None);
+        Assert.Equal(v5, snapshot.Version);
+        Assert.Equal([("p1", "body one, replaced")], snapshot.AttestationPolicies);
+        Assert.Equal([("resource-policy", "rp")], snapshot.ResourcePolicies);
+        Assert.Equal(["{\"first\":1}", "{\"second\":2}"], snapshot.ReferenceValues.Select(r => r.Message));
+        Assert.Equal(["p1"], await Store.ListPolicyIdsAsync("attestation", CancellationToken.None));
+        Assert.Empty(await Store.ListPoliciesAsync("nothing", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Reopening_migrates_nothing_twice_and_keeps_the_data()
+    {
+        await Store.PutResourceAsync("a/b/c", [1, 2, 3], At, CancellationToken.None);
+        var again = await OpenAsync();
+        Assert.Equal(LatestSchema, await again.SchemaVersionAsync(CancellationToken.None));
+        Assert.Equal(new byte[] { 1, 2, 3 }, await again.GetResourceAsync("a/b/c", CancellationToken.None));
+        await again.PingAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_schema_newer_than_this_broker_knows_is_refused_at_open()
+    {
+        await MarkSchemaAsync(LatestSchema + 1);
+        var e = await Assert.ThrowsAsync<BrokerConfigurationException>(OpenAsync);
+        Assert.Contains($"schema version {LatestSchema + 1}, newer than this broker knows ({LatestSchema})", e.Message, StringComparison.Ordinal);
+    }
+}
+
+public sealed class SqliteStoreTests : BrokerStoreContract
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("veil-store-").FullName;
+
+    internal override int LatestSchema => SqliteMigrations.Latest;
+
+    internal override async Task<IBrokerStore> OpenAsync() => await SqliteBrokerStore.OpenAsync(_dir, CancellationToken.None);
+
+    internal override async Task MarkSchemaAsync(int version)
+    {
+        await using var conn = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir, SqliteBrokerStore.FileName)}");
+        await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = $"INSERT INTO schema_migrations(version, applied_at) VALUES ({version}, 'later');";
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    public override Task DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class PostgresStoreTests : BrokerStoreContract
+{
+    private readonly List<PostgresBrokerStore> _opened = [];
+    private Support.PostgresTestDatabase? _db;
+
+    internal override int LatestSchema => PostgresMigrations.Latest;
+
+    internal override async Task<IBrokerStore> OpenAsync()
+    {
+        _db ??= await Support.PostgresTestServer.CreateDatabaseAsync();
+        var store = await PostgresBrokerStore.OpenAsync(_db.Location, CancellationToken.None);
+        _opened.Add(store);
+        return store;
+    }
+
+    internal override Task MarkSchemaAsync(int version) => _db!.ExecAsync($"INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, now());");
+
+    public override async Task DisposeAsync()
+    {
+        foreach (var s in _opened)
+        {
+            await s.DisposeAsync();
+        }
+
+        if (_db is not null)
+        {
+            await _db.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Replicas_starting_together_migrate_once_under_the_advisory_lock()
+    {
+        await using var fresh = await Support.PostgresTestServer.CreateDatabaseAsync();
+        var stores = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => PostgresBrokerStore.OpenAsync(fresh.Location, CancellationToken.None))));
+        try
+        {
+            Assert.Equal((long)PostgresMigrations.Steps.Count, await fresh.ScalarAsync<long>("SELECT COUNT(*) FROM schema_migrations;"));
+            Assert.All(await Task.WhenAll(stores.Select(s => s.SchemaVersionAsync(CancellationToken.None))), v => Assert.Equal(PostgresMigrations.Latest, v));
+            // What one replica writes, another reads: they share the database.
+            await stores[0].PutResourceAsync("x/y/z", [4, 2], At, CancellationToken.None);
+            Assert.Equal(new byte[] { 4, 2 }, await stores[5].GetResourceAsync("x/y/z", CancellationToken.None));
+        }
+        finally
+        {
+            foreach (var s in stores)
+            {
+                await s.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Sessions_are_unlogged_and_keyed_by_the_hash_of_the_id()
+    {
+        Assert.Equal("u", (await _db!.ScalarAsync<char>("SELECT relpersistence FROM pg_class WHERE relname = 'rcar_sessions';")).ToString());
+        Assert.Equal("p", (await _db.ScalarAsync<char>("SELECT relpersistence FROM pg_class WHERE relname = 'resources';")).ToString());
+    }
+}
