@@ -145,6 +145,28 @@ public class TdxCollateralTests
         Assert.False(crl.IsRevoked(goodLeaf));
     }
 
+    /// <summary>
+    /// DER whose last byte looks like whitespace (its signature ends in 0x00, 0x09, 0x0A, 0x0D or 0x20) is read whole:
+    /// the parser once trimmed such bytes off binary input, so about one CRL in fifty failed as "not a DER X.509 CRL".
+    /// </summary>
+    [Fact]
+    public void A_crl_ending_in_a_whitespace_byte_is_read_whole()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=Test PCK CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        byte[] der = [];
+        for (var n = 1; n < 20_000 && !(der.Length > 0 && der[^1] is 0x00 or 0x09 or 0x0A or 0x0D or 0x20); n++)
+        {
+            der = new CertificateRevocationListBuilder().Build(ca, n, DateTimeOffset.UtcNow.AddDays(7), HashAlgorithmName.SHA256);
+        }
+
+        Assert.True(der[^1] is 0x00 or 0x09 or 0x0A or 0x0D or 0x20, "no CRL ending in a whitespace byte was made");
+        var crl = IntelCrl.Parse(der, "crl");
+        Assert.Null(crl.VerifySignature(ca));
+    }
+
     [Fact]
     public async Task The_dcap_qvl_file_and_a_pcs_directory_hold_the_same_signed_bytes()
     {

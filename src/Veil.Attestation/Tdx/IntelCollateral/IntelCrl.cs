@@ -48,24 +48,9 @@ public sealed class IntelCrl
     /// <summary>Reads DER, PEM (<c>X509 CRL</c>) or hex text of the DER, the three forms PCS and tools hand out.</summary>
     public static IntelCrl Parse(ReadOnlySpan<byte> input, string field)
     {
-        byte[] der;
-        var text = input.Trim(" \t\r\n\0"u8);
-        if (text.IndexOf("-----BEGIN"u8) >= 0)
-        {
-            var s = Encoding.ASCII.GetString(text);
-            der = PemEncoding.TryFind(s, out var f) && s[f.Label] == "X509 CRL"
-                ? Convert.FromBase64String(s[f.Base64Data])
-                : throw new EvidenceFormatException(field, "PEM input without an X509 CRL block");
-        }
-        else if (!text.IsEmpty && text[0] != 0x30)
-        {
-            der = Hex.Parse(Encoding.ASCII.GetString(text), field);
-        }
-        else
-        {
-            der = text.ToArray();
-        }
-
+        // DER is taken as it is: trimming "whitespace" off binary cut CRLs whose signature happened to end in
+        // 0x00, 0x09, 0x0A, 0x0D or 0x20 (about one random signature in fifty). Only text is trimmed.
+        var der = !input.IsEmpty && input[0] == 0x30 ? input.ToArray() : FromText(input.Trim(" \t\r\n\0"u8), field);
         try
         {
             return Read(der);
@@ -74,6 +59,19 @@ public sealed class IntelCrl
         {
             throw new EvidenceFormatException(field, "not a DER X.509 CRL: " + e.Message, e);
         }
+    }
+
+    private static byte[] FromText(ReadOnlySpan<byte> text, string field)
+    {
+        if (text.IndexOf("-----BEGIN"u8) >= 0)
+        {
+            var s = Encoding.ASCII.GetString(text);
+            return PemEncoding.TryFind(s, out var f) && s[f.Label] == "X509 CRL"
+                ? Convert.FromBase64String(s[f.Base64Data])
+                : throw new EvidenceFormatException(field, "PEM input without an X509 CRL block");
+        }
+
+        return !text.IsEmpty && text[0] != 0x30 ? Hex.Parse(Encoding.ASCII.GetString(text), field) : text.ToArray();
     }
 
     /// <summary>Null when <paramref name="issuer"/>'s key signed this CRL and it names that issuer, else the reason.</summary>
