@@ -25,12 +25,32 @@ public sealed class KubernetesCommandTests : IDisposable
     [InlineData("--namespace", "Bad_NS", "--namespace")]
     [InlineData("--broker-url", "http://kbs.example/", "--broker-url")]
     [InlineData("--ca-bundle", "/nonexistent/ca.pem", "--ca-bundle")]
+    [InlineData("--broker-replicas", "3", "--broker-replicas: the SQLite store runs one replica")]
+    [InlineData("--broker-store-secret", "Bad_Name", "--broker-store-secret")]
+    [InlineData("--broker-keys-secret", "bad/name", "--broker-keys-secret")]
     public void Bad_manifest_options_are_usage_errors(string option, string value, string named)
     {
         var (exit, output, error) = CliRunner.Run("k8s", "manifests", option, value);
         Assert.Equal(2, exit);
         Assert.Equal("", output);
         Assert.StartsWith("veil: " + named, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Manifests_with_a_store_secret_run_broker_replicas_whose_secrets_are_references_only()
+    {
+        var (exit, output, error) = CliRunner.Run("k8s", "manifests", "--policy-param", "snp_min_bootloader=10", "--broker-store-secret", "pg-app", "--broker-replicas", "3");
+        Assert.Equal(0, exit);
+        Assert.StartsWith("veil: note: no --ca-bundle", error, StringComparison.Ordinal); // the only note
+        foreach (var needed in (string[])["kind: PodDisruptionBudget", "replicas: 3", "type: RollingUpdate", "podAntiAffinity", "path: /readyz", "path: /livez",
+                     "name: VEIL_BROKER_STORE", "name: pg-app", "name: VEIL_MASTER_KEY", "name: veil-broker-keys", "- /var/lib/veil/broker", "- --admin-public-key", "- /etc/veil/keys/admin-public.pem"])
+        {
+            Assert.Contains(needed, output, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("kind: PersistentVolumeClaim", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("postgresql://", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Recreate", output, StringComparison.Ordinal);
     }
 
     [Fact]

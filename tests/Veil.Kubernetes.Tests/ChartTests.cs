@@ -79,11 +79,37 @@ public sealed partial class ChartTests
     {
         var chartKinds = Directory.GetFiles(Path.Combine(ChartDir, "templates"), "*.yaml")
             .SelectMany(f => KindLine().Matches(File.ReadAllText(f)).Select(m => m.Groups[1].Value)).Order(StringComparer.Ordinal).ToList();
-        var manifestKinds = Manifests.ManifestBuilder.Build(new Manifests.ManifestOptions()).Select(o => (string)o["kind"]).Order(StringComparer.Ordinal).ToList();
+        // The chart holds both broker forms behind broker.store.type; the manifests command prints one at a time.
+        var sqlite = Manifests.ManifestBuilder.Build(new Manifests.ManifestOptions()).Select(o => (string)o["kind"]).ToList();
+        var replicated = Manifests.ManifestBuilder.Build(new Manifests.ManifestOptions { BrokerStoreSecret = "store" }).Select(o => (string)o["kind"]).ToList();
+        var manifestKinds = sqlite.Concat(replicated.Except(sqlite)).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(manifestKinds, chartKinds);
         foreach (var f in Directory.GetFiles(Path.Combine(ChartDir, "templates"), "webhook-*ing.yaml"))
         {
             Assert.Contains("failurePolicy: Fail", File.ReadAllText(f), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void The_broker_template_switches_on_the_store_type_with_replicas_probes_and_secrets()
+    {
+        var text = File.ReadAllText(Path.Combine(ChartDir, "templates", "broker-deployment.yaml"));
+        var values = Yaml(Path.Combine(ChartDir, "values.yaml"));
+        Assert.Equal("sqlite", ((Dictionary<object, object>)((Dictionary<object, object>)values["broker"])["store"])["type"]);
+        foreach (var needed in (string[])["eq .Values.broker.store.type \"postgresql\"", "type: RollingUpdate", "strategy: {type: Recreate}", "podAntiAffinity",
+                     "path: /readyz", "path: /livez", "name: VEIL_BROKER_STORE", "key: url", "name: VEIL_MASTER_KEY", "name: VEIL_TOKEN_SIGNING_KEY", "emptyDir: {}", "replicas: 1",
+                     "--admin-public-key, /etc/veil/keys/admin-public.pem", "{name: keys, mountPath: /etc/veil/keys, readOnly: true}"])
+        {
+            Assert.Contains(needed, text, StringComparison.Ordinal);
+        }
+
+        // Both forms give the broker the 0700 subdirectory as its data directory, never the volume root (group-writable
+        // under fsGroup), and no Secret is mounted inside it.
+        Assert.Equal(2, text.Split("--data-dir, /var/lib/veil/broker, --urls").Length - 1);
+        Assert.DoesNotContain("--data-dir, /var/lib/veil,", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("mountPath: /var/lib/veil/", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("subPath", text, StringComparison.Ordinal);
+        Assert.Contains("{{- if eq .Values.broker.store.type \"sqlite\" }}", File.ReadAllText(Path.Combine(ChartDir, "templates", "broker-pvc.yaml")), StringComparison.Ordinal);
+        Assert.Contains("{{- if eq .Values.broker.store.type \"postgresql\" }}", File.ReadAllText(Path.Combine(ChartDir, "templates", "broker-pdb.yaml")), StringComparison.Ordinal);
     }
 }

@@ -85,4 +85,63 @@ public sealed class ManifestTests
         Assert.Contains("b: \"8443\"", yaml, StringComparison.Ordinal);
         Assert.Contains("d: 8443", yaml, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void With_a_postgresql_store_the_broker_runs_replicas_that_roll_spread_and_take_their_secrets_from_secrets()
+    {
+        var docs = Documents(ManifestBuilder.ToYaml(ManifestBuilder.Build(new ManifestOptions { BrokerStoreSecret = "pg-url", BrokerReplicas = 4 })));
+        Assert.DoesNotContain(docs, d => (string)d["kind"] == "PersistentVolumeClaim");
+        var pdb = docs.Single(d => (string)d["kind"] == "PodDisruptionBudget");
+        Assert.Equal("1", At(pdb, "spec", "maxUnavailable").ToString());
+        Assert.Equal("veil-broker", At(pdb, "spec", "selector", "matchLabels", "app.kubernetes.io/name"));
+        var broker = docs.Single(d => (string)d["kind"] == "Deployment" && (string)At(d, "metadata", "name") == "veil-broker");
+        Assert.Equal("4", At(broker, "spec", "replicas").ToString());
+        Assert.Equal("RollingUpdate", At(broker, "spec", "strategy", "type"));
+        Assert.Equal("0", At(broker, "spec", "strategy", "rollingUpdate", "maxUnavailable").ToString());
+        var pod = At(broker, "spec", "template", "spec");
+        Assert.Equal("kubernetes.io/hostname", At(pod, "affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution", 0, "podAffinityTerm", "topologyKey"));
+        Assert.False(((Dictionary<object, object>)pod).ContainsKey("initContainers"));
+        var container = At(pod, "containers", 0);
+        Assert.Equal("/readyz", At(container, "readinessProbe", "httpGet", "path"));
+        Assert.Equal("/livez", At(container, "livenessProbe", "httpGet", "path"));
+        var env = ((List<object>)At(container, "env")).Cast<Dictionary<object, object>>().ToDictionary(e => (string)e["name"]);
+        Assert.Equal("pg-url", At(env["VEIL_BROKER_STORE"], "valueFrom", "secretKeyRef", "name"));
+        Assert.Equal("url", At(env["VEIL_BROKER_STORE"], "valueFrom", "secretKeyRef", "key"));
+        Assert.Equal("veil-broker-keys", At(env["VEIL_MASTER_KEY"], "valueFrom", "secretKeyRef", "name"));
+        Assert.Equal("token-signing-key.pem", At(env["VEIL_TOKEN_SIGNING_KEY"], "valueFrom", "secretKeyRef", "key"));
+        Assert.Equal("master.key", At(env["VEIL_MASTER_KEY"], "valueFrom", "secretKeyRef", "key"));
+        foreach (var name in (string[])["VEIL_BROKER_STORE", "VEIL_MASTER_KEY", "VEIL_TOKEN_SIGNING_KEY"])
+        {
+            Assert.False(env[name].ContainsKey("value")); // never inline
+        }
+
+        Assert.Equal(new Dictionary<object, object>(), At(pod, "volumes", 0, "emptyDir"));
+
+        // The data directory is a subdirectory of the emptyDir (the broker creates it 0700: a volume root under fsGroup
+        // is group-writable, which the broker refuses); the keys Secret holds only the admin public key as a file,
+        // mounted read-only outside the data directory and named by --admin-public-key.
+        var args = ((List<object>)At(container, "args")).Cast<string>().ToList();
+        Assert.Equal("/var/lib/veil/broker", args[args.IndexOf("--data-dir") + 1]);
+        Assert.Equal("/etc/veil/keys/admin-public.pem", args[args.IndexOf("--admin-public-key") + 1]);
+        var mounts = ((List<object>)At(container, "volumeMounts")).Cast<Dictionary<object, object>>().ToDictionary(m => (string)m["name"]);
+        Assert.Equal("/var/lib/veil", mounts["data"]["mountPath"]);
+        Assert.Equal("/etc/veil/keys", mounts["keys"]["mountPath"]);
+        Assert.Equal("true", mounts["keys"]["readOnly"].ToString()!.ToLowerInvariant());
+        Assert.All(mounts.Values.Where(m => (string)m["name"] != "data"), m => Assert.False(((string)m["mountPath"]).StartsWith("/var/lib/veil", StringComparison.Ordinal)));
+        var keysVolume = ((List<object>)At(pod, "volumes")).Cast<Dictionary<object, object>>().Single(v => (string)v["name"] == "keys");
+        Assert.Equal("veil-broker-keys", At(keysVolume, "secret", "secretName"));
+        Assert.Equal("admin-public.pem", At(keysVolume, "secret", "items", 0, "key"));
+        Assert.Single((List<object>)At(keysVolume, "secret", "items")); // the private keys never become files
+
+        // SQLite: one replica, Recreate, the volume, and the same probes.
+        var single = Documents(ManifestBuilder.ToYaml(ManifestBuilder.Build(new ManifestOptions())))
+            .Single(d => (string)d["kind"] == "Deployment" && (string)At(d, "metadata", "name") == "veil-broker");
+        Assert.Equal("1", At(single, "spec", "replicas").ToString());
+        Assert.Equal("Recreate", At(single, "spec", "strategy", "type"));
+        Assert.Equal("/readyz", At(single, "spec", "template", "spec", "containers", 0, "readinessProbe", "httpGet", "path"));
+        Assert.Equal("/livez", At(single, "spec", "template", "spec", "containers", 0, "livenessProbe", "httpGet", "path"));
+        Assert.Equal("veil-broker-data", At(single, "spec", "template", "spec", "volumes", 0, "persistentVolumeClaim", "claimName"));
+        Assert.Single(Documents(ManifestBuilder.ToYaml(ManifestBuilder.Build(new ManifestOptions()))), d => (string)d["kind"] == "PersistentVolumeClaim");
+        Assert.DoesNotContain(Documents(ManifestBuilder.ToYaml(ManifestBuilder.Build(new ManifestOptions()))), d => (string)d["kind"] == "PodDisruptionBudget");
+    }
 }

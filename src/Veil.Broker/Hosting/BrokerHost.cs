@@ -65,10 +65,10 @@ public sealed class BrokerHost : IAsyncDisposable
     internal static async Task<BrokerHost> StartAsync(BrokerOptions options, Action<WebApplicationBuilder>? customize, Func<string, string?> environment, CancellationToken ct)
     {
         var listen = ListenRules.Check(options);
-        DataDirectory.Check(options.DataDir);
+        DataDirectory.Check(options.DataDir, create: options.Store.IsPostgres);
 
-        var masterKey = MasterKey.Load(options.DataDir, environment);
-        var keys = BrokerKeys.Load(options.DataDir, options.AdminPublicKeyPaths);
+        var masterKey = MasterKey.Load(options.DataDir, environment, sharedStore: options.Store.IsPostgres);
+        var keys = BrokerKeys.Load(options.DataDir, options.AdminPublicKeyPaths, environment, sharedStore: options.Store.IsPostgres);
         PostgresBrokerStore? postgres = null;
         IBrokerStore store;
         ISessionBackend sessionBackend;

@@ -11,8 +11,25 @@ internal static class DataDirectory
         UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
         UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
 
-    public static void Check(string dir)
+    /// <param name="create">
+    /// Create a missing directory 0700 (a PostgreSQL replica: its data directory holds caches only, its keys come
+    /// from the environment, and in Kubernetes it is a subdirectory of an emptyDir whose root is group-writable).
+    /// An existing directory is checked, never loosened or tightened.
+    /// </param>
+    public static void Check(string dir, bool create = false)
     {
+        if (!Directory.Exists(dir) && create)
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(dir);
+            }
+            else
+            {
+                Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+
         if (!Directory.Exists(dir))
         {
             throw new BrokerConfigurationException($"--data-dir {dir} does not exist (run 'veil broker init --data-dir {dir}')");

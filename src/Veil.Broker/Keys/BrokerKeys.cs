@@ -16,11 +16,14 @@ internal sealed class BrokerKeys : IDisposable
     public const string AdminPrivateKeyFile = "admin-key.pem";
     public const string AdminTokenFile = "admin.token";
 
-    private BrokerKeys(ECDsa tokenSigningKey, ECDsa adminPublicKey, IReadOnlyList<ECDsa> extraEc, IReadOnlyList<Ed25519PublicKey> ed25519)
+    /// <summary>The token-signing key as PEM, instead of the file (replicas take it from a Kubernetes Secret this way).</summary>
+    public const string TokenSigningKeyVariable = "VEIL_TOKEN_SIGNING_KEY";
+
+    private BrokerKeys(ECDsa tokenSigningKey, ECDsa? adminPublicKey, IReadOnlyList<ECDsa> extraEc, IReadOnlyList<Ed25519PublicKey> ed25519)
     {
         TokenSigningKey = tokenSigningKey;
         AdminPublicKey = adminPublicKey;
-        AdminEcKeys = [adminPublicKey, .. extraEc];
+        AdminEcKeys = adminPublicKey is null ? extraEc : [adminPublicKey, .. extraEc];
         AdminEd25519Keys = ed25519;
         TokenJwk = Jwk.FromEcdsa(tokenSigningKey, JoseAlgorithms.Es256);
         TokenJwk = TokenJwk with { Kid = TokenJwk.Thumbprint() };
@@ -28,7 +31,8 @@ internal sealed class BrokerKeys : IDisposable
 
     public ECDsa TokenSigningKey { get; }
 
-    public ECDsa AdminPublicKey { get; }
+    /// <summary>The data directory's admin key; null when only --admin-public-key names them (replicas).</summary>
+    public ECDsa? AdminPublicKey { get; }
 
     /// <summary>Keys that may sign ES256 admin tokens: the data directory's own, then any --admin-public-key.</summary>
     public IReadOnlyList<ECDsa> AdminEcKeys { get; }
@@ -39,7 +43,13 @@ internal sealed class BrokerKeys : IDisposable
     /// <summary>The public token key, with its RFC 7638 thumbprint as <c>kid</c>.</summary>
     public Jwk TokenJwk { get; }
 
-    public static BrokerKeys Load(string dataDir, IReadOnlyList<string>? adminPublicKeys = null)
+    /// <summary>
+    /// The token-signing key from <see cref="TokenSigningKeyVariable"/> or the data directory; the admin keys from
+    /// the data directory's admin-public.pem and every --admin-public-key (the file may be absent when those are given,
+    /// as replicas do: their data directory holds no keys). <paramref name="sharedStore"/>: replicas on PostgreSQL,
+    /// which must all sign with the same key, so a missing one is refused with that fix.
+    /// </summary>
+    public static BrokerKeys Load(string dataDir, IReadOnlyList<string>? adminPublicKeys = null, Func<string, string?>? environment = null, bool sharedStore = false)
     {
         var ec = new List<ECDsa>();
         var ed = new List<Ed25519PublicKey>();
@@ -55,7 +65,25 @@ internal sealed class BrokerKeys : IDisposable
             }
         }
 
-        return new(KeyFiles.ReadEcPrivateKey(Path.Combine(dataDir, TokenSigningKeyFile)), KeyFiles.ReadEcPublicKey(Path.Combine(dataDir, AdminPublicKeyFile)), ec, ed);
+        var signingPath = Path.Combine(dataDir, TokenSigningKeyFile);
+        var pem = environment?.Invoke(TokenSigningKeyVariable);
+        if (string.IsNullOrWhiteSpace(pem) && sharedStore && !File.Exists(signingPath))
+        {
+            throw new BrokerConfigurationException(
+                $"token-signing key not found: {signingPath}, and {TokenSigningKeyVariable} is not set; with a PostgreSQL store every replica must sign with the same key: " +
+                $"set {TokenSigningKeyVariable} to the PEM of the token-signing-key.pem that 'veil broker init' wrote (in Kubernetes from a Secret; docs/replicas.md)");
+        }
+
+        var adminPath = Path.Combine(dataDir, AdminPublicKeyFile);
+        if (!File.Exists(adminPath) && ec.Count + ed.Count == 0)
+        {
+            throw new BrokerConfigurationException($"key file not found: {adminPath} (run 'veil broker init', or name the admin public key with --admin-public-key)");
+        }
+
+        var signing = !string.IsNullOrWhiteSpace(pem)
+            ? KeyFiles.ParseEcPrivateKey(pem, TokenSigningKeyVariable)
+            : KeyFiles.ReadEcPrivateKey(signingPath);
+        return new(signing, File.Exists(adminPath) ? KeyFiles.ReadEcPublicKey(adminPath) : null, ec, ed);
     }
 
     public void Dispose()

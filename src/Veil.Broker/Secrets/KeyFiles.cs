@@ -46,15 +46,21 @@ internal static class KeyFiles
         }
 
         RequireOwnerOnly(path);
+        return ParseEcPrivateKey(File.ReadAllText(path), path);
+    }
+
+    /// <summary>A PEM EC private key; <paramref name="where"/> names its source in the error (never the key).</summary>
+    public static ECDsa ParseEcPrivateKey(string pem, string where)
+    {
         var key = ECDsa.Create();
         try
         {
-            key.ImportFromPem(File.ReadAllText(path));
+            key.ImportFromPem(pem);
         }
         catch (Exception e) when (e is ArgumentException or CryptographicException)
         {
             key.Dispose();
-            throw new BrokerConfigurationException($"{path}: not a PEM EC private key");
+            throw new BrokerConfigurationException($"{where}: not a PEM EC private key");
         }
 
         return key;

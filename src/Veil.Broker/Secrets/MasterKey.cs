@@ -24,7 +24,11 @@ internal sealed class MasterKey : IDisposable
         _key = new SecretBytes(key);
     }
 
-    public static MasterKey Load(string dataDir, Func<string, string?> environment)
+    /// <param name="sharedStore">
+    /// A PostgreSQL store shared by replicas: every replica must open what any other sealed, so a missing key is
+    /// refused with the fix that gives them all the same one (never a key of this replica's own).
+    /// </param>
+    public static MasterKey Load(string dataDir, Func<string, string?> environment, bool sharedStore = false)
     {
         var env = environment(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(env))
@@ -33,6 +37,13 @@ internal sealed class MasterKey : IDisposable
         }
 
         var path = Path.Combine(dataDir, FileName);
+        if (!File.Exists(path) && sharedStore)
+        {
+            throw new BrokerConfigurationException(
+                $"master key not found: {path}, and {EnvironmentVariable} is not set; with a PostgreSQL store every replica must use the same master key: " +
+                $"set {EnvironmentVariable} to the base64 key from the master.key that 'veil broker init' wrote (in Kubernetes from a Secret; docs/replicas.md)");
+        }
+
         if (!File.Exists(path))
         {
             throw new BrokerConfigurationException($"master key not found: {path} (run 'veil broker init --data-dir {dataDir}' or set {EnvironmentVariable})");

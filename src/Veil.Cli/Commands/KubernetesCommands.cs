@@ -86,7 +86,13 @@ internal static class KubernetesCommands
             Description = "name=value for the broker's strict policy, e.g. snp_min_bootloader=10 (repeat; without them the broker refuses to start)",
             AllowMultipleArgumentsPerToken = false,
         };
-        var cmd = new Command("manifests", "Print the YAML to deploy the admission webhook and the broker.") { ns, image, brokerUrl, caBundle, policyParams };
+        var storeSecret = new Option<string?>("--broker-store-secret")
+        {
+            Description = "Secret whose 'url' key holds a postgresql:// store URL: the broker runs as replicas on it (keys from --broker-keys-secret); without it, one replica on SQLite",
+        };
+        var keysSecret = new Option<string>("--broker-keys-secret") { Description = "Secret with master.key, token-signing-key.pem, admin-public.pem shared by the replicas (default veil-broker-keys)", DefaultValueFactory = _ => "veil-broker-keys" };
+        var replicas = new Option<int?>("--broker-replicas") { Description = "Broker replicas with --broker-store-secret (default 3); SQLite runs one" };
+        var cmd = new Command("manifests", "Print the YAML to deploy the admission webhook and the broker.") { ns, image, brokerUrl, caBundle, policyParams, storeSecret, keysSecret, replicas };
         cmd.SetAction((parse, ct) => GuardAsync(parse, () =>
         {
             var name = parse.GetValue(ns)!;
@@ -105,8 +111,31 @@ internal static class KubernetesCommands
                 }
             }
 
+            var store = parse.GetValue(storeSecret);
+            var count = parse.GetValue(replicas);
+            if (store is null && count is { } c && c != 1)
+            {
+                throw new CliUsageException("--broker-replicas: the SQLite store runs one replica (it sits on a ReadWriteOnce volume); give --broker-store-secret for a PostgreSQL store");
+            }
+
+            if (count is < 1 or > 50)
+            {
+                throw new CliUsageException("--broker-replicas: between 1 and 50");
+            }
+
+            foreach (var (flag, secret) in new[] { ("--broker-store-secret", store), ("--broker-keys-secret", parse.GetValue(keysSecret)) })
+            {
+                if (secret is not null && !IsDnsLabel(secret))
+                {
+                    throw new CliUsageException($"{flag}: '{secret}' is not a Secret name (lower-case letters, digits, '-', at most 63)");
+                }
+            }
+
             var options = new ManifestOptions
             {
+                BrokerStoreSecret = store,
+                BrokerKeysSecret = parse.GetValue(keysSecret)!,
+                BrokerReplicas = count ?? 3,
                 Namespace = name,
                 Image = parse.GetValue(image) ?? new ManifestOptions().Image,
                 BrokerUrl = parse.GetValue(brokerUrl) is { } b ? WebhookConfigFile.BrokerUrl(b, "--broker-url") : null,

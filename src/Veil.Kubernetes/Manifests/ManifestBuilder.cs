@@ -14,12 +14,15 @@ public static class ManifestBuilder
     public const string WebhookName = "veil-admission";
     public const string BrokerName = "veil-broker";
     public const int Port = 8443;
-    private const string TlsDir = "/etc/veil/tls";
-    private const string ConfigDir = "/etc/veil/config";
+    internal const string TlsDir = "/etc/veil/tls";
+    internal const string ConfigDir = "/etc/veil/config";
     // The broker refuses a data directory group or others can open, and a volume root under fsGroup is group-writable
-    // (and not ours to chmod): the data directory is a subdirectory that 'broker init' creates 0700.
-    private const string DataMount = "/var/lib/veil";
-    private const string DataDir = DataMount + "/broker";
+    // (and not ours to chmod): the data directory is a subdirectory created 0700 ('broker init' on the SQLite volume,
+    // the broker itself in the replicas' emptyDir).
+    internal const string DataMount = "/var/lib/veil";
+    internal const string DataDir = DataMount + "/broker";
+    // The replicas' shared keys that are files (the admin public key): read-only, outside the data directory.
+    internal const string KeysDir = "/etc/veil/keys";
 
     public static IReadOnlyList<Dictionary<string, object>> Build(ManifestOptions o)
     {
@@ -33,7 +36,7 @@ public static class ManifestBuilder
             Webhook(o, "ValidatingWebhookConfiguration", "validate", ["pods", "pods/ephemeralcontainers"]),
             Webhook(o, "MutatingWebhookConfiguration", "mutate", ["pods"]),
             BrokerConfigMap(o),
-            BrokerClaim(o),
+            .. o.BrokerReplicated ? [BrokerManifests.DisruptionBudget(o)] : new[] { BrokerClaim(o) },
             BrokerDeployment(o),
             Service(ns, BrokerName, Port),
         ];
@@ -81,7 +84,7 @@ public static class ManifestBuilder
         ["allowed-runtime-classes"] = new WebhookOptions().AllowedRuntimeClasses.ToList(),
     });
 
-    private static Dictionary<string, object> Obj(string apiVersion, string kind, string name, string? ns)
+    internal static Dictionary<string, object> Obj(string apiVersion, string kind, string name, string? ns)
     {
         var meta = new Dictionary<string, object> { ["name"] = name };
         if (ns is not null)
@@ -142,10 +145,15 @@ public static class ManifestBuilder
         // recompilation under load, and the broker runs unoptimised code; without tiering it uses about a fifth less
         // CPU per handshake and its p99 latency halves. The CLI's other commands keep tiering for a fast start.
         container["env"] = new List<object> { new Dictionary<string, object> { ["name"] = "DOTNET_TieredCompilation", ["value"] = "0" } };
-        container["readinessProbe"] = new Dictionary<string, object>
+        // Readiness follows the store (a replica that cannot reach it, or misses configuration changes, takes no
+        // traffic); liveness never does, so a store outage does not restart every replica at once.
+        container["readinessProbe"] = Probe("/readyz", periodSeconds: 5, failureThreshold: 2);
+        container["livenessProbe"] = Probe("/livez", periodSeconds: 10, failureThreshold: 6);
+        if (o.BrokerReplicated)
         {
-            ["httpGet"] = new Dictionary<string, object> { ["path"] = "/healthz", ["port"] = Port, ["scheme"] = "HTTPS" },
-        };
+            return BrokerManifests.ReplicatedDeployment(o, container, Deployment(o.Namespace, BrokerName, o.BrokerReplicas, container, [], recreate: false));
+        }
+
         var volumes = new List<object>
         {
             new Dictionary<string, object> { ["name"] = "data", ["persistentVolumeClaim"] = new Dictionary<string, object> { ["claimName"] = BrokerName + "-data" } },
@@ -164,6 +172,13 @@ public static class ManifestBuilder
         podSpec["initContainers"] = new List<object> { init };
         return deployment;
     }
+
+    private static Dictionary<string, object> Probe(string path, int periodSeconds, int failureThreshold) => new()
+    {
+        ["httpGet"] = new Dictionary<string, object> { ["path"] = path, ["port"] = Port, ["scheme"] = "HTTPS" },
+        ["periodSeconds"] = periodSeconds,
+        ["failureThreshold"] = failureThreshold,
+    };
 
     private static Dictionary<string, object> BrokerClaim(ManifestOptions o)
     {
@@ -192,7 +207,7 @@ public static class ManifestBuilder
         },
     };
 
-    private static Dictionary<string, object> Mount(string name, string path, bool readOnly = true) =>
+    internal static Dictionary<string, object> Mount(string name, string path, bool readOnly = true) =>
         new() { ["name"] = name, ["mountPath"] = path, ["readOnly"] = readOnly };
 
     private static Dictionary<string, object> Deployment(string ns, string name, int replicas, Dictionary<string, object> container, List<object> volumes, bool recreate)

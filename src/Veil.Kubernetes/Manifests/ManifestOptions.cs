@@ -17,6 +17,21 @@ public sealed record ManifestOptions
     public string BrokerStorage { get; init; } = "1Gi";
 
     /// <summary>
+    /// A Secret whose <c>url</c> key holds the broker's <c>postgresql://</c> store URL. Set, the broker runs as
+    /// <see cref="BrokerReplicas"/> replicas on that database, its keys from the <see cref="BrokerKeysSecret"/>;
+    /// unset, one replica with SQLite on a volume.
+    /// </summary>
+    public string? BrokerStoreSecret { get; init; }
+
+    /// <summary>The Secret with the keys every replica shares (master.key, token-signing-key.pem, admin-public.pem from <c>veil broker init</c>).</summary>
+    public string BrokerKeysSecret { get; init; } = "veil-broker-keys";
+
+    /// <summary>Replicas with a PostgreSQL store (SQLite is always one).</summary>
+    public int BrokerReplicas { get; init; } = 3;
+
+    public bool BrokerReplicated => BrokerStoreSecret is not null;
+
+    /// <summary>
     /// <c>name=value</c> parameters of the broker's strict attestation policy (snp_min_bootloader, ...). Without them
     /// the broker refuses to start, naming the missing one: there is no default TCB to trust.
     /// </summary>

@@ -69,6 +69,22 @@ public sealed class StoreAndKeyTests : IDisposable
         Assert.DoesNotContain("c2hvcnQ=", e.Message, StringComparison.Ordinal);
         Assert.Throws<BrokerConfigurationException>(() => MasterKey.Load(Path.Combine(_dir, "none"), _ => null));
     }
+
+    [Fact]
+    public void The_token_signing_key_can_come_from_the_environment_as_replicas_take_it_from_a_secret()
+    {
+        BrokerInit.Run(_dir, TimeSpan.FromDays(1), TimeProvider.System);
+        var pem = File.ReadAllText(Path.Combine(_dir, BrokerKeys.TokenSigningKeyFile));
+        File.Delete(Path.Combine(_dir, BrokerKeys.TokenSigningKeyFile));
+        Assert.Throws<BrokerConfigurationException>(() => BrokerKeys.Load(_dir));
+        using var keys = BrokerKeys.Load(_dir, null, name => name == BrokerKeys.TokenSigningKeyVariable ? pem : null);
+        using var fromPem = ECDsa.Create();
+        fromPem.ImportFromPem(pem);
+        Assert.Equal(fromPem.ExportSubjectPublicKeyInfo(), keys.TokenSigningKey.ExportSubjectPublicKeyInfo());
+        var e = Assert.Throws<BrokerConfigurationException>(() => BrokerKeys.Load(_dir, null, _ => "-----BEGIN PRIVATE KEY-----\nnot-a-key\n-----END PRIVATE KEY-----"));
+        Assert.StartsWith(BrokerKeys.TokenSigningKeyVariable + ": not a PEM EC private key", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-a-key", e.Message, StringComparison.Ordinal);
+    }
 }
 
 public sealed class AuditGroupCommitTests : IDisposable
