@@ -27,6 +27,7 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
     private int _legitOk;
     private int _legitFailed;
     private long _peakRss;
+    private readonly ConcurrentDictionary<string, long> _rssAtPhaseEnd = new();
 
     public static IReadOnlyList<string> Attacks { get; } =
         ["session-flood", "huge-tee", "metrics-scrape", "audit-path-flood", "invalid-rsa-keys", "chunked-10mb", "admin-token-edges", "slow-body"];
@@ -62,7 +63,9 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
         {
             while (!stop.IsCancellationRequested)
             {
-                Interlocked.Exchange(ref _peakRss, Math.Max(Interlocked.Read(ref _peakRss), Rss()));
+                var rss = Rss();
+                Interlocked.Exchange(ref _peakRss, Math.Max(Interlocked.Read(ref _peakRss), rss));
+                _rssAtPhaseEnd[_phase] = rss;
                 await Task.Delay(50, CancellationToken.None);
             }
         }, CancellationToken.None);
@@ -78,7 +81,7 @@ internal sealed class BrokerSoak(Uri broker, int pid, string dataDir, TimeSpan p
         await stop.CancelAsync();
         await legit;
         await sampler;
-        return new SoakReport(idle, Interlocked.Read(ref _peakRss), dbBefore, DatabaseBytes(), _legitOk, _legitFailed, [.. _legitMs], idleMs,
+        return new SoakReport(idle, Interlocked.Read(ref _peakRss), dbBefore, DatabaseBytes(), _legitOk, _legitFailed, [.. _legitMs], idleMs, _rssAtPhaseEnd.ToDictionary(),
             _legitMsByAttack.ToDictionary(a => a.Key, a => (IReadOnlyList<double>)[.. a.Value]),
             _statuses.ToDictionary(s => s.Key, s => (IReadOnlyDictionary<int, int>)s.Value.ToDictionary(kv => kv.Key, kv => kv.Value)), [.. _failures]);
     }

@@ -10,6 +10,7 @@ internal sealed record SoakReport(
     int LegitimateFailed,
     IReadOnlyList<double> LegitimateMs,
     IReadOnlyList<double> IdleMs,
+    IReadOnlyDictionary<string, long> RssAtPhaseEnd,
     IReadOnlyDictionary<string, IReadOnlyList<double>> LegitimateMsByAttack,
     IReadOnlyDictionary<string, IReadOnlyDictionary<int, int>> StatusesByAttack,
     IReadOnlyList<string> Failures)
@@ -52,5 +53,6 @@ internal sealed record SoakReport(
         + $"\nlegitimate handshakes: {LegitimateOk} ok, {LegitimateFailed} failed; p50 {Percentile(0.5):0.0} ms, p99 {Percentile(0.99):0.0} ms (idle before the attacks: {IdleMs.Count} handshakes, p99 {IdlePercentile(0.99):0.0} ms)"
         + "\nlegitimate p99 by attack: " + string.Join(", ", LegitimateMsByAttack.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key} {Quantile(a.Value, 0.99):0.0} ms ({a.Value.Count})"))
         + $"\nRSS idle {IdleRssBytes / 1048576.0:0.0} MiB, peak {PeakRssBytes / 1048576.0:0.0} MiB (+{RssGrowth / 1048576.0:0.0}); database {DbBytesBefore / 1024} KiB -> {DbBytesAfter / 1024} KiB"
+        + "\nRSS at the end of each phase (MiB, in order): " + string.Join(", ", new[] { "idle" }.Concat(BrokerSoak.Attacks).Where(RssAtPhaseEnd.ContainsKey).Select(a => $"{a} {RssAtPhaseEnd[a] / 1048576.0:0.0}"))
         + (Failures.Count == 0 ? "" : "\nfailures: " + string.Join("; ", Failures.Take(5)));
 }
