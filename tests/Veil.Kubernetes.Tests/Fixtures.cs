@@ -92,4 +92,20 @@ internal static class Fixtures
         pod["metadata"]!["annotations"]![key] = value;
         return pod;
     }
+
+    /// <summary>Runs /mutate like the API server: decode the base64 JSON patch from the response and apply it.</summary>
+    public static (JsonObject Pod, AdmissionDecision Decision) Mutate(AdmissionHandler handler, JsonObject pod)
+    {
+        var (_, decision, response) = handler.Handle(Bytes(Review(pod)), mutate: true);
+        var r = JsonNode.Parse(response)!["response"]!;
+        if (r["patch"] is null)
+        {
+            Assert.Null(decision.Patch);
+            return (pod, decision);
+        }
+
+        Assert.Equal("JSONPatch", r["patchType"]!.GetValue<string>());
+        var patch = JsonNode.Parse(Convert.FromBase64String(r["patch"]!.GetValue<string>()))!.AsArray();
+        return (JsonPatchApplier.Apply(pod, patch).AsObject(), decision);
+    }
 }

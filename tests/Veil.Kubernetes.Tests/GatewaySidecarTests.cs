@@ -12,20 +12,7 @@ public sealed class GatewaySidecarTests
         .WithRuntimeClass("kata-qemu-nvidia-gpu-tdx")
         .Annotate("veil.dev/gateway", "true");
 
-    /// <summary>Runs /mutate like the API server: decode the base64 patch from the response and apply it.</summary>
-    private (JsonObject Pod, AdmissionDecision Decision) Mutate(JsonObject pod)
-    {
-        var (_, decision, response) = _handler.Handle(Fixtures.Bytes(Fixtures.Review(pod)), mutate: true);
-        var r = JsonNode.Parse(response)!["response"]!;
-        if (r["patch"] is null)
-        {
-            Assert.Null(decision.Patch);
-            return (pod, decision);
-        }
-
-        var patch = JsonNode.Parse(Convert.FromBase64String(r["patch"]!.GetValue<string>()))!.AsArray();
-        return (JsonPatchApplier.Apply(pod, patch).AsObject(), decision);
-    }
+    private (JsonObject Pod, AdmissionDecision Decision) Mutate(JsonObject pod) => Fixtures.Mutate(_handler, pod);
 
     [Fact]
     public void An_annotated_pod_gets_the_sidecar_with_defaults_and_a_second_mutation_yields_none()

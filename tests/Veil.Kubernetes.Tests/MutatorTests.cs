@@ -14,21 +14,7 @@ public sealed class MutatorTests
         .Annotate("veil.dev/sealed-model", "/models/llama.veil")
         .Annotate("veil.dev/sealed-volume", "weights");
 
-    /// <summary>Runs /mutate like the API server: decode the base64 patch from the response and apply it.</summary>
-    private (JsonObject Pod, AdmissionDecision Decision) Mutate(JsonObject pod)
-    {
-        var (_, decision, response) = _handler.Handle(Fixtures.Bytes(Fixtures.Review(pod)), mutate: true);
-        var r = JsonNode.Parse(response)!["response"]!;
-        if (r["patch"] is null)
-        {
-            Assert.Null(decision.Patch);
-            return (pod, decision);
-        }
-
-        Assert.Equal("JSONPatch", r["patchType"]!.GetValue<string>());
-        var patch = JsonNode.Parse(Convert.FromBase64String(r["patch"]!.GetValue<string>()))!.AsArray();
-        return (JsonPatchApplier.Apply(pod, patch).AsObject(), decision);
-    }
+    private (JsonObject Pod, AdmissionDecision Decision) Mutate(JsonObject pod) => Fixtures.Mutate(_handler, pod);
 
     [Fact]
     public void The_patch_yields_the_expected_pod_and_a_second_mutation_yields_none()

@@ -19,8 +19,6 @@ public interface ICpuAttester
 /// <summary>What the attesters check in an SNP report before evidence leaves the guest (layout: Veil.Abi).</summary>
 internal static class SnpReportCheck
 {
-    public const int ReportDataOffset = 0x50;
-    public const int ReportDataLength = 64;
     public const int ReportLength = Veil.Abi.Snp.SnpReportLayout.Length;
 
     /// <summary>Fails closed unless the report carries exactly the report data we asked for (zero-padded to 64 bytes).</summary>
@@ -31,9 +29,10 @@ internal static class SnpReportCheck
             throw new AttesterException(source, $"report: {report.Length} bytes, an SNP report has {ReportLength}");
         }
 
-        Span<byte> expected = stackalloc byte[ReportDataLength];
+        var field = Veil.Abi.Snp.SnpReportLayout.ReportData;
+        Span<byte> expected = stackalloc byte[field.Length];
         reportData.CopyTo(expected);
-        if (!report.Slice(ReportDataOffset, ReportDataLength).SequenceEqual(expected))
+        if (!field.Of(report).SequenceEqual(expected))
         {
             throw new AttesterException(source, "report.report_data: differs from the report data requested (stale or raced report)");
         }
