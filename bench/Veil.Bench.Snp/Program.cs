@@ -1,7 +1,9 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Diagnostics;
 using Veil.Attestation;
+using Veil.Abi.Tee;
 using Veil.Attestation.Snp;
+using Veil.Attestation.Verification;
 using Veil.Tests.Shared;
 
 // Benchmarks of the SNP verifier (run through ./bench/run snp-verify and ./bench/run snp-fuzz).
@@ -17,23 +19,31 @@ if (mode is "verify" or "verify-json")
     // verify-json: Trustee's evidence JSON with the VCEK inside, parsed every time (what the broker gets).
     var seconds = double.Parse(args.ElementAtOrDefault(2) ?? "5", System.Globalization.CultureInfo.InvariantCulture);
     byte[] report;
-    SnpVerifier verifier;
+    CollateralOptions options;
     if (mode == "verify")
     {
         report = File.ReadAllBytes(Path.Combine(ms, "genoa_attestation_report.bin"));
-        var vcek = Certificates.LoadOne(File.ReadAllBytes(Path.Combine(ms, "genoa_vcek.pem")), "vcek");
-        var chain = Certificates.Load(File.ReadAllBytes(Path.Combine(ms, "genoa_ask.pem")), "ask");
-        verifier = new SnpVerifier(SnpCollateralSources.Files(vcek, chain), new FixedTimeProvider(DateTimeOffset.Parse("2026-03-01T00:00:00Z")));
+        options = new CollateralOptions
+        {
+            Time = new FixedTimeProvider(DateTimeOffset.Parse("2026-03-01T00:00:00Z")),
+            SnpSigningCertificate = Certificates.LoadOne(File.ReadAllBytes(Path.Combine(ms, "genoa_vcek.pem")), "vcek"),
+            SnpCertificateChain = Certificates.Load(File.ReadAllBytes(Path.Combine(ms, "genoa_ask.pem")), "ask"),
+        };
     }
     else
     {
         report = File.ReadAllBytes(Path.Combine(vectors, "trustee", "attestation-service", "tests", "e2e", "evidence.json"));
-        verifier = new SnpVerifier(SnpCollateralSources.Embedded(), new FixedTimeProvider(DateTimeOffset.Parse("2025-06-01T00:00:00Z")));
+        options = new CollateralOptions { Time = new FixedTimeProvider(DateTimeOffset.Parse("2025-06-01T00:00:00Z")) };
     }
+
+    // The verifier 'veil verify snp', 'veil appraise' and the broker run: built by the common factory, called through
+    // the common contract (so the ratio covers the contract's own cost too).
+    var verifier = new EvidenceVerifierFactory(options).Create(TeeNames.Snp);
+    var input = new EvidenceInput(report);
 
     // Warm up (chain cache, JIT until it has settled), then count whole verifications: parse, checks, cached chain,
     // one ECDSA verify, claims.
-    await JitWarmUp.Run(async () => Check(await verifier.VerifyAsync(report, null)));
+    await JitWarmUp.Run(async () => Check(await verifier.VerifyAsync(input)));
 
     var sw = Stopwatch.StartNew();
     long n = 0;
@@ -41,7 +51,7 @@ if (mode is "verify" or "verify-json")
     {
         for (var i = 0; i < 100; i++)
         {
-            Check(await verifier.VerifyAsync(report, null));
+            Check(await verifier.VerifyAsync(input));
         }
 
         n += 100;

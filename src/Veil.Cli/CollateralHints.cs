@@ -12,14 +12,6 @@ internal static class CollateralHints
     {
         "collateral.vcek" => "--vcek FILE (this chip's VCEK for the reported TCB), --cert-table FILE (an extended report's certificates), "
             + "--collateral-dir DIR (AMD KDS layout) or --kds-url https://kdsintf.amd.com (fetched, and cached in --collateral-dir)",
-        _ => SnpOffline(f),
-    };
-
-    /// <summary>For <c>veil appraise --snp</c>, which reads collateral offline only (no --kds-url).</summary>
-    public static string? SnpOffline(VerificationFailure f) => f.Check switch
-    {
-        "collateral.vcek" => "--vcek FILE (this chip's VCEK for the reported TCB), --cert-table FILE (an extended report's certificates) "
-            + "or --collateral-dir DIR (AMD KDS layout; 'veil verify snp --kds-url' fills it)",
         "collateral.vlek" => "--vcek FILE (the VLEK, from the cloud provider), --cert-table FILE (an extended report's certificates) "
             + "or --collateral-dir DIR holding it",
         _ => null,

@@ -1,4 +1,5 @@
 using Veil.Attestation.Snp;
+using Veil.Abi.Tee;
 
 namespace Veil.Attestation.AzureVtpm;
 
@@ -18,7 +19,7 @@ namespace Veil.Attestation.AzureVtpm;
 /// </summary>
 public sealed class AzSnpVtpmVerifier
 {
-    public const string Tee = "az-snp-vtpm";
+    public const string Tee = TeeNames.AzSnpVtpm;
 
     /// <summary>The VMPL of Azure's paravisor, which requests the report: Trustee's HCL_VMPL_VALUE.</summary>
     public const uint HclVmpl = 0;

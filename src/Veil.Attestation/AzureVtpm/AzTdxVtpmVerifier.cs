@@ -2,6 +2,7 @@ using Veil.Attestation.Tdx;
 using Veil.Attestation.Tdx.Parsing;
 using Veil.Attestation.Tdx.IntelCollateral;
 using Veil.Attestation.Tdx.Checks;
+using Veil.Abi.Tee;
 
 namespace Veil.Attestation.AzureVtpm;
 
@@ -14,7 +15,7 @@ namespace Veil.Attestation.AzureVtpm;
 /// </summary>
 public sealed class AzTdxVtpmVerifier
 {
-    public const string Tee = "az-tdx-vtpm";
+    public const string Tee = TeeNames.AzTdxVtpm;
 
     private readonly TdxVerifier tdx;
 

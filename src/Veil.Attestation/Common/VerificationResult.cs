@@ -15,11 +15,13 @@ public sealed record VerificationFailure(string Check, string? Expected, string?
 /// </summary>
 public sealed class VerificationResult
 {
-    public VerificationResult(string tee, IReadOnlyDictionary<string, object> claims, IReadOnlyList<VerificationFailure> failures)
+    /// <param name="parts">The members' own results when the evidence is a set (every GPU and NVSwitch of one evidence list).</param>
+    public VerificationResult(string tee, IReadOnlyDictionary<string, object> claims, IReadOnlyList<VerificationFailure> failures, IReadOnlyList<VerificationResult>? parts = null)
     {
         Tee = tee;
         Claims = claims;
         Failures = failures;
+        Parts = parts ?? [];
     }
 
     public string Tee { get; }
@@ -29,4 +31,7 @@ public sealed class VerificationResult
     public IReadOnlyDictionary<string, object> Claims { get; }
 
     public IReadOnlyList<VerificationFailure> Failures { get; }
+
+    /// <summary>Empty unless the evidence is a set; then each member's result (the combined verdict is this one).</summary>
+    public IReadOnlyList<VerificationResult> Parts { get; }
 }

@@ -1,3 +1,5 @@
+using Veil.Abi.Tee;
+
 namespace Veil.Attestation.Nvidia;
 
 /// <summary>
@@ -55,7 +57,7 @@ public static class NvidiaClaims
             c["nvidia.ueid"] = cert.Ueid;
         }
 
-        return new VerificationResult("nvidia", c, failures);
+        return new VerificationResult(TeeNames.Nvidia, c, failures);
     }
 
     /// <summary>
@@ -111,7 +113,7 @@ public sealed record NvidiaSetResult(IReadOnlyList<VerificationResult> Devices, 
         claims["nvidia.set.cc_mode"] = devices.Count > 0 && devices.All(d => Flag(d, "nvidia.cc_mode"));
         claims["nvidia.set.ppcie_mode"] = devices.Count > 0 && devices.All(d => Flag(d, "nvidia.ppcie_mode"));
         claims["nvidia.set.measurements_match"] = devices.Count > 0 && devices.All(d => Flag(d, "nvidia.measurements_match"));
-        return new NvidiaSetResult(devices, new VerificationResult("nvidia", claims, failures));
+        return new NvidiaSetResult(devices, new VerificationResult(TeeNames.Nvidia, claims, failures));
     }
 
     private static bool Flag(VerificationResult d, string name) => d.Claims.TryGetValue(name, out var v) && v is true;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Veil.Abi.Tee;
 
 namespace Veil.Attestation.Sample;
 
@@ -9,7 +10,7 @@ namespace Veil.Attestation.Sample;
 /// </summary>
 public static class SampleVerifier
 {
-    public const string Tee = "sample";
+    public const string Tee = TeeNames.Sample;
 
     public static VerificationResult Verify(JsonElement evidence, ReadOnlySpan<byte> expectedReportData)
     {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Veil.Attestation.Collateral;
+using Veil.Abi.Tee;
 
 namespace Veil.Attestation.Snp;
 
@@ -195,5 +196,5 @@ public sealed class SnpVerifier
     private static void ToP1363(ReadOnlySpan<byte> littleEndian72, Span<byte> bigEndian48) => Veil.Abi.Snp.AmdEcdsa.ToBigEndian48(littleEndian72, bigEndian48);
 
     private static VerificationResult Result(SnpReport report, SnpProduct? product, List<VerificationFailure> failures, SnpSigningKey? signer = null) =>
-        new("snp", SnpClaims.From(report, product, signer ?? report.SignerInfo.SigningKey), failures);
+        new(TeeNames.Snp, SnpClaims.From(report, product, signer ?? report.SignerInfo.SigningKey), failures);
 }

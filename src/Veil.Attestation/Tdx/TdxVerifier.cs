@@ -3,6 +3,7 @@ using Veil.Attestation.EventLog;
 using Veil.Attestation.Tdx.Parsing;
 using Veil.Attestation.Tdx.IntelCollateral;
 using Veil.Attestation.Tdx.Checks;
+using Veil.Abi.Tee;
 
 namespace Veil.Attestation.Tdx;
 
@@ -136,7 +137,7 @@ public sealed class TdxVerifier
     }
 
     private static VerificationResult Result(TdxQuote quote, PckChain pck, TcbEvaluationResult? tcb, RtmrReplay? eventLog, List<VerificationFailure> failures) =>
-        new("tdx", TdxClaims.From(quote, pck.Extensions, tcb, eventLog), failures);
+        new(TeeNames.Tdx, TdxClaims.From(quote, pck.Extensions, tcb, eventLog), failures);
 
     /// <summary>SHA-256(attestation key ‖ QE auth data): the first half of the QE report data.</summary>
     private static void QeReportBinding(TdxQuote quote, Span<byte> destination)

@@ -1,3 +1,4 @@
+using Veil.Abi.Tee;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

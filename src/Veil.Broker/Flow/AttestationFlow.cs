@@ -104,7 +104,7 @@ internal sealed class AttestationFlow(
         VerificationResult result;
         try
         {
-            result = await verifiers.Get(session.Tee).VerifyAsync(attestation.TeeEvidence.PrimaryEvidence, expected, ct).ConfigureAwait(false);
+            result = await verifiers.VerifyAsync(session.Tee, attestation.TeeEvidence.PrimaryEvidence, expected, ct).ConfigureAwait(false);
         }
         catch (EvidenceFormatException e)
         {

@@ -1,3 +1,4 @@
+using Veil.Abi.Tee;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.IdentityModel.Tokens;

@@ -18,7 +18,7 @@ public static class BrokerConfigFile
     private static readonly string[] Keys =
         ["data-dir", "store", "urls", "insecure-http", "tls-cert", "tls-key", "session-timeout-minutes", "token-lifetime-minutes",
          "policy", "policy-params", "resource-policy", "reference-values",
-         "tdx-collateral-dir", "pcs-url", "nvidia-collateral-dir", "nvidia-rim-service", "admin-public-keys",
+         "snp-collateral-dir", "kds-url", "tdx-collateral-dir", "pcs-url", "nvidia-collateral-dir", "nvidia-rim-service", "admin-public-keys",
          "admin-audience", "max-sessions", "max-sessions-per-client", "rate-limit-auth", "rate-limit-attest", "rate-limit-admin",
          "audit-retention-days", "audit-max-rows", "audit-unauthenticated-per-minute"];
 
@@ -60,6 +60,8 @@ public static class BrokerConfigFile
                 "resource-policy" => options with { ResourcePolicyPath = AsString(value, key, path) },
                 "reference-values" => options with { ReferenceValuePaths = AsList(value, key, path) },
                 "admin-public-keys" => options with { AdminPublicKeyPaths = AsList(value, key, path) },
+                "snp-collateral-dir" => options with { SnpCollateralDir = AsString(value, key, path) },
+                "kds-url" => options with { KdsUrl = AsUrl(AsString(value, key, path), $"{path}: {key}") },
                 "tdx-collateral-dir" => options with { TdxCollateralDir = AsString(value, key, path) },
                 "pcs-url" => options with { PcsUrl = AsUrl(AsString(value, key, path), $"{path}: {key}") },
                 "nvidia-collateral-dir" => options with { NvidiaCollateralDir = AsString(value, key, path) },

@@ -11,8 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Veil.Attestation.Nvidia;
-using Veil.Attestation.Snp;
-using Veil.Attestation.Tdx;
+using Veil.Attestation.Verification;
 using Veil.Broker.Appraisal;
 using Veil.Broker.Audit;
 using Veil.Broker.Endpoints;
@@ -24,9 +23,6 @@ using Veil.Broker.Rcar;
 using Veil.Broker.Secrets;
 using Veil.Broker.Storage;
 using Veil.Broker.Verification;
-using Veil.Attestation.Tdx.Parsing;
-using Veil.Attestation.Tdx.IntelCollateral;
-using Veil.Attestation.Tdx.Checks;
 
 namespace Veil.Broker.Hosting;
 
@@ -161,27 +157,9 @@ public sealed class BrokerHost : IAsyncDisposable
         s.AddSingleton<AuditRetention>();
         s.AddHostedService(sp => sp.GetRequiredService<AuditRetention>());
         s.AddRateLimiter(o => RateLimits.Configure(o, options.RateLimits));
-        s.AddSingleton<IEvidenceVerifier, SampleEvidenceVerifier>();
-        s.AddSingleton<IEvidenceVerifier>(sp => new SnpEvidenceVerifier(new SnpVerifier(SnpCollateralSources.Embedded(), sp.GetRequiredService<TimeProvider>())));
-        var tdxSource = TdxSource(options);
-        if (tdxSource is not null)
-        {
-            s.AddSingleton<IEvidenceVerifier>(sp => new TdxEvidenceVerifier(new TdxVerifier(tdxSource, sp.GetRequiredService<TimeProvider>())));
-        }
-
-        var unavailable = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (tdxSource is null)
-        {
-            unavailable[TeeNames.Tdx] = "TEE not supported: tdx needs Intel collateral; start the broker with --tdx-collateral-dir DIR (PCS bodies) or --pcs-url URL";
-        }
-
-        AzureVtpmEvidenceVerifier.Register(s, tdxSource, unavailable);
-
-        var nvidiaSource = NvidiaSource(options);
-        s.AddSingleton(sp => new DeviceEvidence(
-            nvidiaSource is null ? null : new NvidiaVerifier(nvidiaSource, sp.GetRequiredService<TimeProvider>()),
-            "TEE not supported: nvidia needs NVIDIA's RIMs; start the broker with --nvidia-collateral-dir DIR or --nvidia-rim-service URL"));
-        s.AddSingleton(sp => new EvidenceVerifiers(sp.GetServices<IEvidenceVerifier>(), options.AllowSample, unavailable));
+        var collateral = Collateral(options);
+        s.AddSingleton(sp => new EvidenceVerifiers(new EvidenceVerifierFactory(collateral(sp.GetRequiredService<TimeProvider>()))));
+        s.AddSingleton<DeviceEvidence>();
         s.AddSingleton<IReportDataBindingService, KbsReportDataBinding>();
         s.AddSingleton(policies);
         // The attest and release flows: endpoints only map their outcomes to HTTP.
@@ -262,42 +240,35 @@ public sealed class BrokerHost : IAsyncDisposable
 
     public Task WaitForShutdownAsync(CancellationToken ct) => _app.WaitForShutdownAsync(ct);
 
-    /// <summary>Offline PCS bodies, or PCS/PCCS fetched into DATA_DIR/collateral/tdx; null when neither is configured.</summary>
-    private static ITdxCollateralSource? TdxSource(BrokerOptions options)
+    /// <summary>
+    /// The broker's collateral settings as Veil.Attestation's options: offline directories, the vendors' services
+    /// cached below DATA_DIR/collateral, the VCEK/VLEK the evidence carries. Directories are checked here so that a
+    /// typo fails the start, not the first guest.
+    /// </summary>
+    private static Func<TimeProvider, CollateralOptions> Collateral(BrokerOptions options)
     {
-        if (options.TdxCollateralDir is { } dir && !Directory.Exists(dir))
+        foreach (var (dir, flag) in new[] { (options.SnpCollateralDir, "--snp-collateral-dir"), (options.TdxCollateralDir, "--tdx-collateral-dir"), (options.NvidiaCollateralDir, "--nvidia-collateral-dir") })
         {
-            throw new BrokerConfigurationException($"--tdx-collateral-dir: directory not found: {dir}");
+            if (dir is not null && !Directory.Exists(dir))
+            {
+                throw new BrokerConfigurationException($"{flag}: directory not found: {dir}");
+            }
         }
 
-        return (options.TdxCollateralDir, options.PcsUrl) switch
+        return time => new CollateralOptions
         {
-            (null, null) => null,
-            ({ } d, null) => new TdxDirectoryCollateral(d),
-            (_, { } url) => new PcsCollateralSource(SharedHttp, url, options.TdxCollateralDir ?? Path.Combine(options.DataDir, "collateral", "tdx"), TimeProvider.System),
+            Time = time,
+            Http = SharedHttp,
+            AllowSample = options.AllowSample,
+            SnpCollateralDir = options.SnpCollateralDir,
+            KdsUrl = options.KdsUrl,
+            TdxCollateralDir = options.TdxCollateralDir,
+            PcsUrl = options.PcsUrl,
+            NvidiaCollateralDir = options.NvidiaCollateralDir,
+            RimServiceUrl = options.NvidiaRimServiceUrl,
+            OcspResponder = options.NvidiaRimServiceUrl is null ? null : NvidiaServiceCollateral.DefaultOcspResponder,
+            CacheRoot = Path.Combine(options.DataDir, "collateral"),
         };
-    }
-
-    /// <summary>Offline RIM/OCSP directory and/or NVIDIA's RIM service cached into DATA_DIR/collateral/nvidia.</summary>
-    private static INvidiaCollateralSource? NvidiaSource(BrokerOptions options)
-    {
-        if (options.NvidiaCollateralDir is { } dir && !Directory.Exists(dir))
-        {
-            throw new BrokerConfigurationException($"--nvidia-collateral-dir: directory not found: {dir}");
-        }
-
-        var sources = new List<INvidiaCollateralSource>();
-        if (options.NvidiaCollateralDir is { } d)
-        {
-            sources.Add(new NvidiaDirectoryCollateral(d));
-        }
-
-        if (options.NvidiaRimServiceUrl is { } url)
-        {
-            sources.Add(new NvidiaServiceCollateral(SharedHttp, url, NvidiaServiceCollateral.DefaultOcspResponder, Path.Combine(options.DataDir, "collateral", "nvidia")));
-        }
-
-        return sources.Count == 0 ? null : NvidiaCollateralSources.Combine([.. sources]);
     }
 
     private static readonly HttpClient SharedHttp = new() { Timeout = TimeSpan.FromSeconds(30) };

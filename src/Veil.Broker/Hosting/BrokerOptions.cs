@@ -47,6 +47,12 @@ public sealed record BrokerOptions
     /// <summary>A resource-policy file used until an admin posts one (which is then stored and wins).</summary>
     public string? ResourcePolicyPath { get; init; }
 
+    /// <summary>AMD collateral for SNP in the KDS cache layout (VCEK/VLEK, cert chains), for evidence that carries none; offline.</summary>
+    public string? SnpCollateralDir { get; init; }
+
+    /// <summary>AMD KDS (or a mirror) to fetch a missing VCEK from, cached in DATA_DIR/collateral/snp.</summary>
+    public Uri? KdsUrl { get; init; }
+
     /// <summary>Intel collateral for TDX, as PCS response bodies (see <c>TdxDirectoryCollateral</c>); offline.</summary>
     public string? TdxCollateralDir { get; init; }
 

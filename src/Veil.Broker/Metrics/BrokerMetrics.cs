@@ -1,3 +1,4 @@
+using Veil.Abi.Tee;
 using Prometheus;
 using Veil.Broker.Verification;
 
@@ -35,7 +36,7 @@ internal enum SessionRefusalReason
 /// <summary>
 /// The broker's instruments, exported as Prometheus text by prometheus-net from a registry of this broker's own
 /// (several brokers share a test process; the library's default registry and its process/meter collectors are
-/// not used). Every label value comes from a closed set: the enums above, <see cref="TeeNames.Known"/> or "other",
+/// not used). Every label value comes from a closed set: the enums above, <see cref="Veil.Abi.Tee.TeeNames.Known"/> or "other",
 /// and the endpoint names of <see cref="EndpointNames"/>; so an attacker cannot add a series, however many
 /// distinct strings they send.
 /// </summary>

@@ -2,7 +2,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Veil.Attestation;
-using Veil.Attestation.Nvidia;
+using Veil.Abi.Tee;
+using Veil.Attestation.Verification;
 using Veil.Broker.Appraisal;
 using Veil.Policy.Appraisal;
 using Veil.Policy.Model;
@@ -22,7 +23,7 @@ internal sealed record DeviceOutcome(IReadOnlyList<VerifiedDevice> Devices, TeeR
 /// this session and verify; any entry the broker cannot verify refuses the attestation rather than releasing with
 /// an unverified device attached.
 /// </summary>
-internal sealed class DeviceEvidence(NvidiaVerifier? nvidia, string? nvidiaUnavailable)
+internal sealed class DeviceEvidence(EvidenceVerifiers verifiers)
 {
     public async Task<DeviceOutcome> VerifyAsync(string additional, RuntimeData runtimeData, IReportDataBindingService binding, CancellationToken ct)
     {
@@ -51,41 +52,35 @@ internal sealed class DeviceEvidence(NvidiaVerifier? nvidia, string? nvidiaUnava
             var devices = new List<VerifiedDevice>();
             foreach (var entry in doc.RootElement.EnumerateObject())
             {
-                if (entry.Name != TeeNames.Nvidia)
+                if (verifiers.CheckDevice(entry.Name) is { } refusal)
                 {
-                    return Refuse("TeeNotSupported", TeeNames.Known.Contains(entry.Name)
-                        ? $"TEE not supported: additional evidence for '{entry.Name}' cannot be verified by this broker (supported: nvidia)"
-                        : $"unknown TEE '{Problems.CallerText.Echo(entry.Name)}' in additional evidence");
-                }
-
-                if (nvidia is null)
-                {
-                    return Refuse("TeeNotSupported", nvidiaUnavailable ?? "TEE not supported: nvidia");
+                    return new([], refusal);
                 }
 
                 var nonce = binding.ExpectedDeviceNonce(entry.Name, runtimeData);
-                NvidiaSetResult set;
+                VerificationResult set;
                 try
                 {
-                    set = await nvidia.VerifyAsync(NvidiaEvidence.Parse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(entry.Value).ToArray()), nonce, ct).ConfigureAwait(false);
+                    var input = new EvidenceInput(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(entry.Value).ToArray()) { ExpectedReportData = nonce };
+                    set = await verifiers.Factory.Create(entry.Name).VerifyAsync(input, ct).ConfigureAwait(false);
                 }
                 catch (EvidenceFormatException e)
                 {
                     return Refuse("EvidenceInvalid", $"nvidia evidence is malformed: {e.Message}");
                 }
 
-                if (set.Devices.Count == 0)
+                if (set.Parts.Count == 0)
                 {
                     return Refuse("EvidenceInvalid", "nvidia evidence lists no device");
                 }
 
-                if (!set.Combined.Verified)
+                if (!set.Verified)
                 {
-                    return Refuse("AttestationFailed", "nvidia evidence did not verify: " + string.Join("; ", set.Combined.Failures));
+                    return Refuse("AttestationFailed", "nvidia evidence did not verify: " + string.Join("; ", set.Failures));
                 }
 
                 int gpus = 0, switches = 0;
-                foreach (var d in set.Devices)
+                foreach (var d in set.Parts)
                 {
                     var isSwitch = d.Claims.TryGetValue("nvidia.device_kind", out var k) && k is "switch";
                     var name = isSwitch ? $"switch{switches++}" : $"gpu{gpus++}";

@@ -1,22 +1,30 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Veil.Abi.Tee;
+using Veil.Attestation;
+using Veil.Attestation.Verification;
+
 namespace Veil.Broker.Verification;
 
 /// <summary>Why a TEE is refused before any evidence is looked at.</summary>
 internal sealed record TeeRefusal(string Kind, string Detail);
 
-/// <summary>Dispatch by <c>tee</c>: a verifier, or a refusal that says why (unknown, not supported, sample not allowed).</summary>
-internal sealed class EvidenceVerifiers
+/// <summary>
+/// The broker's view of Veil.Attestation's <see cref="EvidenceVerifierFactory"/>: which <c>tee</c> a session may name
+/// (a refusal that says why: unknown, not supported here, sample not allowed, with the broker setting that would
+/// enable it) and the KBS JSON evidence handed to that TEE's verifier.
+/// </summary>
+internal sealed class EvidenceVerifiers(EvidenceVerifierFactory factory)
 {
-    private readonly Dictionary<string, IEvidenceVerifier> _byTee;
-    private readonly bool _allowSample;
-    private readonly IReadOnlyDictionary<string, string> _unavailable;
-
-    /// <param name="unavailable">Why a TEE the broker could verify is off here (e.g. tdx without Intel collateral).</param>
-    public EvidenceVerifiers(IEnumerable<IEvidenceVerifier> verifiers, bool allowSample, IReadOnlyDictionary<string, string>? unavailable = null)
+    /// <summary>The broker setting that makes a TEE available, named in its refusal.</summary>
+    private static readonly Dictionary<string, string> Enable = new(StringComparer.Ordinal)
     {
-        _byTee = verifiers.ToDictionary(v => v.Tee, StringComparer.Ordinal);
-        _allowSample = allowSample;
-        _unavailable = unavailable ?? new Dictionary<string, string>();
-    }
+        [TeeNames.Tdx] = "start the broker with --tdx-collateral-dir DIR (PCS bodies) or --pcs-url URL",
+        [TeeNames.AzTdxVtpm] = "start the broker with --tdx-collateral-dir DIR (PCS bodies) or --pcs-url URL",
+        [TeeNames.Nvidia] = "start the broker with --nvidia-collateral-dir DIR or --nvidia-rim-service URL",
+    };
+
+    public EvidenceVerifierFactory Factory => factory;
 
     public TeeRefusal? Check(string tee)
     {
@@ -25,23 +33,51 @@ internal sealed class EvidenceVerifiers
             return new("UnknownTee", $"unknown TEE '{Problems.CallerText.Echo(tee)}' (known: {string.Join(", ", TeeNames.Known.Order(StringComparer.Ordinal))})");
         }
 
-        if (tee == TeeNames.Sample && !_allowSample)
+        if (tee == TeeNames.Sample && factory.Unavailable(tee) is not null)
         {
             return new("SampleNotAllowed", "the sample TEE is refused: it proves nothing; start the broker with --allow-sample for testing only");
         }
 
-        if (!_byTee.ContainsKey(tee) && _unavailable.TryGetValue(tee, out var why))
+        if (!factory.Tees.Contains(tee) || TeeNames.IsDevice(tee))
         {
-            return new("TeeNotSupported", why);
+            var supported = factory.Tees.Where(t => !TeeNames.IsDevice(t) && factory.Unavailable(t) is null).Order(StringComparer.Ordinal);
+            return new("TeeNotSupported", $"TEE not supported: '{tee}' has no verifier in this broker yet (supported: {string.Join(", ", supported)})");
         }
 
-        if (!_byTee.ContainsKey(tee))
-        {
-            return new("TeeNotSupported", $"TEE not supported: '{Problems.CallerText.Echo(tee)}' has no verifier in this broker yet (supported: {string.Join(", ", _byTee.Keys.Where(k => k != TeeNames.Sample || _allowSample).Order(StringComparer.Ordinal))})");
-        }
-
-        return null;
+        return factory.Unavailable(tee) is { } why
+            ? new("TeeNotSupported", $"TEE not supported: {why}; {Enable.GetValueOrDefault(tee, "see docs/broker.md")}")
+            : null;
     }
 
-    public IEvidenceVerifier Get(string tee) => _byTee[tee];
+    /// <summary>Device evidence (additional_evidence): the verifier, or why this broker cannot verify that device.</summary>
+    public TeeRefusal? CheckDevice(string tee)
+    {
+        if (!TeeNames.Known.Contains(tee))
+        {
+            return new("TeeNotSupported", $"unknown TEE '{Problems.CallerText.Echo(tee)}' in additional evidence");
+        }
+
+        if (!TeeNames.IsDevice(tee) || !factory.Tees.Contains(tee))
+        {
+            return new("TeeNotSupported", $"TEE not supported: additional evidence for '{tee}' cannot be verified by this broker (supported: {TeeNames.Nvidia})");
+        }
+
+        return factory.Unavailable(tee) is { } why ? new("TeeNotSupported", $"TEE not supported: {why}; {Enable.GetValueOrDefault(tee, "see docs/broker.md")}") : null;
+    }
+
+    /// <summary>
+    /// Every KBS evidence form is a JSON object; its own UTF-8 bytes go to the verifier without re-encoding the
+    /// (10 KB to MB) evidence through a string.
+    /// </summary>
+    /// <exception cref="EvidenceFormatException">Not a JSON object, or the TEE's reader refuses it.</exception>
+    public Task<VerificationResult> VerifyAsync(string tee, JsonElement evidence, ReadOnlyMemory<byte> expectedReportData, CancellationToken ct)
+    {
+        if (evidence.ValueKind != JsonValueKind.Object)
+        {
+            throw new EvidenceFormatException($"{tee} evidence", "expected a JSON object");
+        }
+
+        var input = new EvidenceInput(JsonMarshal.GetRawUtf8Value(evidence).ToArray()) { ExpectedReportData = expectedReportData };
+        return factory.Create(tee).VerifyAsync(input, ct);
+    }
 }

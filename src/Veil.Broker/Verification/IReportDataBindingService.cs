@@ -1,3 +1,4 @@
+using Veil.Abi.Tee;
 using Veil.Protocol.Binding;
 using Veil.Protocol.Messages;
 

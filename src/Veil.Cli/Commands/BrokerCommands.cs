@@ -70,6 +70,8 @@ internal static class BrokerCommands
         var policyParams = new Option<string[]?>("--policy-param") { Description = "Policy parameter name=value, e.g. snp_min_microcode=219 (repeatable)" };
         var resourcePolicy = new Option<string?>("--resource-policy") { Description = "Resource-policy file, used until an admin posts one" };
         var referenceValues = new Option<string[]?>("--reference-values") { Description = "Reference-value file (repeatable)" };
+        var snpDir = new Option<string?>("--snp-collateral-dir") { Description = "AMD certificates in the KDS cache layout, for SNP evidence that carries no VCEK/VLEK (offline)" };
+        var kdsUrl = new Option<string?>("--kds-url") { Description = "AMD KDS base URL (e.g. https://kdsintf.amd.com) to fetch a missing VCEK from (cached in the data directory)" };
         var tdxDir = new Option<string?>("--tdx-collateral-dir") { Description = "Intel PCS response bodies for TDX (offline); enables tee tdx" };
         var pcsUrl = new Option<string?>("--pcs-url") { Description = "Intel PCS or PCCS base URL to fetch TDX collateral from (cached in the data directory)" };
         var nvidiaDir = new Option<string?>("--nvidia-collateral-dir") { Description = "NVIDIA RIMs (rims/*.xml) and OCSP responses (ocsp/*.der); enables GPU evidence" };
@@ -77,7 +79,7 @@ internal static class BrokerCommands
         var adminKeys = new Option<string[]?>("--admin-public-key") { Description = "Another admin public key (PEM: Ed25519 for EdDSA tokens as kbs-client signs them, or EC P-256); repeatable" };
         var cmd = new Command("serve", "Run the key broker.")
         {
-            dataDir, store, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues, tdxDir, pcsUrl, nvidiaDir, rimService, adminKeys,
+            dataDir, store, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues, snpDir, kdsUrl, tdxDir, pcsUrl, nvidiaDir, rimService, adminKeys,
         };
         cmd.SetAction((parse, ct) => GuardAsync(parse, async () =>
         {
@@ -100,6 +102,8 @@ internal static class BrokerCommands
                 PolicyParameters = parse.GetValue(policyParams) is { Length: > 0 } pp ? BrokerConfigFile.ParsePolicyParameters(pp, "--policy-param") : options.PolicyParameters,
                 ResourcePolicyPath = parse.GetValue(resourcePolicy) ?? options.ResourcePolicyPath,
                 ReferenceValuePaths = parse.GetValue(referenceValues) is { Length: > 0 } rv ? rv : options.ReferenceValuePaths,
+                SnpCollateralDir = parse.GetValue(snpDir) ?? options.SnpCollateralDir,
+                KdsUrl = parse.GetValue(kdsUrl) is { } kds ? BrokerConfigFile.AsUrl(kds, "--kds-url") : options.KdsUrl,
                 TdxCollateralDir = parse.GetValue(tdxDir) ?? options.TdxCollateralDir,
                 PcsUrl = parse.GetValue(pcsUrl) is { } pcs ? BrokerConfigFile.AsUrl(pcs, "--pcs-url") : options.PcsUrl,
                 NvidiaCollateralDir = parse.GetValue(nvidiaDir) ?? options.NvidiaCollateralDir,

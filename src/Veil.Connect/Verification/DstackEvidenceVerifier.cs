@@ -11,6 +11,7 @@ using Veil.Policy.Model;
 using Veil.Attestation.Tdx.Parsing;
 using Veil.Attestation.Tdx.IntelCollateral;
 using Veil.Attestation.Tdx.Checks;
+using Veil.Abi.Tee;
 
 namespace Veil.Connect.Verification;
 
@@ -24,7 +25,7 @@ namespace Veil.Connect.Verification;
 /// </summary>
 internal sealed class DstackEvidenceVerifier(AttestedTlsOptions options)
 {
-    public const string Tee = "tdx";
+    public const string Tee = TeeNames.Tdx;
 
     public async Task<AttestationOutcome> VerifyAsync(string endpoint, ReadOnlyMemory<byte> body, byte[] sentNonce, byte[] connectionKey, CancellationToken ct)
     {
@@ -108,7 +109,7 @@ internal sealed class DstackEvidenceVerifier(AttestedTlsOptions options)
         var setFailures = set.Combined.Failures.Where(f => f.Check.Contains(".set.", StringComparison.Ordinal)).Select(f => f.ToString()).ToList();
         return set.Devices.Select(d => new SubmoduleEvidence(
             d.Claims.TryGetValue("nvidia.device_kind", out var k) && k is "switch" ? SubmoduleKind.Switch : SubmoduleKind.Gpu,
-            "nvidia", d.Claims, d.Verified && setFailures.Count == 0, [.. d.Failures.Select(f => f.ToString()), .. setFailures])).ToList();
+            TeeNames.Nvidia, d.Claims, d.Verified && setFailures.Count == 0, [.. d.Failures.Select(f => f.ToString()), .. setFailures])).ToList();
     }
 
     private static Dictionary<string, string> Facts(DstackReport report, List<SubmoduleEvidence> submodules, AppraisalResult appraisal)

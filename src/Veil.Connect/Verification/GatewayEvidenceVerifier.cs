@@ -15,6 +15,7 @@ using Veil.Protocol.AttestedTls;
 using Veil.Attestation.Tdx.Parsing;
 using Veil.Attestation.Tdx.IntelCollateral;
 using Veil.Attestation.Tdx.Checks;
+using Veil.Abi.Tee;
 
 namespace Veil.Connect.Verification;
 
@@ -106,7 +107,7 @@ internal sealed class GatewayEvidenceVerifier(AttestedTlsOptions options)
         {
             case SampleVerifier.Tee:
                 return Task.FromResult(SampleVerifier.Verify(doc.CpuEvidence, reportData));
-            case "snp":
+            case TeeNames.Snp:
                 return new SnpVerifier(options.SnpCollateral, options.Time)
                     .VerifyAsync(Encoding.UTF8.GetBytes(doc.CpuEvidence.GetRawText()), reportData, ct);
             default:
@@ -132,7 +133,7 @@ internal sealed class GatewayEvidenceVerifier(AttestedTlsOptions options)
         var setFailures = set.Combined.Failures.Where(f => f.Check.Contains(".set.", StringComparison.Ordinal)).Select(f => f.ToString()).ToList();
         return set.Devices.Select(d => new SubmoduleEvidence(
             d.Claims.TryGetValue("nvidia.device_kind", out var k) && k is "switch" ? SubmoduleKind.Switch : SubmoduleKind.Gpu,
-            "nvidia", d.Claims, d.Verified && setFailures.Count == 0, [.. d.Failures.Select(f => f.ToString()), .. setFailures])).ToList();
+            TeeNames.Nvidia, d.Claims, d.Verified && setFailures.Count == 0, [.. d.Failures.Select(f => f.ToString()), .. setFailures])).ToList();
     }
 
     private static Dictionary<string, string> Facts(AttestationDocument doc, List<SubmoduleEvidence> submodules, AppraisalResult appraisal, DateTimeOffset issued)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Veil.Protocol.AttestedTls;
 using Veil.Protocol.Messages;
+using Veil.Abi.Tee;
 
 namespace Veil.Guest;
 
@@ -49,7 +50,7 @@ public sealed class GatewayEvidence
     {
         if (cpu is null)
         {
-            return ("sample", Parse(KbsJson.Serialize(w =>
+            return (TeeNames.Sample, Parse(KbsJson.Serialize(w =>
             {
                 w.WriteStartObject();
                 w.WriteString("svn", "1");
@@ -62,14 +63,14 @@ public sealed class GatewayEvidence
         var e = cpu.Collect(reportData);
         switch (e.Tee)
         {
-            case "sample":
-                return ("sample", Parse(e.Report));
-            case "snp":
-                return ("snp", TrusteeSnpEvidenceWriter.Write(e.Report, e.AuxBlob));
-            case "tdx":
+            case TeeNames.Sample:
+                return (TeeNames.Sample, Parse(e.Report));
+            case TeeNames.Snp:
+                return (TeeNames.Snp, TrusteeSnpEvidenceWriter.Write(e.Report, e.AuxBlob));
+            case TeeNames.Tdx:
                 TdxQuoteCheck.CheckReportData(cpu.Name, e.Report, reportData);
                 var log = TdxEvidenceProvider.ReadEventLog(ccelPath);
-                return ("tdx", Parse(KbsJson.Serialize(w =>
+                return (TeeNames.Tdx, Parse(KbsJson.Serialize(w =>
                 {
                     w.WriteStartObject();
                     w.WriteString("quote", Convert.ToBase64String(e.Report));

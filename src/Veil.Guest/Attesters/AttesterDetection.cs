@@ -1,3 +1,5 @@
+using Veil.Abi.Tee;
+
 namespace Veil.Guest;
 
 /// <summary>Which CPU attester this VM offers. configfs-tsm is preferred: it is the kernel's common ABI since 6.7.</summary>
@@ -41,11 +43,11 @@ public static class AttesterDetection
     {
         switch (tee)
         {
-            case "sample":
+            case TeeNames.Sample:
                 return new SampleEvidenceProvider();
-            case "snp":
+            case TeeNames.Snp:
                 return new SnpEvidenceProvider(ConfigFsTsmAttester.IsPresent(tsmRoot) ? new ConfigFsTsmAttester(tsmRoot, entryName: entryName) : Detect("auto", tsmRoot, sevGuestPath));
-            case "tdx":
+            case TeeNames.Tdx:
                 if (!ConfigFsTsmAttester.IsPresent(tsmRoot))
                 {
                     throw new AttesterException("configfs-tsm", $"{tsmRoot}: not present; TDX quotes come from configfs-tsm (Linux ≥ 6.7 with CONFIG_TSM_REPORTS)");
@@ -65,7 +67,7 @@ public static class AttesterDetection
                     "tdx_guest" => new TdxEvidenceProvider(tsm, ccelPath),
                     var p => throw new AttesterException("configfs-tsm", $"provider: '{p}' is not supported (sev_guest, tdx_guest)"),
                 };
-            case "az-snp-vtpm" or "az-tdx-vtpm":
+            case TeeNames.AzSnpVtpm or TeeNames.AzTdxVtpm:
                 return new AzureVtpmEvidenceProvider(tee, new AzureVtpmAttester(new TpmDevice(), new AzureImds(new HttpClient { Timeout = TimeSpan.FromSeconds(30) })));
             default:
                 throw new AttesterException("detect", $"tee '{tee}' is not one of auto, sample, snp, tdx, az-snp-vtpm, az-tdx-vtpm");

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Veil.Abi.AzureVtpm;
+using Veil.Abi.Tee;
 
 namespace Veil.Guest;
 
@@ -48,8 +49,8 @@ public sealed class AzureVtpmAttester(ITpmTransport transport, IAzureImds? imds)
 
         var snp = tee switch
         {
-            "az-snp-vtpm" => true,
-            "az-tdx-vtpm" => false,
+            TeeNames.AzSnpVtpm => true,
+            TeeNames.AzTdxVtpm => false,
             _ => throw new AttesterException("az-vtpm", $"tee '{tee}' is not az-snp-vtpm or az-tdx-vtpm"),
         };
         if (snp)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Veil.Abi.Tee;
 
 namespace Veil.Guest;
 
@@ -124,16 +125,16 @@ public sealed class ConfigFsTsmAttester : ICpuAttester
 
             var tee = provider switch
             {
-                "sev_guest" => "snp",
-                "tdx_guest" => "tdx",
-                SampleReport.Provider => "sample",
+                "sev_guest" => TeeNames.Snp,
+                "tdx_guest" => TeeNames.Tdx,
+                SampleReport.Provider => TeeNames.Sample,
                 _ => throw new AttesterException(Source, $"provider: '{provider}' is not supported (sev_guest, tdx_guest, {SampleReport.Provider})"),
             };
-            if (tee == "snp")
+            if (tee == TeeNames.Snp)
             {
                 SnpReportCheck.CheckReportData(Source, outblob, reportData);
             }
-            else if (tee == "sample")
+            else if (tee == TeeNames.Sample)
             {
                 SampleReport.CheckReportData(Source, outblob, reportData);
             }

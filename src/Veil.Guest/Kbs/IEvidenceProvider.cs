@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Veil.Protocol.Binding;
 using Veil.Protocol.Client;
+using Veil.Abi.Tee;
 
 namespace Veil.Guest;
 
@@ -36,7 +37,7 @@ public interface IEvidenceProvider
 /// </summary>
 public sealed class SampleEvidenceProvider(ICpuAttester? attester = null) : IEvidenceProvider
 {
-    public string Tee => "sample";
+    public string Tee => TeeNames.Sample;
 
     public JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey) => PrimaryEvidence(nonce, teePubKey, "");
 
@@ -48,7 +49,7 @@ public sealed class SampleEvidenceProvider(ICpuAttester? attester = null) : IEvi
         }
 
         var evidence = attester.Collect(ReportDataBinding.PrimaryDigest(nonce, teePubKey, additionalEvidence));
-        if (evidence.Tee != "sample")
+        if (evidence.Tee != TeeNames.Sample)
         {
             throw new AttesterException(attester.Name, $"provider '{evidence.Provider}' gives {evidence.Tee} evidence, not sample");
         }

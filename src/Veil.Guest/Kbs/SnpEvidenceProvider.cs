@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Veil.Abi.Tee;
 
 namespace Veil.Guest;
 
@@ -22,7 +23,7 @@ public sealed class SnpEvidenceProvider : IEvidenceProvider
         this.binding = binding;
     }
 
-    public string Tee => "snp";
+    public string Tee => TeeNames.Snp;
 
     public JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey) => PrimaryEvidence(nonce, teePubKey, "");
 
@@ -30,7 +31,7 @@ public sealed class SnpEvidenceProvider : IEvidenceProvider
     {
         // Both attesters check that the report carries exactly this report data before returning it.
         var evidence = attester.Collect(binding.CpuReportData(nonce, teePubKey, additionalEvidence));
-        if (evidence.Tee != "snp")
+        if (evidence.Tee != TeeNames.Snp)
         {
             throw new AttesterException(attester.Name, $"provider '{evidence.Provider}' gives {evidence.Tee} evidence, not snp");
         }

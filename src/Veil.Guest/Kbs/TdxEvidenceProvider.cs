@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using Veil.Protocol.Messages;
 using Veil.Abi.Tdx;
+using Veil.Abi.Tee;
 
 namespace Veil.Guest;
 
@@ -36,7 +37,7 @@ public sealed class TdxEvidenceProvider : IEvidenceProvider
         this.binding = binding;
     }
 
-    public string Tee => "tdx";
+    public string Tee => TeeNames.Tdx;
 
     public JsonElement PrimaryEvidence(string nonce, JsonElement teePubKey) => PrimaryEvidence(nonce, teePubKey, "");
 
@@ -44,7 +45,7 @@ public sealed class TdxEvidenceProvider : IEvidenceProvider
     {
         var reportData = binding.CpuReportData(nonce, teePubKey, additionalEvidence);
         var evidence = attester.Collect(reportData);
-        if (evidence.Tee != "tdx")
+        if (evidence.Tee != TeeNames.Tdx)
         {
             throw new AttesterException(attester.Name, $"provider '{evidence.Provider}' gives {evidence.Tee} evidence, not tdx");
         }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Veil.Protocol.Messages;
+using Veil.Abi.Tee;
 
 namespace Veil.Guest;
 
@@ -25,7 +26,7 @@ public sealed class NvidiaEvidenceProvider : IDeviceEvidenceProvider, IDisposabl
         this.binding = binding;
     }
 
-    public string Tee => "nvidia";
+    public string Tee => TeeNames.Nvidia;
 
     /// <summary>
     /// <c>--gpu</c>: <c>off</c> sends no GPU evidence; <c>auto</c> sends it when NVML loads and reports GPUs in

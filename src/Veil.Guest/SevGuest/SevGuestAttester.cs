@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Veil.Abi.Tee;
 
 namespace Veil.Guest;
 
@@ -109,7 +110,7 @@ public sealed class SevGuestAttester : ICpuAttester
 
         var report = resp.Slice(32, (int)size).ToArray();
         SnpReportCheck.CheckReportData(Source, report, reportData);
-        return new CpuEvidence("snp", "sev_guest", report, CertTableBytes(certs));
+        return new CpuEvidence(TeeNames.Snp, "sev_guest", report, CertTableBytes(certs));
     }
 
     /// <summary>The certificate table up to its terminating all-zero entry and the end of the last certificate.</summary>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Veil.Abi.Tee;
 
 namespace Veil.Measure.InitData;
 
@@ -64,14 +65,7 @@ public static class InitDataDigest
             "sha384" => SHA384.HashData(toml),
             _ => SHA512.HashData(toml),
         };
-        return new InitDataMeasurement(alg, digest, Fit(digest, 32), Fit(digest, 48));
-    }
-
-    private static byte[] Fit(byte[] digest, int length)
-    {
-        var b = new byte[length];
-        digest.AsSpan(0, Math.Min(length, digest.Length)).CopyTo(b);
-        return b;
+        return new InitDataMeasurement(alg, digest, InitDataFields.Fit(digest, InitDataFields.SnpHostDataLength), InitDataFields.Fit(digest, InitDataFields.TdxMrConfigIdLength));
     }
 
     /// <summary>A top-level string value (one outside every table), or null when the document has none.</summary>

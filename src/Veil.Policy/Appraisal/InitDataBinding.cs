@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using Veil.Abi.Tee;
 using Veil.Measure;
 using Veil.Measure.InitData;
 using Veil.Policy.Model;
@@ -51,18 +51,18 @@ public static class InitDataBinding
 
         var cpu = evidence.Submodules.FirstOrDefault(s => s.Kind == SubmoduleKind.Cpu)
             ?? throw new InitDataException("init-data: needs CPU evidence (SNP or TDX) to bind it to");
-        if (cpu.Tee == "sample")
+        if (cpu.Tee == TeeNames.Sample)
         {
             return evidence with { InitData = data };
         }
 
         var (claim, expected) = cpu.Tee switch
         {
-            "snp" => ("snp.host_data", Convert.ToHexStringLower(m.SnpHostData)),
-            "tdx" => ("tdx.mr_config_id", Convert.ToHexStringLower(m.TdxMrConfigId)),
+            TeeNames.Snp => ("snp.host_data", Convert.ToHexStringLower(m.SnpHostData)),
+            TeeNames.Tdx => ("tdx.mr_config_id", Convert.ToHexStringLower(m.TdxMrConfigId)),
             // CoCo's attestation-agent extends the (SHA-256) digest into PCR 8 of the vTPM, from zero.
-            "az-snp-vtpm" or "az-tdx-vtpm" when m.Algorithm == "sha256" => ("tpm.pcr08", Convert.ToHexStringLower(SHA256.HashData([.. new byte[32], .. m.Digest]))),
-            "az-snp-vtpm" or "az-tdx-vtpm" => throw new InitDataException($"init-data: algorithm '{m.Algorithm}' cannot be bound through PCR 8 of a SHA-256 vTPM bank (use sha256)"),
+            TeeNames.AzSnpVtpm or TeeNames.AzTdxVtpm when m.Algorithm == "sha256" => ("tpm.pcr08", Convert.ToHexStringLower(InitDataFields.Pcr8(m.Digest))),
+            TeeNames.AzSnpVtpm or TeeNames.AzTdxVtpm => throw new InitDataException($"init-data: algorithm '{m.Algorithm}' cannot be bound through PCR 8 of a SHA-256 vTPM bank (use sha256)"),
             _ => throw new InitDataException($"init-data: evidence from '{cpu.Tee}' carries no init-data binding"),
         };
         var actual = cpu.Claims.TryGetValue(claim, out var v) ? v as string : null;

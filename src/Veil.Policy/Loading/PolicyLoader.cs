@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Veil.Abi.Tee;
 using Veil.Policy.Claims;
 using Veil.Policy.Loading;
 using Veil.Policy.Model;
@@ -42,7 +43,7 @@ public static class PolicyLoader
         ["sourced-data"] = TrustComponent.SourcedData,
     };
 
-    private static readonly string[] KnownTees = ["snp", "tdx", "nvidia", "sample", "az-snp-vtpm", "az-tdx-vtpm"];
+    private static readonly string[] KnownTees = [.. TeeNames.Verified.Order(StringComparer.Ordinal)];
 
     /// <summary>The <c>kind</c> of a Veil document (AttestationPolicy, ResourcePolicy, ReferenceValues), read without validating the rest.</summary>
     public static string KindOf(string text, string file)

@@ -81,7 +81,7 @@ public sealed class HostileInputTests
         foreach (var line in metrics.Split('\n').Where(l => l.StartsWith("veil_attestations_total{", StringComparison.Ordinal)))
         {
             var tee = line.Split('"')[1];
-            Assert.True(tee == "other" || Veil.Broker.Verification.TeeNames.Known.Contains(tee), line);
+            Assert.True(tee == "other" || Veil.Abi.Tee.TeeNames.Known.Contains(tee), line);
         }
     }
 
