@@ -1,5 +1,6 @@
 using Veil.Abi.Tee;
 using Veil.Attestation.AzureVtpm;
+using Veil.Attestation.Sample;
 using Veil.Attestation.Nvidia;
 using Veil.Attestation.Snp;
 using Veil.Attestation.Tdx;
