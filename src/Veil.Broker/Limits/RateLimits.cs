@@ -40,6 +40,14 @@ internal static class RateLimits
             var endpoint = EndpointNames.Of(http.Request);
             http.RequestServices.GetRequiredService<BrokerMetrics>().RateLimited(endpoint);
             var after = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+            if (http.Request.ContentLength is > 0 || http.Request.Headers.TransferEncoding.Count > 0)
+            {
+                // As for an oversized body (HttpBodies): a refused request's body is not drained. Kestrel would otherwise
+                // read and discard all of it (up to 2 MiB) to keep the connection alive, so a client over its rate still
+                // made the broker read every byte it sent.
+                http.Response.Headers.Connection = "close";
+            }
+
             await KbsProblem.TooManyRequests("TooManyRequests",
                 $"rate limit for {endpoint} requests from this client reached; retry after {Seconds(after)} s", after).ExecuteAsync(http).ConfigureAwait(false);
         };

@@ -96,6 +96,31 @@ public sealed class SessionAndRateLimitTests
         Assert.Contains("veil_rate_limited_total{endpoint=\"admin\"}", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_rate_limited_request_with_a_body_closes_the_connection_instead_of_reading_the_body()
+    {
+        await using var broker = await TestBroker.StartAsync(allowSample: true, configure: o => o with { RateLimits = new RateLimitSettings(AuthPerSecond: 1, AttestPerSecond: 1, AdminPerSecond: 1) });
+        using var a = LoopbackClients.From(broker.Url, LoopbackClients.Address(7));
+        var body = "{\"version\":\"0.4.0\",\"tee\":\"sample\",\"extra-params\":\"" + new string('x', 60_000) + "\"}";
+        var answers = await Task.WhenAll(Enumerable.Range(0, 12).Select(async _ =>
+        {
+            using var r = await a.PostAsync(new Uri("kbs/v0/auth", UriKind.Relative), new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            return ((int)r.StatusCode, r.Headers.ConnectionClose == true);
+        }));
+        Assert.Contains(answers, x => x.Item1 == 429);
+        Assert.All(answers.Where(x => x.Item1 == 429), x => Assert.True(x.Item2, "a 429 with an unread body must close the connection"));
+
+        // Without a body there is nothing to drain: the connection stays open for the client's next request.
+        a.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", broker.AdminToken);
+        var gets = await Task.WhenAll(Enumerable.Range(0, 12).Select(async _ =>
+        {
+            using var r = await a.GetAsync(new Uri("veil/v0/resources", UriKind.Relative));
+            return ((int)r.StatusCode, r.Headers.ConnectionClose == true);
+        }));
+        Assert.Contains(gets, x => x.Item1 == 429);
+        Assert.All(gets.Where(x => x.Item1 == 429), x => Assert.False(x.Item2));
+    }
+
     internal static async Task<(HttpStatusCode Status, string? Title, string Detail, int? RetryAfter)> AuthAsync(HttpClient http)
     {
         using var content = new StringContent("{\"version\":\"0.4.0\",\"tee\":\"sample\",\"extra-params\":\"\"}", System.Text.Encoding.UTF8, "application/json");
