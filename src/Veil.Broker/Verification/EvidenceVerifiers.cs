@@ -45,7 +45,7 @@ internal sealed class EvidenceVerifiers(EvidenceVerifierFactory factory)
         }
 
         return factory.Unavailable(tee) is { } why
-            ? new("TeeNotSupported", $"TEE not supported: {why}; {Enable.GetValueOrDefault(tee, "see docs/broker.md")}")
+            ? new("TeeNotSupported", $"TEE not supported: {why}; {Enable.GetValueOrDefault(tee, "see README.md, Run the key broker")}")
             : null;
     }
 
@@ -62,7 +62,7 @@ internal sealed class EvidenceVerifiers(EvidenceVerifierFactory factory)
             return new("TeeNotSupported", $"TEE not supported: additional evidence for '{tee}' cannot be verified by this broker (supported: {TeeNames.Nvidia})");
         }
 
-        return factory.Unavailable(tee) is { } why ? new("TeeNotSupported", $"TEE not supported: {why}; {Enable.GetValueOrDefault(tee, "see docs/broker.md")}") : null;
+        return factory.Unavailable(tee) is { } why ? new("TeeNotSupported", $"TEE not supported: {why}; {Enable.GetValueOrDefault(tee, "see README.md, Run the key broker")}") : null;
     }
 
     /// <summary>
