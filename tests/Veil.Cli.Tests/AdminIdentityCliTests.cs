@@ -68,6 +68,18 @@ public sealed class AdminIdentityCliTests : IDisposable
             Assert.All(rows.RootElement.EnumerateArray(), r => Assert.Equal("acme", r.GetProperty("repository").GetString()));
         }
 
+        // veil policy push: policy-admin may, a tenant may not.
+        var policyAdmin = Path.Combine(_dir, "pat.token");
+        Assert.Equal(0, CliRunner.Run("broker", "token", "mint", "--data-dir", DataDir, "--role", "policy-admin", "--subject", "pat", "--out", policyAdmin).Exit);
+        var attestation = Path.Combine(_dir, "ap.yaml");
+        await File.WriteAllTextAsync(attestation, "apiVersion: veil.dev/v1\nkind: AttestationPolicy\nmetadata: {name: cli}\nsubmodules:\n  cpu:\n    accept: [sample]\n    rules:\n      - {name: svn, claim: sample.svn, matches: \"^[0-9]+$\", trust: hardware}\n");
+        var pushed = CliRunner.Run("policy", "push", attestation, "--id", "cli", "--broker", url, "--admin-token", policyAdmin);
+        Assert.True(pushed.Exit == 0, pushed.Err);
+        Assert.Contains("attestation policy cli stored and in effect", pushed.Out, StringComparison.Ordinal);
+        var refusedPush = CliRunner.Run("policy", "push", attestation, "--id", "cli", "--broker", url, "--admin-token", tenant);
+        Assert.NotEqual(0, refusedPush.Exit);
+        Assert.Contains("that takes admin or policy-admin", refusedPush.Err, StringComparison.Ordinal);
+
         var bad = CliRunner.Run("audit", "--broker", url, "--admin-token", auditor, "--limit", "0");
         Assert.Equal(2, bad.Exit);
         Assert.Contains("--limit: 0 is not between 1 and 1000", bad.Err, StringComparison.Ordinal);
