@@ -14,6 +14,7 @@ internal static class VeilCli
         root.Add(TopologyCommands.Create());
         root.Add(BrokerCommands.Create());
         root.Add(ResourceCommands.Create());
+        root.Add(AuditCommands.Create());
         root.Add(BridgeCommands.Create());
         root.Add(MeasureCommands.Create());
         root.Add(PolicyCommands.Create());

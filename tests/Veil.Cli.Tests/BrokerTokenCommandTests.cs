@@ -41,7 +41,7 @@ public sealed class BrokerTokenCommandTests : IDisposable
         Assert.Equal(0, mint.Exit);
         var token = File.ReadAllText(minted).Trim();
         Assert.DoesNotContain(token, mint.Out, StringComparison.Ordinal);
-        Assert.Contains("admin token (role admin, valid until", mint.Out, StringComparison.Ordinal);
+        Assert.Contains("admin token (role admin, subject admin, valid until", mint.Out, StringComparison.Ordinal);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(minted));
         var claims = Payload(token);
         Assert.Equal(1800, claims.GetProperty("exp").GetInt64() - claims.GetProperty("iat").GetInt64());
@@ -75,7 +75,8 @@ public sealed class BrokerTokenCommandTests : IDisposable
     [InlineData("--expires-in", "0m", "--expires-in: '0m' is not a lifetime of 1m to 31d")]
     [InlineData("--expires-in", "32d", "--expires-in: '32d' is not a lifetime of 1m to 31d")]
     [InlineData("--expires-in", "1y", "--expires-in: '1y' is not a lifetime of 1m to 31d")]
-    [InlineData("--role", "tenant", "--role: 'tenant' is not a role this broker knows (known: admin)")]
+    [InlineData("--role", "tenant", "--role: 'tenant' is not a role this broker knows (known: admin, tenant-admin:<repository>, auditor, policy-admin)")]
+    [InlineData("--role", "tenant-admin:a/b", "--role: 'tenant-admin:a/b' is not a role this broker knows")]
     public void Mint_refuses_bad_options_with_the_reason(string option, string value, string error)
     {
         Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);

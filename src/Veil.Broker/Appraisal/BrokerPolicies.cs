@@ -39,7 +39,9 @@ internal sealed class BrokerPolicies : IDisposable
         PolicyEngine Engine,
         IReadOnlyDictionary<string, string> Posted,
         (string Text, string Source)? ResourcePolicy,
-        IReadOnlyList<ReferenceValueSet> PostedSets);
+        IReadOnlyList<ReferenceValueSet> PostedSets,
+        IReadOnlyDictionary<string, string> TenantTexts,
+        Dictionary<string, PolicyEngine> TenantEngines);
 
     private BrokerPolicies(BrokerOptions options, IBrokerStore store, TimeProvider time, IReadOnlyList<ReferenceValueSet> fileSets, (string Text, string Source)? fileResourcePolicy)
     {
@@ -85,7 +87,26 @@ internal sealed class BrokerPolicies : IDisposable
 
     public AppraisalResult Appraise(EvidenceSet evidence) => _state.Engine.Appraise(evidence, DefaultPolicy);
 
-    public (ResourceDecision Decision, AppraisalResult? Appraisal) Decide(string resource, EvidenceSet evidence) => _state.Engine.Decide(resource, evidence);
+    /// <summary>
+    /// The global resource policy decides first; when the resource's repository has a policy of its own, that one must
+    /// allow too (<see cref="TenantResourcePolicies"/>). Without repository policies this is the global decision alone.
+    /// </summary>
+    public (ResourceDecision Decision, AppraisalResult? Appraisal) Decide(string resource, EvidenceSet evidence)
+    {
+        var state = _state;
+        var global = state.Engine.Decide(resource, evidence);
+        return global.Decision.Allowed && state.TenantEngines.TryGetValue(TenantResourcePolicies.RepositoryOf(resource), out var tenant)
+            ? tenant.Decide(resource, evidence)
+            : global;
+    }
+
+    /// <summary>The policy of one repository, or null when it has none (the global policy alone decides).</summary>
+    public ResourcePolicy? TenantResourcePolicy(string repository) => _state.TenantEngines.TryGetValue(repository, out var e) ? e.Resources : null;
+
+    /// <summary>Validates (its rules must stay inside the repository), stores and applies a repository's resource policy.</summary>
+    public Task SetTenantResourcePolicyAsync(string repository, string text, DateTimeOffset at, CancellationToken ct) => WriteAsync(
+        s => s with { TenantTexts = new Dictionary<string, string>(s.TenantTexts, StringComparer.Ordinal) { [repository] = text } },
+        () => _store.PutPolicyAsync(ResourceKind, TenantResourcePolicies.Id(repository), text, at, ct), ct);
 
     /// <summary>Uses the host's clock (tests pin it) for reference-value expiry from now on; policies stay loaded.</summary>
     public void UseClock(TimeProvider time) => _time.Target = time;
@@ -161,7 +182,11 @@ internal sealed class BrokerPolicies : IDisposable
             var current = _state;
             var candidate = change(current);
             var values = Values(candidate.PostedSets);
-            candidate = candidate with { Engine = Build(candidate.Posted, candidate.ResourcePolicy, values) };
+            candidate = candidate with
+            {
+                Engine = Build(candidate.Posted, candidate.ResourcePolicy, values),
+                TenantEngines = BuildTenants(candidate.Posted, candidate.TenantTexts, values),
+            };
             var version = await store().ConfigureAwait(false);
             var reload = false;
             lock (_gate)
@@ -195,7 +220,28 @@ internal sealed class BrokerPolicies : IDisposable
         var resource = snapshot.ResourcePolicies.FirstOrDefault(r => r.Id == ResourcePolicyId);
         (string Text, string Source)? resourcePolicy = resource.Body is not null ? (resource.Body, "posted resource policy") : _fileResourcePolicy;
         var sets = snapshot.ReferenceValues.SelectMany(r => ParseReferenceValues(r.Message, r.AddedAt)).ToList();
-        return new State(snapshot.Version, Build(posted, resourcePolicy, Values(sets)), posted, resourcePolicy, sets);
+        var tenants = snapshot.ResourcePolicies.Where(r => TenantResourcePolicies.RepositoryOfId(r.Id) is not null)
+            .ToDictionary(r => TenantResourcePolicies.RepositoryOfId(r.Id)!, r => r.Body, StringComparer.Ordinal);
+        var values = Values(sets);
+        return new State(snapshot.Version, Build(posted, resourcePolicy, values), posted, resourcePolicy, sets, tenants, BuildTenants(posted, tenants, values));
+    }
+
+    private Dictionary<string, PolicyEngine> BuildTenants(IReadOnlyDictionary<string, string> posted, IReadOnlyDictionary<string, string> texts, ReferenceValueStore values)
+    {
+        var engines = new Dictionary<string, PolicyEngine>(StringComparer.Ordinal);
+        foreach (var (repository, text) in texts)
+        {
+            var resources = TenantResourcePolicies.Parse(repository, text, values);
+            var engine = new PolicyEngine(resources, name => Load(name, posted, values), _time);
+            foreach (var rule in resources.Rules.Append(resources.Default).OfType<ResourceRule>())
+            {
+                engine.Policy(rule.AttestationPolicy);
+            }
+
+            engines[repository] = engine;
+        }
+
+        return engines;
     }
 
     private ReferenceValueStore Values(IEnumerable<ReferenceValueSet> posted)

@@ -15,6 +15,12 @@ internal static class AuditBounds
     public const int EvidenceDigest = 80;
     public const int Reason = 2048;
 
+    /// <summary>An admin token's <c>sub</c> (OIDC allows any length; 255 is what common issuers stay within).</summary>
+    public const int Subject = 256;
+
+    /// <summary>A resource path segment is at most 128 characters (<c>ResourcePath</c>).</summary>
+    public const int Repository = 128;
+
     public static AuditEntry Bound(AuditEntry e) => e with
     {
         Actor = Cut(e.Actor, Actor),
@@ -22,6 +28,8 @@ internal static class AuditBounds
         Resource = e.Resource is null ? null : Cut(e.Resource, Resource),
         EvidenceDigest = e.EvidenceDigest is null ? null : Cut(e.EvidenceDigest, EvidenceDigest),
         Reason = Cut(e.Reason, Reason),
+        Subject = e.Subject is null ? null : Cut(e.Subject, Subject),
+        Repository = e.Repository is null ? null : Cut(e.Repository, Repository),
     };
 
     public static string Cut(string value, int max)

@@ -44,9 +44,17 @@ internal sealed partial class AuditLog : IAsyncDisposable
     }
 
     /// <summary>Records an entry of <paramref name="kind"/>; waits until it is on disk, unless it was only counted.</summary>
-    public Task RecordAsync(AuditKind kind, string actor, string action, string? resource, string? evidenceDigest, string outcome, string reason, CancellationToken ct)
+    public Task RecordAsync(AuditKind kind, string actor, string action, string? resource, string? evidenceDigest, string outcome, string reason, CancellationToken ct) =>
+        RecordAsync(new AuditEntry(_time.GetUtcNow(), actor, action, resource, evidenceDigest, outcome, reason, kind), ct);
+
+    /// <summary>
+    /// Records an entry (its time is taken now, whatever it carries) naming the subject and repository; waits until it
+    /// is on disk, unless it was an unauthenticated refusal only counted.
+    /// </summary>
+    public Task RecordAsync(AuditEntry entry, CancellationToken ct)
     {
-        var entry = AuditBounds.Bound(new AuditEntry(_time.GetUtcNow(), actor, action, resource, evidenceDigest, outcome, reason, kind));
+        entry = AuditBounds.Bound(entry with { At = _time.GetUtcNow() });
+        var kind = entry.Kind;
         if (kind == AuditKind.Unauthenticated)
         {
             var summaries = new List<AuditEntry>();
@@ -94,7 +102,7 @@ internal sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
-    private void Log(AuditEntry e) => LogAudit(_logger, e.Action, e.Outcome, e.Actor, e.Resource ?? "-", e.EvidenceDigest ?? "-", e.Reason);
+    private void Log(AuditEntry e) => LogAudit(_logger, e.Action, e.Outcome, e.Actor, e.SubjectOrActor, e.Resource ?? "-", e.EvidenceDigest ?? "-", e.Reason);
 
     private async Task WriteLoopAsync()
     {
@@ -128,8 +136,8 @@ internal sealed partial class AuditLog : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "audit {Action} {Outcome} actor={Actor} resource={Resource} evidence={EvidenceDigest}: {Reason}")]
-    private static partial void LogAudit(ILogger logger, string action, string outcome, string actor, string resource, string evidenceDigest, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "audit {Action} {Outcome} actor={Actor} subject={Subject} resource={Resource} evidence={EvidenceDigest}: {Reason}")]
+    private static partial void LogAudit(ILogger logger, string action, string outcome, string actor, string subject, string resource, string evidenceDigest, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "audit write failed ({Error}) for {Count} entries")]
     private static partial void LogWriteFailed(ILogger logger, string error, int count);

@@ -24,6 +24,9 @@ internal static partial class ResourcePath
         return null;
     }
 
+    /// <summary>A repository, type or tag: [A-Za-z0-9._-], 1 to 128 characters, never "." or "..".</summary>
+    public static bool IsSegment(string value) => value is not ("." or "..") && Segment().IsMatch(value);
+
     /// <summary>Checks the undecoded request target, before any normalisation could hide a traversal.</summary>
     public static string? CheckRawTarget(string rawTarget)
     {

@@ -125,8 +125,8 @@ internal sealed class ReleaseFlow(
         }
 
         metrics.Resource(ResourceOutcome.Released);
-        await audit.RecordAsync(AuditKind.Release, "tee:" + (TeeNames.Canonical(claims.Tee) ?? "?"), "release", name, request.EvidenceDigest, AuditLog.Allowed,
-            $"released under attestation policy '{decision.AttestationPolicy}'", ct).ConfigureAwait(false);
+        await audit.RecordAsync(new AuditEntry(default, "tee:" + (TeeNames.Canonical(claims.Tee) ?? "?"), "release", name, request.EvidenceDigest, AuditLog.Allowed,
+            $"released under attestation policy '{decision.AttestationPolicy}'", AuditKind.Release, Repository: repository), ct).ConfigureAwait(false);
         return new ReleaseOutcome.Released(jwe);
     }
 
@@ -134,8 +134,8 @@ internal sealed class ReleaseFlow(
     {
         metrics.Resource(ResourceOutcome.Denied);
         // Before the token verified, the caller proved nothing: such refusals are aggregated past a budget.
-        await audit.RecordAsync(request.Attested ? AuditKind.Decision : AuditKind.Unauthenticated, "client", "release", request.Name, request.EvidenceDigest,
-            AuditLog.Denied, refused.Detail, ct).ConfigureAwait(false);
+        await audit.RecordAsync(new AuditEntry(default, "client", "release", request.Name, request.EvidenceDigest, AuditLog.Denied, refused.Detail,
+            request.Attested ? AuditKind.Decision : AuditKind.Unauthenticated, Repository: TenantResourcePolicies.RepositoryOf(request.Name)), ct).ConfigureAwait(false);
         return refused;
     }
 

@@ -19,7 +19,7 @@ public static class BrokerConfigFile
         ["data-dir", "store", "urls", "insecure-http", "tls-cert", "tls-key", "session-timeout-minutes", "token-lifetime-minutes",
          "policy", "policy-params", "resource-policy", "reference-values",
          "snp-collateral-dir", "kds-url", "tdx-collateral-dir", "pcs-url", "nvidia-collateral-dir", "nvidia-rim-service", "admin-public-keys",
-         "admin-audience", "max-sessions", "max-sessions-per-client", "rate-limit-auth", "rate-limit-attest", "rate-limit-admin",
+         "admin-audience", "admin-oidc-issuer", "admin-oidc-audience", "admin-oidc-jwks-file", "admin-oidc-algorithms", "admin-roles", "max-sessions", "max-sessions-per-client", "rate-limit-auth", "rate-limit-attest", "rate-limit-admin",
          "audit-retention-days", "audit-max-rows", "audit-unauthenticated-per-minute"];
 
     public static BrokerOptions Apply(string path, BrokerOptions options)
@@ -67,6 +67,12 @@ public static class BrokerConfigFile
                 "nvidia-collateral-dir" => options with { NvidiaCollateralDir = AsString(value, key, path) },
                 "nvidia-rim-service" => options with { NvidiaRimServiceUrl = AsUrl(AsString(value, key, path), $"{path}: {key}") },
                 "admin-audience" => options with { AdminAudience = AsString(value, key, path) },
+                "admin-oidc-issuer" => options with { AdminOidcIssuer = AsString(value, key, path) },
+                "admin-oidc-audience" => options with { AdminOidcAudience = AsString(value, key, path) },
+                "admin-oidc-jwks-file" => options with { AdminOidcJwksFile = AsString(value, key, path) },
+                "admin-oidc-algorithms" => options with { AdminOidcAlgorithms = AsList(value, key, path) },
+                // Parsed here too, so that a wrong entry is named with the file it is in.
+                "admin-roles" => options with { AdminRoles = AdminRolesList(AsList(value, key, path), $"{path}: {key}") },
                 "max-sessions" => options with { MaxSessions = AsCount(value, key, path, 10_000_000) },
                 "max-sessions-per-client" => options with { MaxSessionsPerClient = AsCount(value, key, path, 10_000_000) },
                 "rate-limit-auth" => options with { RateLimits = options.RateLimits with { AuthPerSecond = AsCount(value, key, path, Limits.RateLimitSettings.Max) } },
@@ -108,6 +114,12 @@ public static class BrokerConfigFile
         Uri.TryCreate(value, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"
             ? u
             : throw new BrokerConfigurationException($"{where}: '{value}' is not an http(s) URL");
+
+    private static List<string> AdminRolesList(List<string> entries, string where)
+    {
+        Admin.RoleBindings.Parse(entries, where);
+        return entries;
+    }
 
     private static List<string> AsList(object value, string key, string path) =>
         value is List<object> list ? list.Select(v => AsString(v, key, path)).ToList() : [AsString(value, key, path)];

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Veil.Attestation.Nvidia;
 using Veil.Attestation.Verification;
+using Veil.Broker.Admin;
 using Veil.Broker.Appraisal;
 using Veil.Broker.Audit;
 using Veil.Broker.Endpoints;
@@ -65,6 +66,8 @@ public sealed class BrokerHost : IAsyncDisposable
 
         var masterKey = MasterKey.Load(options.DataDir, environment, sharedStore: options.Store.IsPostgres);
         var keys = BrokerKeys.Load(options.DataDir, options.AdminPublicKeyPaths, environment, sharedStore: options.Store.IsPostgres);
+        var roleBindings = RoleBindings.Parse(options.AdminRoles, "admin-roles");
+        var oidc = OidcSettings.From(options);
         PostgresBrokerStore? postgres = null;
         IBrokerStore store;
         ISessionBackend sessionBackend;
@@ -89,6 +92,7 @@ public sealed class BrokerHost : IAsyncDisposable
         {
             throw new BrokerConfigurationException($"store {options.Store.Display}: cannot read the policies ({e.Message})");
         }
+        await RoleBindingsHistory.RecordAsync(store, roleBindings, TimeProvider.System, ct).ConfigureAwait(false);
         X509Certificate2? certificate = null;
         if (listen.Any(l => l.Scheme == "https"))
         {
@@ -141,6 +145,9 @@ public sealed class BrokerHost : IAsyncDisposable
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton(masterKey);
         s.AddSingleton(keys);
+        s.AddSingleton(roleBindings);
+        s.AddSingleton(sp => new AdminAuthenticator(keys, options, roleBindings, sp.GetRequiredService<TimeProvider>(), oidc,
+            oidc is null ? null : new OidcKeys(oidc, OidcHttp, sp.GetRequiredService<TimeProvider>())));
         s.AddSingleton<IBrokerStore>(store);
         s.AddSingleton(sp => new SessionStore(sp.GetRequiredService<TimeProvider>(), options.SessionTimeout, new SessionLimits(options.MaxSessions, options.MaxSessionsPerClient), sessionBackend));
         if (postgres is not null)
@@ -272,6 +279,9 @@ public sealed class BrokerHost : IAsyncDisposable
     }
 
     private static readonly HttpClient SharedHttp = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>For the OIDC issuer's discovery document and JWKS: short timeout, small answers only.</summary>
+    private static readonly HttpClient OidcHttp = new() { Timeout = TimeSpan.FromSeconds(10), MaxResponseContentBufferSize = 1 << 20 };
 
     public async ValueTask DisposeAsync()
     {

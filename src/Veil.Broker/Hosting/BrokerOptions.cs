@@ -91,6 +91,21 @@ public sealed record BrokerOptions
     /// <summary>Unauthenticated refusals recorded one row each per minute; past it they are counted into a summary row.</summary>
     public int AuditUnauthenticatedPerMinute { get; init; } = DefaultAuditUnauthenticatedPerMinute;
 
-    /// <summary>When set, admin tokens must name this audience in <c>aud</c>.</summary>
+    /// <summary>When set, local admin tokens must name this audience in <c>aud</c>.</summary>
     public string? AdminAudience { get; init; }
+
+    /// <summary>An OIDC issuer whose tokens are admin tokens (docs/admin-identities.md); its subjects' roles are <see cref="AdminRoles"/>.</summary>
+    public string? AdminOidcIssuer { get; init; }
+
+    /// <summary>The audience OIDC admin tokens must name (required with <see cref="AdminOidcIssuer"/>).</summary>
+    public string? AdminOidcAudience { get; init; }
+
+    /// <summary>The issuer's JWKS as a file, instead of fetching it through the discovery document.</summary>
+    public string? AdminOidcJwksFile { get; init; }
+
+    /// <summary>Signature algorithms OIDC admin tokens may use (default RS256, ES256).</summary>
+    public IReadOnlyList<string> AdminOidcAlgorithms { get; init; } = [];
+
+    /// <summary>Role bindings, <c>subject=role[,role…]</c> (roles: admin, tenant-admin:&lt;repository&gt;, auditor, policy-admin).</summary>
+    public IReadOnlyList<string> AdminRoles { get; init; } = [];
 }

@@ -15,11 +15,20 @@ public static class AdminTokenMint
     /// <summary>Where <c>init</c> writes its token, and where a minted one goes unless told otherwise.</summary>
     public static string DefaultPath(string dataDir) => Path.Combine(dataDir, BrokerKeys.AdminTokenFile);
 
-    public static DateTimeOffset Mint(string dataDir, string role, TimeSpan lifetime, string? audience, string outPath, TimeProvider time)
+    /// <summary>
+    /// The token carries <paramref name="role"/> itself: local-key tokens are the operator's statements (whoever holds the
+    /// admin key could sign any role), so the broker takes their role as signed (docs/admin-identities.md).
+    /// </summary>
+    public static DateTimeOffset Mint(string dataDir, string role, TimeSpan lifetime, string? audience, string outPath, TimeProvider time, string subject = AdminTokens.DefaultSubject)
     {
-        if (role != AdminTokens.Role)
+        if (AdminRole.Parse(role) is null)
         {
-            throw new BrokerConfigurationException($"--role: '{role}' is not a role this broker knows (known: {AdminTokens.Role})");
+            throw new BrokerConfigurationException($"--role: '{role}' is not a role this broker knows (known: {AdminRole.Known})");
+        }
+
+        if (AdminAuthenticator.SubjectError(subject) is not null)
+        {
+            throw new BrokerConfigurationException($"--subject: must be 1 to {RoleBindings.MaxSubject} characters without control characters");
         }
 
         if (lifetime <= TimeSpan.Zero || lifetime > MaxLifetime)
@@ -29,7 +38,7 @@ public static class AdminTokenMint
 
         using var key = KeyFiles.ReadEcPrivateKey(Path.Combine(dataDir, BrokerKeys.AdminPrivateKeyFile));
         var now = time.GetUtcNow();
-        var token = AdminTokens.Create(key, now, lifetime, role, audience);
+        var token = AdminTokens.Create(key, now, lifetime, role, audience, subject);
         if (File.Exists(outPath))
         {
             File.Delete(outPath);

@@ -24,6 +24,9 @@ internal enum AdminOutcome
 {
     Unauthorized,
     Authorized,
+
+    /// <summary>A valid token whose roles do not cover the call.</summary>
+    Forbidden,
 }
 
 /// <summary>Why a session was not created.</summary>
@@ -93,7 +96,12 @@ internal sealed class BrokerMetrics
 
     public void Resource(ResourceOutcome outcome) => _resourceRequests.WithLabels(outcome == ResourceOutcome.Released ? "released" : "denied").Inc();
 
-    public void Admin(AdminOutcome outcome) => _adminRequests.WithLabels(outcome == AdminOutcome.Authorized ? "authorized" : "unauthorized").Inc();
+    public void Admin(AdminOutcome outcome) => _adminRequests.WithLabels(outcome switch
+    {
+        AdminOutcome.Authorized => "authorized",
+        AdminOutcome.Forbidden => "forbidden",
+        _ => "unauthorized",
+    }).Inc();
 
     public void RateLimited(string endpoint) => _rateLimited.WithLabels(EndpointNames.Closed(endpoint)).Inc();
 

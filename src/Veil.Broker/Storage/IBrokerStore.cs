@@ -3,9 +3,19 @@ namespace Veil.Broker.Storage;
 /// <summary>A stored resource's metadata (never its value).</summary>
 internal sealed record ResourceInfo(string Name, DateTimeOffset UpdatedAt);
 
-/// <summary>One audit record: who did what to which resource, with which evidence, and why it was allowed or denied.</summary>
-internal sealed record AuditEntry(DateTimeOffset At, string Actor, string Action, string? Resource, string? EvidenceDigest, string Outcome, string Reason, AuditKind Kind = AuditKind.Decision)
+/// <summary>
+/// One audit record: who did what to which resource, with which evidence, and why it was allowed or denied.
+/// <see cref="Subject"/> is the authenticated identity (an admin token's <c>sub</c>) or, for callers without one, the
+/// actor (<c>client</c>, <c>tee:snp</c>, <c>anonymous</c>); <see cref="Repository"/> is the KBS repository the row
+/// concerns, if any, so that a tenant's audit reads only its own rows.
+/// </summary>
+internal sealed record AuditEntry(
+    DateTimeOffset At, string Actor, string Action, string? Resource, string? EvidenceDigest, string Outcome, string Reason,
+    AuditKind Kind = AuditKind.Decision, string? Subject = null, string? Repository = null)
 {
+    /// <summary>The subject as stored: the actor when no identity was proven.</summary>
+    public string SubjectOrActor => Subject ?? Actor;
+
     /// <summary>Kept for the whole retention window, never pruned by the size cap: releases and admin changes.</summary>
     public bool Retained => Kind is AuditKind.Release or AuditKind.AdminChange;
 }
@@ -45,6 +55,12 @@ internal interface IBrokerStore
     Task AppendAuditBatchAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct);
 
     Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct);
+
+    /// <summary>
+    /// The newest <paramref name="limit"/> rows, newest first; with <paramref name="repositories"/>, only rows of
+    /// those repositories (a tenant's view: rows of no repository, such as attestation-policy changes, are not theirs).
+    /// </summary>
+    Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, IReadOnlyCollection<string>? repositories, CancellationToken ct);
 
     /// <summary>
     /// Deletes audit rows older than <see cref="AuditPrune.Before"/>, then the oldest rows that are not

@@ -63,9 +63,18 @@ internal sealed class PostgresBrokerStore : IBrokerStore, IAsyncDisposable
             try
             {
                 await ExecAsync(conn, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL);", ct).ConfigureAwait(false);
-                var current = await SchemaVersionAsync(conn, ct).ConfigureAwait(false);
-                SchemaCheck.RefuseNewer("PostgreSQL store " + location.Display, current, PostgresMigrations.Latest);
-                foreach (var (version, sql) in PostgresMigrations.Steps.Where(s => s.Version > current).OrderBy(s => s.Version))
+                var applied = new List<int>();
+                await using (var read = new NpgsqlCommand("SELECT version FROM schema_migrations;", conn))
+                await using (var rows = await read.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                {
+                    while (await rows.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        applied.Add(rows.GetInt32(0));
+                    }
+                }
+
+                var pending = SchemaCheck.Pending("PostgreSQL store " + location.Display, applied, PostgresMigrations.Steps.Select(s => s.Version));
+                foreach (var (version, sql) in PostgresMigrations.Steps.Where(s => pending.Contains(s.Version)).OrderBy(s => s.Version))
                 {
                     await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
                     await ExecAsync(conn, tx, sql, ct).ConfigureAwait(false);
@@ -187,7 +196,7 @@ internal sealed class PostgresBrokerStore : IBrokerStore, IAsyncDisposable
     public Task AppendAuditBatchAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct) => RunAsync(async (c, t) =>
     {
         await using var cmd = new NpgsqlCommand(
-            "INSERT INTO audit (at, actor, action, resource, evidence_digest, outcome, reason, kind, retained) SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9);", c);
+            "INSERT INTO audit (at, actor, action, resource, evidence_digest, outcome, reason, kind, retained, subject, repository) SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);", c);
         cmd.Parameters.Add(new NpgsqlParameter { Value = entries.Select(e => e.At.ToUniversalTime()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         cmd.Parameters.Add(TextArray(entries.Select(e => e.Actor)));
         cmd.Parameters.Add(TextArray(entries.Select(e => e.Action)));
@@ -197,20 +206,32 @@ internal sealed class PostgresBrokerStore : IBrokerStore, IAsyncDisposable
         cmd.Parameters.Add(TextArray(entries.Select(e => e.Reason)));
         cmd.Parameters.Add(TextArray(entries.Select(e => SqliteBrokerStore.KindName(e.Kind))));
         cmd.Parameters.Add(new NpgsqlParameter { Value = entries.Select(e => e.Retained).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
+        cmd.Parameters.Add(TextArray(entries.Select(e => e.SubjectOrActor)));
+        cmd.Parameters.Add(TextArray(entries.Select(e => e.Repository)));
         return await cmd.ExecuteNonQueryAsync(t).ConfigureAwait(false);
     }, ct);
 
-    public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct) => RunAsync<IReadOnlyList<AuditEntry>>(async (c, t) =>
+    public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct) => ListAuditAsync(limit, null, ct);
+
+    public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, IReadOnlyCollection<string>? repositories, CancellationToken ct) => RunAsync<IReadOnlyList<AuditEntry>>(async (c, t) =>
     {
-        await using var cmd = new NpgsqlCommand("SELECT at, actor, action, resource, evidence_digest, outcome, reason, kind FROM audit ORDER BY id DESC LIMIT $1;", c);
+        var where = repositories is null ? "" : "WHERE repository = ANY($2) ";
+        await using var cmd = new NpgsqlCommand(
+            "SELECT at, actor, action, resource, evidence_digest, outcome, reason, kind, subject, repository FROM audit " + where + "ORDER BY id DESC LIMIT $1;", c);
         cmd.Parameters.Add(new NpgsqlParameter { Value = limit });
+        if (repositories is not null)
+        {
+            cmd.Parameters.Add(TextArray(repositories));
+        }
+
         var list = new List<AuditEntry>();
         await using var r = await cmd.ExecuteReaderAsync(t).ConfigureAwait(false);
         while (await r.ReadAsync(t).ConfigureAwait(false))
         {
             list.Add(new AuditEntry(
                 r.GetFieldValue<DateTimeOffset>(0), r.GetString(1), r.GetString(2),
-                r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.GetString(6), SqliteBrokerStore.KindOf(r.GetString(7))));
+                r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.GetString(6), SqliteBrokerStore.KindOf(r.GetString(7)),
+                r.GetString(8), r.IsDBNull(9) ? null : r.GetString(9)));
         }
 
         return list;

@@ -76,5 +76,14 @@ internal static class PostgresMigrations
             UPDATE audit SET kind = 'unauthenticated' WHERE actor = 'anonymous';
             CREATE INDEX audit_retained_id ON audit (retained, id);
             """),
+        // Version 4 belongs to the master-key work (issue 18); see SqliteMigrations' 5, which this step mirrors.
+        (5, """
+            ALTER TABLE audit ADD COLUMN subject text NOT NULL DEFAULT '';
+            ALTER TABLE audit ADD COLUMN repository text;
+            UPDATE audit SET subject = actor;
+            UPDATE audit SET repository = split_part(resource, '/', 1)
+                WHERE action IN ('put', 'delete', 'release') AND strpos(resource, '/') > 1;
+            CREATE INDEX audit_repository_id ON audit (repository, id);
+            """),
     ];
 }

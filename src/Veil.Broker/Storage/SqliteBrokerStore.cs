@@ -29,9 +29,19 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         await using var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await ExecAsync(conn, "PRAGMA journal_mode=WAL;", ct).ConfigureAwait(false);
         await ExecAsync(conn, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);", ct).ConfigureAwait(false);
-        var current = await store.SchemaVersionAsync(ct).ConfigureAwait(false);
-        SchemaCheck.RefuseNewer("SQLite store " + path, current, SqliteMigrations.Latest);
-        foreach (var (version, sql) in SqliteMigrations.Steps.Where(s => s.Version > current).OrderBy(s => s.Version))
+        var applied = new List<int>();
+        await using (var read = conn.CreateCommand())
+        {
+            read.CommandText = "SELECT version FROM schema_migrations;";
+            await using var rows = await read.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await rows.ReadAsync(ct).ConfigureAwait(false))
+            {
+                applied.Add(rows.GetInt32(0));
+            }
+        }
+
+        var pending = SchemaCheck.Pending("SQLite store " + path, applied, SqliteMigrations.Steps.Select(s => s.Version));
+        foreach (var (version, sql) in SqliteMigrations.Steps.Where(s => pending.Contains(s.Version)).OrderBy(s => s.Version))
         {
             await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
             await using (var cmd = conn.CreateCommand())
@@ -154,7 +164,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = "INSERT INTO audit(at, actor, action, resource, evidence_digest, outcome, reason, kind, retained) VALUES ($at, $actor, $action, $res, $ev, $out, $why, $kind, $kept);";
+        cmd.CommandText = "INSERT INTO audit(at, actor, action, resource, evidence_digest, outcome, reason, kind, retained, subject, repository) VALUES ($at, $actor, $action, $res, $ev, $out, $why, $kind, $kept, $sub, $repo);";
         foreach (var entry in entries)
         {
             cmd.Parameters.Clear();
@@ -167,17 +177,34 @@ internal sealed class SqliteBrokerStore : IBrokerStore
             cmd.Parameters.AddWithValue("$why", entry.Reason);
             cmd.Parameters.AddWithValue("$kind", KindName(entry.Kind));
             cmd.Parameters.AddWithValue("$kept", entry.Retained ? 1 : 0);
+            cmd.Parameters.AddWithValue("$sub", entry.SubjectOrActor);
+            cmd.Parameters.AddWithValue("$repo", (object?)entry.Repository ?? DBNull.Value);
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct)
+    public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct) => ListAuditAsync(limit, null, ct);
+
+    public async Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, IReadOnlyCollection<string>? repositories, CancellationToken ct)
     {
         await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT at, actor, action, resource, evidence_digest, outcome, reason, kind FROM audit ORDER BY id DESC LIMIT $l;";
+        var where = "";
+        if (repositories is not null)
+        {
+            // One parameter per repository: the list comes from the broker's role bindings, never from the caller.
+            var names = repositories.Select((r, i) => (Name: "$r" + i.ToString(CultureInfo.InvariantCulture), Value: r)).ToList();
+            foreach (var (n, v) in names)
+            {
+                cmd.Parameters.AddWithValue(n, v);
+            }
+
+            where = names.Count == 0 ? "WHERE 0 " : $"WHERE repository IN ({string.Join(", ", names.Select(n => n.Name))}) ";
+        }
+
+        cmd.CommandText = "SELECT at, actor, action, resource, evidence_digest, outcome, reason, kind, subject, repository FROM audit " + where + "ORDER BY id DESC LIMIT $l;";
         cmd.Parameters.AddWithValue("$l", limit);
         var list = new List<AuditEntry>();
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -185,7 +212,8 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         {
             list.Add(new AuditEntry(
                 DateTimeOffset.Parse(r.GetString(0), CultureInfo.InvariantCulture), r.GetString(1), r.GetString(2),
-                r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.GetString(6), KindOf(r.GetString(7))));
+                r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.GetString(6), KindOf(r.GetString(7)),
+                r.GetString(8), r.IsDBNull(9) ? null : r.GetString(9)));
         }
 
         return list;

@@ -48,5 +48,16 @@ internal static class SqliteMigrations
             UPDATE audit SET kind = 'unauthenticated' WHERE actor = 'anonymous';
             CREATE INDEX audit_retained_id ON audit(retained, id);
             """),
+        // Version 4 belongs to the master-key work (issue 18); steps run by what is applied, not by the maximum, so
+        // a store at 5 still gets 4 when it ships. Every row names its subject (the admin token's sub; older rows,
+        // and callers with no identity, their actor) and the repository it concerns, for tenant-scoped audit reads.
+        (5, """
+            ALTER TABLE audit ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+            ALTER TABLE audit ADD COLUMN repository TEXT;
+            UPDATE audit SET subject = actor;
+            UPDATE audit SET repository = substr(resource, 1, instr(resource, '/') - 1)
+                WHERE action IN ('put', 'delete', 'release') AND instr(resource, '/') > 1;
+            CREATE INDEX audit_repository_id ON audit(repository, id);
+            """),
     ];
 }

@@ -170,15 +170,19 @@ internal static class BrokerCommands
         return cmd;
     }
 
-    /// <summary><c>veil broker token mint</c>: a new admin token from the data directory's admin key.</summary>
+    /// <summary>
+    /// <c>veil broker token mint</c>: a new admin token from the data directory's admin key. The token carries its role
+    /// and subject as signed (docs/admin-identities.md: whoever holds the admin key could sign any role anyway).
+    /// </summary>
     private static Command Token()
     {
         var dataDir = new Option<string>("--data-dir") { Description = "Data directory holding admin-key.pem (default ./veil-data)", DefaultValueFactory = _ => "./veil-data" };
-        var role = new Option<string>("--role") { Description = "Role claim of the token (default admin, the only role so far)", DefaultValueFactory = _ => Veil.Broker.Admin.AdminTokens.Role };
-        var expiresIn = new Option<string>("--expires-in") { Description = "Lifetime: minutes, hours or days (30m, 1h, 7d; default 1h; at most 31d)", DefaultValueFactory = _ => "1h" };
+        var role = new Option<string>("--role") { Description = "Role of the token: admin (default), tenant-admin:<repository>, auditor or policy-admin", DefaultValueFactory = _ => Veil.Broker.Admin.AdminTokens.Role };
+        var subject = new Option<string>("--subject") { Description = "Subject (sub) the broker's audit rows will name (default admin)", DefaultValueFactory = _ => Veil.Broker.Admin.AdminTokens.DefaultSubject };
+        var expiresIn = new Option<string>("--expires-in", "--expires") { Description = "Lifetime: minutes, hours or days (30m, 1h, 7d; default 1h; at most 31d)", DefaultValueFactory = _ => "1h" };
         var audience = new Option<string?>("--audience") { Description = "aud claim, for a broker configured with admin-audience" };
         var outFile = new Option<string?>("--out") { Description = "File to write the token to, created 0600 (default DATA_DIR/admin.token); the token is never printed" };
-        var mint = new Command("mint", "Sign a new admin token with the data directory's admin key.") { dataDir, role, expiresIn, audience, outFile };
+        var mint = new Command("mint", "Sign a new admin token with the data directory's admin key.") { dataDir, role, subject, expiresIn, audience, outFile };
         mint.SetAction(parse => CliErrors.Guard(parse, () =>
         {
             var dir = parse.GetValue(dataDir)!;
@@ -186,14 +190,14 @@ internal static class BrokerCommands
             DateTimeOffset expires;
             try
             {
-                expires = AdminTokenMint.Mint(dir, parse.GetValue(role)!, Lifetime(parse.GetValue(expiresIn)), parse.GetValue(audience), path, TimeProvider.System);
+                expires = AdminTokenMint.Mint(dir, parse.GetValue(role)!, Lifetime(parse.GetValue(expiresIn)), parse.GetValue(audience), path, TimeProvider.System, parse.GetValue(subject)!);
             }
             catch (BrokerConfigurationException e)
             {
                 throw new CliUsageException(e.Message);
             }
 
-            parse.InvocationConfiguration.Output.WriteLine($"admin token (role {parse.GetValue(role)}, valid until {expires:yyyy-MM-dd HH:mm:ss}Z) written to {path}");
+            parse.InvocationConfiguration.Output.WriteLine($"admin token (role {parse.GetValue(role)}, subject {parse.GetValue(subject)}, valid until {expires:yyyy-MM-dd HH:mm:ss}Z) written to {path}");
             return ExitCodes.Ok;
         }));
         return new Command("token", "Admin tokens for this broker.") { mint };

@@ -10,17 +10,19 @@ using Veil.Policy.Resources;
 
 namespace Veil.Cli.Commands;
 
-/// <summary><c>veil policy check|init</c> and <c>veil appraise</c>: policy authoring and explained appraisal.</summary>
+/// <summary><c>veil policy check|init|claims</c> and <c>veil appraise</c>: policy authoring and explained appraisal (push/resource: <see cref="PolicyBrokerCommands"/>).</summary>
 internal static class PolicyCommands
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static Command Create()
     {
-        var policy = new Command("policy", "Write and check attestation policies.");
+        var policy = new Command("policy", "Write and check attestation policies; push them and resource policies to a broker.");
         policy.Add(Check());
         policy.Add(Init());
         policy.Add(Claims());
+        policy.Add(PolicyBrokerCommands.Push());
+        policy.Add(PolicyBrokerCommands.Resource());
         return policy;
     }
 

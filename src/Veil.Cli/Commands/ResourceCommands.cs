@@ -28,9 +28,10 @@ internal static class ResourceCommands
         return value;
     }
 
-    private static (Option<string> Broker, Option<string> Token) AdminOptions() => (
+    /// <summary>The broker and the token of the subject in use: what every admin verb takes.</summary>
+    internal static (Option<string> Broker, Option<string> Token) AdminOptions() => (
         new Option<string>("--broker") { Description = "Broker URL, e.g. http://127.0.0.1:8080", Required = true },
-        new Option<string>("--admin-token") { Description = "File holding the admin JWT (veil broker init writes DATA_DIR/admin.token)", Required = true });
+        new Option<string>("--admin-token") { Description = "File holding the admin JWT of the subject in use: a local one (veil broker init writes DATA_DIR/admin.token; veil broker token mint) or one from the broker's OIDC issuer", Required = true });
 
     internal static HttpClient AdminClient(ParseResult parse, Option<string> broker, Option<string> token)
     {

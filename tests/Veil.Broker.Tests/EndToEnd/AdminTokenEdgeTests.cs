@@ -49,7 +49,7 @@ public sealed class AdminTokenEdgeTests : IDisposable
             (Es("\"exp\":\"soon\""), ed[1], "admin token claim 'exp' is not a NumericDate"),
             (Es($"\"exp\":{hour},\"nbf\":-1e300"), ed[2], "admin token claim 'nbf' is not a NumericDate"),
             (Es($"\"exp\":{hour},\"role\":5"), ed[3], "admin token claim 'role' must be a string"),
-            (Es($"\"exp\":{hour},\"role\":\"user\""), ed[4], "admin token's role 'user' is not 'admin'"),
+            (Es($"\"exp\":{hour},\"role\":\"user\""), ed[4], "admin token's role 'user' is not a role this broker knows"),
         };
         foreach (var (es256, eddsa, reason) in cases)
         {

@@ -106,6 +106,42 @@ public abstract class BrokerStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Audit_rows_carry_subject_and_repository_and_a_tenant_reads_only_its_repositories()
+    {
+        await Store.AppendAuditBatchAsync(
+            [new AuditEntry(At, "admin", "put", "acme/key/a", null, "allowed", "one", AuditKind.AdminChange, "alice@acme", "acme"),
+             new AuditEntry(At.AddSeconds(1), "admin", "put", "other/key/a", null, "allowed", "two", AuditKind.AdminChange, "bob@other", "other"),
+             new AuditEntry(At.AddSeconds(2), "admin", "set attestation-policy", "p1", null, "allowed", "three", AuditKind.AdminChange, "carol"),
+             new AuditEntry(At.AddSeconds(3), "tee:snp", "release", "acme/key/a", "sha256:00", "allowed", "four", AuditKind.Release, Repository: "acme")],
+            CancellationToken.None);
+        var all = await Store.ListAuditAsync(10, null, CancellationToken.None);
+        Assert.Equal(["tee:snp", "carol", "bob@other", "alice@acme"], all.Select(e => e.Subject));
+        Assert.Equal(["acme", null, "other", "acme"], all.Select(e => e.Repository));
+        var acme = await Store.ListAuditAsync(10, ["acme"], CancellationToken.None);
+        Assert.Equal(["four", "one"], acme.Select(e => e.Reason));
+        Assert.Equal(["four", "two", "one"], (await Store.ListAuditAsync(10, ["acme", "other"], CancellationToken.None)).Select(e => e.Reason));
+        Assert.Empty(await Store.ListAuditAsync(10, [], CancellationToken.None));
+        Assert.Single(await Store.ListAuditAsync(1, ["acme"], CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_step_missing_below_the_highest_applied_one_is_run_at_open()
+    {
+        // A store migrated while a lower version was still unassigned (5 before 4): dropping 3's record and its
+        // column change stands in for such a step, which must run at the next open although 5 is applied.
+        await Store.AppendAuditAsync(new AuditEntry(At, "admin", "put", "a/b/c", null, "allowed", "before", AuditKind.AdminChange, "alice", "a"), CancellationToken.None);
+        await DropStepAsync(3, "DROP INDEX audit_retained_id; ALTER TABLE audit DROP COLUMN retained; ALTER TABLE audit DROP COLUMN kind;");
+        var again = await OpenAsync();
+        await again.AppendAuditAsync(new AuditEntry(At.AddSeconds(1), "tee:snp", "release", "a/b/c", null, "allowed", "after", AuditKind.Release, null, "a"), CancellationToken.None);
+        var rows = await again.ListAuditAsync(10, ["a"], CancellationToken.None);
+        Assert.Equal([AuditKind.Release, AuditKind.AdminChange], rows.Select(r => r.Kind));
+        Assert.Equal(LatestSchema, await again.SchemaVersionAsync(CancellationToken.None));
+    }
+
+    /// <summary>Undoes a migration step and forgets it was applied, as a store migrated before that step existed.</summary>
+    internal abstract Task DropStepAsync(int version, string undo);
+
+    [Fact]
     public async Task A_schema_newer_than_this_broker_knows_is_refused_at_open()
     {
         await MarkSchemaAsync(LatestSchema + 1);
@@ -128,6 +164,15 @@ public sealed class SqliteStoreTests : BrokerStoreContract
         await conn.OpenAsync();
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = $"INSERT INTO schema_migrations(version, applied_at) VALUES ({version}, 'later');";
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    internal override async Task DropStepAsync(int version, string undo)
+    {
+        await using var conn = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir, SqliteBrokerStore.FileName)}");
+        await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = undo + $" DELETE FROM schema_migrations WHERE version = {version};";
         await cmd.ExecuteNonQueryAsync();
     }
 
@@ -155,6 +200,8 @@ public sealed class PostgresStoreTests : BrokerStoreContract
     }
 
     internal override Task MarkSchemaAsync(int version) => _db!.ExecAsync($"INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, now());");
+
+    internal override Task DropStepAsync(int version, string undo) => _db!.ExecAsync(undo + $" DELETE FROM schema_migrations WHERE version = {version};");
 
     public override async Task DisposeAsync()
     {

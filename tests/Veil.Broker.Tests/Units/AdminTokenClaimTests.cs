@@ -38,7 +38,7 @@ public sealed class AdminTokenClaimTests : IDisposable
     [InlineData("\"exp\":{HOUR},\"iat\":\"now\"", "admin token claim 'iat' is not a NumericDate")]
     [InlineData("\"exp\":{HOUR},\"role\":5", "admin token claim 'role' must be a string")]
     [InlineData("\"exp\":{HOUR},\"role\":[\"admin\"]", "admin token claim 'role' must be a string")]
-    [InlineData("\"exp\":{HOUR},\"role\":\"user\"", "admin token's role 'user' is not 'admin'")]
+    [InlineData("\"exp\":{HOUR},\"role\":\"user\"", "admin token's role 'user' is not a role this broker knows")]
     [InlineData("\"exp\":{HOUR},\"sub\":{}", "admin token claim 'sub' must be a string")]
     [InlineData("\"exp\":{HOUR},\"aud\":5", "admin token claim 'aud' must be a string or an array of strings")]
     [InlineData("\"role\":\"admin\"", "admin token has no expiry ('exp')")]
