@@ -76,7 +76,7 @@ internal static class AdminEndpoints
         }
 
         using var value = new SecretBytes(body);
-        await store.PutResourceAsync(name, masterKey.Seal(value.Span, name), time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
+        await store.PutResourceAsync(name, await masterKey.SealAsync(body, name, http.RequestAborted).ConfigureAwait(false), time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
         await audit.RecordAsync(AuditKind.AdminChange, "admin", "put", name, null, AuditLog.Allowed, $"stored {value.Length} bytes", http.RequestAborted).ConfigureAwait(false);
         return Results.Ok();
     }

@@ -1,0 +1,68 @@
+using Net.Pkcs11Interop.HighLevelAPI;
+
+namespace Veil.Broker.KeyWrapping;
+
+/// <summary>
+/// One loaded PKCS#11 module per path in the process. C_Initialize may run once per process and C_Finalize ends it
+/// for every caller, so two wrappers over the same module (old and new key during a rotation) must share it.
+/// </summary>
+internal static class Pkcs11Modules
+{
+    private static readonly Lock Gate = new();
+    private static readonly Dictionary<string, (IPkcs11Library Library, int Users)> Loaded = new(StringComparer.Ordinal);
+
+    public static Pkcs11InteropFactories Factories { get; } = new();
+
+    public static IPkcs11Library Acquire(string path)
+    {
+        lock (Gate)
+        {
+            if (Loaded.TryGetValue(path, out var entry))
+            {
+                Loaded[path] = (entry.Library, entry.Users + 1);
+                return entry.Library;
+            }
+
+            var library = Factories.Pkcs11LibraryFactory.LoadPkcs11Library(Factories, path, Net.Pkcs11Interop.Common.AppType.MultiThreaded);
+            Loaded[path] = (library, 1);
+            return library;
+        }
+    }
+
+    /// <summary>Drops one use; the last one finalizes the module. A library replaced by <see cref="Discard"/> is ignored.</summary>
+    public static void Release(string path, IPkcs11Library library)
+    {
+        lock (Gate)
+        {
+            if (!Loaded.TryGetValue(path, out var entry) || !ReferenceEquals(entry.Library, library))
+            {
+                return;
+            }
+
+            if (entry.Users > 1)
+            {
+                Loaded[path] = (library, entry.Users - 1);
+                return;
+            }
+
+            Loaded.Remove(path);
+            library.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Finalizes a module that failed, so that the next <see cref="Acquire"/> initializes it again (reading its
+    /// configuration afresh: a token that came back is found). Other users' sessions end with it and reconnect.
+    /// </summary>
+    public static void Discard(string path, IPkcs11Library library)
+    {
+        lock (Gate)
+        {
+            if (Loaded.TryGetValue(path, out var entry) && ReferenceEquals(entry.Library, library))
+            {
+                Loaded.Remove(path);
+                library.Dispose();
+            }
+        }
+    }
+}
