@@ -118,6 +118,12 @@ internal sealed class Pkcs11KeyWrapper : IKeyWrapper
             {
                 throw new CryptographicException($"{KeyId}: the wrapped data key does not authenticate ({e.RV})");
             }
+            catch (Pkcs11Exception e) when (e.RV == CKR.CKR_GENERAL_ERROR && e.Method == "C_Decrypt" && Probe())
+            {
+                // SoftHSM2 answers a GCM tag mismatch with CKR_GENERAL_ERROR; a token that still encrypts is working,
+                // so the wrapped key is what failed, not the token.
+                throw new CryptographicException($"{KeyId}: the wrapped data key does not authenticate ({e.RV})");
+            }
             catch (Pkcs11Exception e)
             {
                 // Only this wrapper's session goes; the next call reconnects, and if the token is gone for good
@@ -125,6 +131,21 @@ internal sealed class Pkcs11KeyWrapper : IKeyWrapper
                 Disconnect(discard: false);
                 throw new KeyBackendUnavailableException($"PKCS#11 token '{_uri.Token}' failed ({e.RV} in {e.Method})", e);
             }
+        }
+    }
+
+    /// <summary>Whether the token still encrypts with the key (a throwaway block under a fresh IV). Caller holds the gate.</summary>
+    private bool Probe()
+    {
+        try
+        {
+            using var mechanism = Gcm(RandomNumberGenerator.GetBytes(IvBytes), []);
+            _session!.Encrypt(mechanism, _key!, new byte[16]);
+            return true;
+        }
+        catch (Pkcs11Exception)
+        {
+            return false;
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Net.Pkcs11Interop.HighLevelAPI;
 
 namespace Veil.Broker.KeyWrapping;
@@ -10,6 +11,14 @@ internal static class Pkcs11Modules
 {
     private static readonly Lock Gate = new();
     private static readonly Dictionary<string, (IPkcs11Library Library, int Users)> Loaded = new(StringComparer.Ordinal);
+
+    static Pkcs11Modules()
+    {
+        // Pkcs11Interop loads modules through dlopen from "libdl", a name only glibc's development package provides
+        // since glibc 2.34 merged libdl into libc; the runtime library is libdl.so.2 (a stub that keeps it working).
+        NativeLibrary.SetDllImportResolver(typeof(IPkcs11Library).Assembly, (name, assembly, path) =>
+            name == "libdl" && OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libdl.so.2", out var handle) ? handle : IntPtr.Zero);
+    }
 
     public static Pkcs11InteropFactories Factories { get; } = new();
 
