@@ -174,7 +174,8 @@ internal sealed class Pkcs11KeyWrapper : IKeyWrapper
             // A refused PIN says nothing about the module: others using it keep it. Anything else reinitializes it next time.
             var pin = e.RV is CKR.CKR_PIN_INCORRECT or CKR.CKR_PIN_INVALID or CKR.CKR_PIN_LEN_RANGE or CKR.CKR_PIN_LOCKED;
             Disconnect(discard: !pin);
-            throw new KeyBackendUnavailableException($"PKCS#11 token '{_uri.Token}' failed ({e.RV} in {e.Method}){(pin ? " (the PIN was refused)" : "")}", e);
+            var hint = pin ? " (the PIN was refused)" : e.Method == "C_Initialize" ? " (the module did not start: check its configuration, for SoftHSM2 SOFTHSM2_CONF)" : "";
+            throw new KeyBackendUnavailableException($"PKCS#11 token '{_uri.Token}' failed ({e.RV} in {e.Method}){hint}", e);
         }
         catch (KeyBackendUnavailableException)
         {
