@@ -92,7 +92,7 @@ internal sealed class Pkcs11KeyWrapper : IKeyWrapper
         lock (_gate)
         {
             _disposed = true;
-            Disconnect(discard: false);
+            Disconnect();
             _pin.Dispose();
         }
     }
@@ -126,9 +126,8 @@ internal sealed class Pkcs11KeyWrapper : IKeyWrapper
             }
             catch (Pkcs11Exception e)
             {
-                // Only this wrapper's session goes; the next call reconnects, and if the token is gone for good
-                // that reconnect reinitializes the module (Connect's failure path).
-                Disconnect(discard: false);
+                // Only this wrapper's session goes; the next call reconnects (Connect), which fails as long as the token is gone.
+                Disconnect();
                 throw new KeyBackendUnavailableException($"PKCS#11 token '{_uri.Token}' failed ({e.RV} in {e.Method})", e);
             }
         }
@@ -171,21 +170,19 @@ internal sealed class Pkcs11KeyWrapper : IKeyWrapper
         }
         catch (Pkcs11Exception e)
         {
-            // A refused PIN says nothing about the module: others using it keep it. Anything else reinitializes it next time.
             var pin = e.RV is CKR.CKR_PIN_INCORRECT or CKR.CKR_PIN_INVALID or CKR.CKR_PIN_LEN_RANGE or CKR.CKR_PIN_LOCKED;
-            Disconnect(discard: !pin);
+            Disconnect();
             var hint = pin ? " (the PIN was refused)" : e.Method == "C_Initialize" ? " (the module did not start: check its configuration, for SoftHSM2 SOFTHSM2_CONF)" : "";
             throw new KeyBackendUnavailableException($"PKCS#11 token '{_uri.Token}' failed ({e.RV} in {e.Method}){hint}", e);
         }
         catch (KeyBackendUnavailableException)
         {
-            // No such token: the module may have been initialized before the token (or its configuration) appeared.
-            Disconnect(discard: _session is null);
+            Disconnect();
             throw;
         }
         catch (Exception e) when (e is UnmanagedException or DllNotFoundException or BadImageFormatException)
         {
-            Disconnect(discard: true);
+            Disconnect();
             throw new KeyBackendUnavailableException($"PKCS#11 module {_uri.ModulePath} cannot be loaded ({e.GetType().Name})", e);
         }
     }
@@ -226,7 +223,7 @@ internal sealed class Pkcs11KeyWrapper : IKeyWrapper
         return found[0];
     }
 
-    private void Disconnect(bool discard)
+    private void Disconnect()
     {
         try
         {
@@ -234,21 +231,16 @@ internal sealed class Pkcs11KeyWrapper : IKeyWrapper
         }
         catch (Pkcs11Exception)
         {
-            // Closing a session of a token that is gone fails too; the module is finalized next either way.
+            // Closing a session of a token that is gone fails too; the module is released next either way.
         }
 
         _session = null;
         _key = null;
         if (_library is { } library)
         {
-            if (discard)
-            {
-                Pkcs11Modules.Discard(_uri.ModulePath, library);
-            }
-            else
-            {
-                Pkcs11Modules.Release(_uri.ModulePath, library);
-            }
+            // The last user of the module finalizes it, so the next Connect initializes it afresh (its configuration
+            // read again: a token that came back is found); while others use it, their sessions go on.
+            Pkcs11Modules.Release(_uri.ModulePath, library);
         }
 
         _library = null;

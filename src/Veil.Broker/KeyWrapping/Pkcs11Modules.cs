@@ -38,7 +38,7 @@ internal static class Pkcs11Modules
         }
     }
 
-    /// <summary>Drops one use; the last one finalizes the module. A library replaced by <see cref="Discard"/> is ignored.</summary>
+    /// <summary>Drops one use; the last one finalizes the module. A library no longer registered (already finalized) is ignored.</summary>
     public static void Release(string path, IPkcs11Library library)
     {
         lock (Gate)
@@ -56,22 +56,6 @@ internal static class Pkcs11Modules
 
             Loaded.Remove(path);
             library.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Finalizes a module that failed, so that the next <see cref="Acquire"/> initializes it again (reading its
-    /// configuration afresh: a token that came back is found). Other users' sessions end with it and reconnect.
-    /// </summary>
-    public static void Discard(string path, IPkcs11Library library)
-    {
-        lock (Gate)
-        {
-            if (Loaded.TryGetValue(path, out var entry) && ReferenceEquals(entry.Library, library))
-            {
-                Loaded.Remove(path);
-                library.Dispose();
-            }
         }
     }
 }
