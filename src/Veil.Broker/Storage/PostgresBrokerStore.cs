@@ -183,8 +183,9 @@ internal sealed class PostgresBrokerStore : IBrokerStore, IAsyncDisposable
 
     public Task<IReadOnlyList<(string Name, byte[] SealedValue)>> ListSealedResourcesAsync(string? after, int limit, CancellationToken ct) => RunAsync<IReadOnlyList<(string, byte[])>>(async (c, t) =>
     {
-        // COLLATE "C": byte order, as SQLite's, so "after" pages the same way whatever the database's collation.
-        await using var cmd = new NpgsqlCommand("SELECT name, sealed_value FROM resources WHERE name COLLATE \"C\" > $1 ORDER BY name COLLATE \"C\" LIMIT $2;", c);
+        // Keyset paging in the column's own (deterministic) collation: the primary key's index serves both the
+        // comparison and the order, and the pages need agree only with each other.
+        await using var cmd = new NpgsqlCommand("SELECT name, sealed_value FROM resources WHERE name > $1 ORDER BY name LIMIT $2;", c);
         cmd.Parameters.Add(new NpgsqlParameter { Value = after ?? "" });
         cmd.Parameters.Add(new NpgsqlParameter { Value = limit });
         var list = new List<(string, byte[])>();
