@@ -32,7 +32,7 @@ internal static class ResourceAdminEndpoints
         }
 
         using var value = new SecretBytes(body);
-        await store.PutResourceAsync(name, masterKey.Seal(value.Span, name), time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
+        await store.PutResourceAsync(name, await masterKey.SealAsync(body, name, http.RequestAborted).ConfigureAwait(false), time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
         await audit.RecordAsync(AdminEndpoints.Change(http, "put", name, repository, AuditLog.Allowed, $"stored {value.Length} bytes"), http.RequestAborted).ConfigureAwait(false);
         return Results.Ok();
     }

@@ -5,6 +5,7 @@ using Microsoft.IdentityModel.Tokens;
 using Veil.Broker.Appraisal;
 using Veil.Broker.Audit;
 using Veil.Broker.Endpoints;
+using Veil.Broker.KeyWrapping;
 using Veil.Broker.Keys;
 using Veil.Broker.Metrics;
 using Veil.Broker.Rcar;
@@ -109,7 +110,18 @@ internal sealed class ReleaseFlow(
             return await DenyAsync(request, new ReleaseOutcome.NotFound($"resource '{name}' does not exist"), ct).ConfigureAwait(false);
         }
 
-        using var value = masterKey.Open(sealedValue, name);
+        SecretBytes value;
+        try
+        {
+            value = await masterKey.OpenAsync(sealedValue, name, ct).ConfigureAwait(false);
+        }
+        catch (KeyBackendUnavailableException e)
+        {
+            // Fail closed: without the key that wraps this row nothing is released, and no other key is tried.
+            return await DenyAsync(request, new ReleaseOutcome.MasterKeyUnavailable($"resource '{name}' cannot be opened: {e.Message}"), ct).ConfigureAwait(false);
+        }
+
+        using var _ = value;
         using var keyDoc = JsonDocument.Parse(keyNode.ToJsonString());
         FlattenedJwe jwe;
         try

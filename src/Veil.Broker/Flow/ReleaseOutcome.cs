@@ -34,4 +34,7 @@ internal abstract record ReleaseOutcome
 
     /// <summary>The policy allows it but no such resource exists (404).</summary>
     public sealed record NotFound(string Detail) : Refused("ResourceNotFound", Detail);
+
+    /// <summary>The master key that wraps the resource's data key is not available (token gone, PIN refused, key not configured) (503).</summary>
+    public sealed record MasterKeyUnavailable(string Detail) : Refused("MasterKeyUnavailable", Detail);
 }

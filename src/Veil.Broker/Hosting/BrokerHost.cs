@@ -16,6 +16,7 @@ using Veil.Broker.Admin;
 using Veil.Broker.Appraisal;
 using Veil.Broker.Audit;
 using Veil.Broker.Endpoints;
+using Veil.Broker.KeyWrapping;
 using Veil.Broker.Keys;
 using Veil.Broker.Limits;
 using Veil.Broker.Metrics;
@@ -64,7 +65,7 @@ public sealed class BrokerHost : IAsyncDisposable
         var listen = ListenRules.Check(options);
         DataDirectory.Check(options.DataDir, create: options.Store.IsPostgres);
 
-        var masterKey = MasterKey.Load(options.DataDir, environment, sharedStore: options.Store.IsPostgres);
+        var masterKey = MasterKey.Load(options.DataDir, environment, options.Store.IsPostgres, options.MasterKey, options.PreviousMasterKeys);
         var keys = BrokerKeys.Load(options.DataDir, options.AdminPublicKeyPaths, environment, sharedStore: options.Store.IsPostgres);
         var roleBindings = RoleBindings.Parse(options.AdminRoles, "admin-roles");
         var oidc = OidcSettings.From(options);
@@ -143,7 +144,7 @@ public sealed class BrokerHost : IAsyncDisposable
         var s = builder.Services;
         s.AddSingleton(options);
         s.AddSingleton(TimeProvider.System);
-        s.AddSingleton(masterKey);
+        s.AddSingleton(_ => masterKey); // from a factory, so the host disposes it (a PKCS#11 session ends with the broker)
         s.AddSingleton(keys);
         s.AddSingleton(roleBindings);
         s.AddSingleton(sp => new AdminAuthenticator(keys, options, roleBindings, sp.GetRequiredService<TimeProvider>(), oidc,
@@ -204,6 +205,13 @@ public sealed class BrokerHost : IAsyncDisposable
                 StoreFaultLog.Failed(app.Logger, EndpointNames.Of(http.Request), FirstStoreFault(e));
                 http.Response.Clear();
                 await StoreProblems.RequestFailed().ExecuteAsync(http).ConfigureAwait(false);
+            }
+
+            catch (KeyBackendUnavailableException e) when (!http.Response.HasStarted)
+            {
+                // An admin write whose data key the token could not wrap: nothing was stored.
+                http.Response.Clear();
+                await KeyProblems.Unavailable(e.Message).ExecuteAsync(http).ConfigureAwait(false);
             }
 
             var metrics = http.RequestServices.GetRequiredService<BrokerMetrics>();

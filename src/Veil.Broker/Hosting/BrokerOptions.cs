@@ -13,6 +13,15 @@ public sealed record BrokerOptions
     /// </summary>
     public StoreLocation Store { get; init; } = StoreLocation.Sqlite;
 
+    /// <summary>
+    /// Where the master key lives: null or <c>file</c> (VEIL_MASTER_KEY, else DATA_DIR/master.key), <c>file:PATH</c>, or
+    /// an RFC 7512 <c>pkcs11:token=…;object=…</c> URI (docs/keys.md). New values are wrapped under it.
+    /// </summary>
+    public string? MasterKey { get; init; }
+
+    /// <summary>Further master keys that stored rows may still be wrapped under (during and after a rotation); opened, never used to wrap.</summary>
+    public IReadOnlyList<string> PreviousMasterKeys { get; init; } = [];
+
     /// <summary>How long a starting replica waits for an unreachable PostgreSQL before it gives up.</summary>
     internal TimeSpan StoreStartupWait { get; init; } = TimeSpan.FromSeconds(60);
 

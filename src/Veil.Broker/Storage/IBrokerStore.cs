@@ -49,6 +49,15 @@ internal interface IBrokerStore
 
     Task<IReadOnlyList<ResourceInfo>> ListResourcesAsync(CancellationToken ct);
 
+    /// <summary>At most <paramref name="limit"/> resources with their sealed values, in name order after <paramref name="after"/>: the pages of a master-key rotation.</summary>
+    Task<IReadOnlyList<(string Name, byte[] SealedValue)>> ListSealedResourcesAsync(string? after, int limit, CancellationToken ct);
+
+    /// <summary>
+    /// Replaces a sealed value only while it is still <paramref name="expected"/>, so a write that came in meanwhile
+    /// wins; <c>updated_at</c> stays (the value is the same, only its wrapping changed). False when it changed or went.
+    /// </summary>
+    Task<bool> ReplaceSealedValueAsync(string name, byte[] expected, byte[] replacement, CancellationToken ct);
+
     Task AppendAuditAsync(AuditEntry entry, CancellationToken ct);
 
     /// <summary>Appends several entries in one transaction (one disk flush): the audit log's group commit.</summary>

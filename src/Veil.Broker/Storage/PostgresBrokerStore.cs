@@ -190,6 +190,32 @@ internal sealed class PostgresBrokerStore : IBrokerStore, IAsyncDisposable
         return list;
     }, ct);
 
+    public Task<IReadOnlyList<(string Name, byte[] SealedValue)>> ListSealedResourcesAsync(string? after, int limit, CancellationToken ct) => RunAsync<IReadOnlyList<(string, byte[])>>(async (c, t) =>
+    {
+        // Keyset paging in the column's own (deterministic) collation: the primary key's index serves both the
+        // comparison and the order, and the pages need agree only with each other.
+        await using var cmd = new NpgsqlCommand("SELECT name, sealed_value FROM resources WHERE name > $1 ORDER BY name LIMIT $2;", c);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = after ?? "" });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = limit });
+        var list = new List<(string, byte[])>();
+        await using var r = await cmd.ExecuteReaderAsync(t).ConfigureAwait(false);
+        while (await r.ReadAsync(t).ConfigureAwait(false))
+        {
+            list.Add((r.GetString(0), r.GetFieldValue<byte[]>(1)));
+        }
+
+        return list;
+    }, ct);
+
+    public Task<bool> ReplaceSealedValueAsync(string name, byte[] expected, byte[] replacement, CancellationToken ct) => RunAsync(async (c, t) =>
+    {
+        await using var cmd = new NpgsqlCommand("UPDATE resources SET sealed_value = $3 WHERE name = $1 AND sealed_value = $2;", c);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = name });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = expected });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = replacement });
+        return await cmd.ExecuteNonQueryAsync(t).ConfigureAwait(false) == 1;
+    }, ct);
+
     public Task AppendAuditAsync(AuditEntry entry, CancellationToken ct) => AppendAuditBatchAsync([entry], ct);
 
     /// <summary>One INSERT over arrays: the whole batch in one statement, one round trip, one commit.</summary>

@@ -156,6 +156,34 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         return list;
     }
 
+    public async Task<IReadOnlyList<(string Name, byte[] SealedValue)>> ListSealedResourcesAsync(string? after, int limit, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT name, sealed_value FROM resources WHERE name > $a ORDER BY name LIMIT $l;";
+        cmd.Parameters.AddWithValue("$a", after ?? "");
+        cmd.Parameters.AddWithValue("$l", limit);
+        var list = new List<(string, byte[])>();
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add((r.GetString(0), (byte[])r.GetValue(1)));
+        }
+
+        return list;
+    }
+
+    public async Task<bool> ReplaceSealedValueAsync(string name, byte[] expected, byte[] replacement, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "UPDATE resources SET sealed_value = $new WHERE name = $n AND sealed_value = $old;";
+        cmd.Parameters.AddWithValue("$n", name);
+        cmd.Parameters.AddWithValue("$old", expected);
+        cmd.Parameters.AddWithValue("$new", replacement);
+        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+    }
+
     public Task AppendAuditAsync(AuditEntry entry, CancellationToken ct) => AppendAuditBatchAsync([entry], ct);
 
     public async Task AppendAuditBatchAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct)

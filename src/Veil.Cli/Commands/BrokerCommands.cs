@@ -8,7 +8,7 @@ using Veil.Protocol.Client;
 
 namespace Veil.Cli.Commands;
 
-/// <summary><c>veil broker serve|init|get|token</c>: run the key broker, create its data directory, fetch a resource as a TEE would, mint admin tokens.</summary>
+/// <summary><c>veil broker serve|init|get|token|rotate-master-key</c>: run the key broker, create its data directory, fetch a resource as a TEE would, mint admin tokens.</summary>
 internal static class BrokerCommands
 {
     public static Command Create()
@@ -18,6 +18,7 @@ internal static class BrokerCommands
         cmd.Add(Init());
         cmd.Add(Get());
         cmd.Add(Token());
+        cmd.Add(RotateMasterKeyCommand.Create());
         return cmd;
     }
 
@@ -76,10 +77,12 @@ internal static class BrokerCommands
         var pcsUrl = new Option<string?>("--pcs-url") { Description = "Intel PCS or PCCS base URL to fetch TDX collateral from (cached in the data directory)" };
         var nvidiaDir = new Option<string?>("--nvidia-collateral-dir") { Description = "NVIDIA RIMs (rims/*.xml) and OCSP responses (ocsp/*.der); enables GPU evidence" };
         var rimService = new Option<string?>("--nvidia-rim-service") { Description = "NVIDIA RIM service URL (e.g. https://rim.attestation.nvidia.com/), cached in the data directory" };
+        var masterKey = new Option<string?>("--master-key") { Description = "Master key: file (default: VEIL_MASTER_KEY or DATA_DIR/master.key), file:PATH, or pkcs11:token=…;object=…?module-path=…&pin-source=file:… (docs/keys.md)" };
+        var previousKeys = new Option<string[]?>("--previous-master-key") { Description = "A master key stored rows may still be wrapped under (during a rotation; repeatable)" };
         var adminKeys = new Option<string[]?>("--admin-public-key") { Description = "Another admin public key (PEM: Ed25519 for EdDSA tokens as kbs-client signs them, or EC P-256); repeatable" };
         var cmd = new Command("serve", "Run the key broker.")
         {
-            dataDir, store, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues, snpDir, kdsUrl, tdxDir, pcsUrl, nvidiaDir, rimService, adminKeys,
+            dataDir, store, urls, allowSample, insecureHttp, tlsCert, tlsKey, config, policy, policyParams, resourcePolicy, referenceValues, snpDir, kdsUrl, tdxDir, pcsUrl, nvidiaDir, rimService, adminKeys, masterKey, previousKeys,
         };
         cmd.SetAction((parse, ct) => GuardAsync(parse, async () =>
         {
@@ -107,6 +110,8 @@ internal static class BrokerCommands
                 TdxCollateralDir = parse.GetValue(tdxDir) ?? options.TdxCollateralDir,
                 PcsUrl = parse.GetValue(pcsUrl) is { } pcs ? BrokerConfigFile.AsUrl(pcs, "--pcs-url") : options.PcsUrl,
                 NvidiaCollateralDir = parse.GetValue(nvidiaDir) ?? options.NvidiaCollateralDir,
+                MasterKey = parse.GetValue(masterKey) ?? options.MasterKey,
+                PreviousMasterKeys = parse.GetValue(previousKeys) is { Length: > 0 } pk ? pk : options.PreviousMasterKeys,
                 AdminPublicKeyPaths = parse.GetValue(adminKeys) is { Length: > 0 } ak ? ak : options.AdminPublicKeyPaths,
                 NvidiaRimServiceUrl = parse.GetValue(rimService) is { } rs ? BrokerConfigFile.AsUrl(rs, "--nvidia-rim-service") : options.NvidiaRimServiceUrl,
             };

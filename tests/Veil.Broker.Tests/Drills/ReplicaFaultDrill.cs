@@ -490,7 +490,7 @@ internal sealed class ReplicaFaultDrill(string veilDll, string dataDir, string s
                 continue;
             }
 
-            using var opened = master.Open(sealedValue, name);
+            using var opened = await master.OpenAsync(sealedValue, name, CancellationToken.None);
             if (Encoding.UTF8.GetString(opened.Span) != value)
             {
                 lost++;

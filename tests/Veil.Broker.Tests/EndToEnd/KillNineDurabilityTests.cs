@@ -89,7 +89,7 @@ public class KillNineDurabilityTests
         {
             var sealedValue = await store.Store.GetResourceAsync(name, CancellationToken.None);
             Assert.NotNull(sealedValue);
-            using var opened = master.Open(sealedValue, name);
+            using var opened = await master.OpenAsync(sealedValue, name, CancellationToken.None);
             Assert.Equal(value, Encoding.UTF8.GetString(opened.Span));
         }
 

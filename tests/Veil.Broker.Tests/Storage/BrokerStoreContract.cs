@@ -25,6 +25,28 @@ public abstract class BrokerStoreContract : IAsyncLifetime
     internal abstract Task MarkSchemaAsync(int version);
 
     [Fact]
+    public async Task Sealed_rows_page_in_name_order_and_are_replaced_only_while_unchanged()
+    {
+        foreach (var n in new[] { "r/t/c", "r/t/a", "r/t/b", "r/t/B", "r/t/d" })
+        {
+            await Store.PutResourceAsync(n, [(byte)n[^1]], At, CancellationToken.None);
+        }
+
+        var first = await Store.ListSealedResourcesAsync(null, 2, CancellationToken.None);
+        var rest = await Store.ListSealedResourcesAsync(first[^1].Name, 10, CancellationToken.None);
+        var all = first.Concat(rest).Select(r => r.Name).ToList();
+        Assert.Equal(5, all.Distinct().Count());
+        Assert.Equal(all.Order(StringComparer.Ordinal).Where(n => n != "r/t/B").ToList(), all.Where(n => n != "r/t/B").ToList());
+        Assert.Equal(new byte[] { (byte)'a' }, first.Concat(rest).Single(r => r.Name == "r/t/a").SealedValue);
+
+        Assert.True(await Store.ReplaceSealedValueAsync("r/t/a", [(byte)'a'], [1, 2, 3], CancellationToken.None));
+        Assert.False(await Store.ReplaceSealedValueAsync("r/t/a", [(byte)'a'], [9], CancellationToken.None)); // no longer what was read
+        Assert.False(await Store.ReplaceSealedValueAsync("r/t/none", [(byte)'a'], [9], CancellationToken.None));
+        Assert.Equal(new byte[] { 1, 2, 3 }, await Store.GetResourceAsync("r/t/a", CancellationToken.None));
+        Assert.Equal(At, (await Store.ListResourcesAsync(CancellationToken.None)).Single(r => r.Name == "r/t/a").UpdatedAt); // the value did not change
+    }
+
+    [Fact]
     public async Task Resources_round_trip_exactly_upsert_delete_and_list()
     {
         byte[] first = [0, 1, 2, 255], second = [9, 9];

@@ -19,7 +19,10 @@ internal sealed class VeilProcess : IDisposable
     /// <summary>Every line the process wrote so far, stdout and stderr interleaved as received.</summary>
     public IReadOnlyCollection<string> Lines => _lines;
 
-    public static VeilProcess Start(params string[] args)
+    public static VeilProcess Start(params string[] args) => StartWith(new Dictionary<string, string?>(), args);
+
+    /// <summary>As <see cref="Start"/>, with variables set (or, when null, removed) in the child's environment.</summary>
+    public static VeilProcess StartWith(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(FindVeilDll());
@@ -29,6 +32,11 @@ internal sealed class VeilProcess : IDisposable
         }
 
         psi.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment)
+        {
+            psi.Environment[name] = value;
+        }
+
         var p = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var vp = new VeilProcess(p);
         p.OutputDataReceived += (_, e) => vp.OnLine(e.Data);
@@ -38,6 +46,14 @@ internal sealed class VeilProcess : IDisposable
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return vp;
+    }
+
+    /// <summary>Waits for the process to end (a broker that refused to start) and returns its exit code.</summary>
+    public async Task<int> ExitAsync()
+    {
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        _process.WaitForExit(); // drains the redirected output into Lines
+        return _process.ExitCode;
     }
 
     public Task<Uri> ListeningAsync() => _listening.Task.WaitAsync(TimeSpan.FromSeconds(60));

@@ -25,7 +25,7 @@ public class TestScriptTests
     public void A_missing_dotnet_sdk_is_named_once_the_packages_are_there()
     {
         // Every tool prereqs looks for, except dotnet, is on this PATH, so apt-get is never called.
-        var bin = FakeBin(aptGetExit: 100, links: ["openssl", "lspci", "gcc", "age", "swtpm", "tpm2_createprimary"]);
+        var bin = FakeBin(aptGetExit: 100, links: ["openssl", "lspci", "gcc", "age", "swtpm", "tpm2_createprimary", "softhsm2-util", "pkcs11-tool"]);
         var (exit, _, stderr) = ChildProcess.Run("/bin/bash", ["scripts/prereqs"], Vectors.RepoRoot, new Dictionary<string, string> { ["PATH"] = bin }, 60);
         Assert.Equal(2, exit);
         Assert.StartsWith("prereqs: the .NET 10 SDK (dotnet) is required", stderr.Trim(), StringComparison.Ordinal);
