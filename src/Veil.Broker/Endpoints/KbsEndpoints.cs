@@ -102,6 +102,7 @@ internal static class KbsEndpoints
             ReleaseOutcome.BadTeeKey r => KbsProblem.BadRequest(r.Kind, r.Detail),
             ReleaseOutcome.NotFound r => KbsProblem.Create(StatusCodes.Status404NotFound, r.Kind, r.Detail),
             ReleaseOutcome.MasterKeyUnavailable r => KeyProblems.Unavailable(r.Detail),
+            ReleaseOutcome.StoredValueUnreadable r => KbsProblem.Create(StatusCodes.Status503ServiceUnavailable, r.Kind, r.Detail),
             ReleaseOutcome.PolicyDenied { Explanations: { } why } r => KbsProblem.Create(StatusCodes.Status401Unauthorized, r.Kind, r.Detail, new Dictionary<string, object> { ["explanations"] = why }),
             ReleaseOutcome.Refused r => KbsProblem.Unauthorized(r.Kind, r.Detail),
             _ => throw new InvalidOperationException("unmapped release outcome " + outcome.GetType().Name),

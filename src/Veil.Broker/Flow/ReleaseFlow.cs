@@ -120,6 +120,13 @@ internal sealed class ReleaseFlow(
             // Fail closed: without the key that wraps this row nothing is released, and no other key is tried.
             return await DenyAsync(request, new ReleaseOutcome.MasterKeyUnavailable($"resource '{name}' cannot be opened: {e.Message}"), ct).ConfigureAwait(false);
         }
+        catch (CryptographicException)
+        {
+            // The row's tag, its data key's wrap or its format did not check out: a store someone edited or a broken
+            // disk, never something to release or to answer with a stack trace. The operator restores the row.
+            return await DenyAsync(request, new ReleaseOutcome.StoredValueUnreadable(
+                $"resource '{name}' is stored but failed its integrity check (tampered or corrupted store); nothing was released"), ct).ConfigureAwait(false);
+        }
 
         using var _ = value;
         using var keyDoc = JsonDocument.Parse(keyNode.ToJsonString());

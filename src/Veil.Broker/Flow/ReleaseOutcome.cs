@@ -37,4 +37,7 @@ internal abstract record ReleaseOutcome
 
     /// <summary>The master key that wraps the resource's data key is not available (token gone, PIN refused, key not configured) (503).</summary>
     public sealed record MasterKeyUnavailable(string Detail) : Refused("MasterKeyUnavailable", Detail);
+
+    /// <summary>The stored value failed its authentication (tampered or corrupted store): nothing is released.</summary>
+    public sealed record StoredValueUnreadable(string Detail) : Refused("ResourceUnreadable", Detail);
 }

@@ -19,7 +19,7 @@ public static class BrokerConfigFile
         ["data-dir", "store", "urls", "insecure-http", "tls-cert", "tls-key", "session-timeout-minutes", "token-lifetime-minutes",
          "policy", "policy-params", "resource-policy", "reference-values",
          "snp-collateral-dir", "kds-url", "tdx-collateral-dir", "pcs-url", "nvidia-collateral-dir", "nvidia-rim-service", "admin-public-keys",
-         "admin-audience", "admin-oidc-issuer", "admin-oidc-audience", "admin-oidc-jwks-file", "admin-oidc-algorithms", "admin-roles", "max-sessions", "max-sessions-per-client", "rate-limit-auth", "rate-limit-attest", "rate-limit-admin",
+         "master-key", "previous-master-keys", "admin-audience", "admin-oidc-issuer", "admin-oidc-audience", "admin-oidc-jwks-file", "admin-oidc-algorithms", "admin-roles", "max-sessions", "max-sessions-per-client", "rate-limit-auth", "rate-limit-attest", "rate-limit-admin",
          "audit-retention-days", "audit-max-rows", "audit-unauthenticated-per-minute"];
 
     public static BrokerOptions Apply(string path, BrokerOptions options)
@@ -60,6 +60,8 @@ public static class BrokerConfigFile
                 "resource-policy" => options with { ResourcePolicyPath = AsString(value, key, path) },
                 "reference-values" => options with { ReferenceValuePaths = AsList(value, key, path) },
                 "admin-public-keys" => options with { AdminPublicKeyPaths = AsList(value, key, path) },
+                "master-key" => options with { MasterKey = AsString(value, key, path) },
+                "previous-master-keys" => options with { PreviousMasterKeys = AsList(value, key, path) },
                 "snp-collateral-dir" => options with { SnpCollateralDir = AsString(value, key, path) },
                 "kds-url" => options with { KdsUrl = AsUrl(AsString(value, key, path), $"{path}: {key}") },
                 "tdx-collateral-dir" => options with { TdxCollateralDir = AsString(value, key, path) },

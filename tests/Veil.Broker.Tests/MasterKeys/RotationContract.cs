@@ -135,6 +135,41 @@ public abstract class RotationContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pkcs11_to_a_new_object_in_the_token_rewraps_every_row_and_the_old_object_is_no_longer_needed()
+    {
+        var oldUri = SoftHsmToken.Uri(SoftHsmToken.NewKey("rotate-old"));
+        var newUri = SoftHsmToken.Uri(SoftHsmToken.NewKey("rotate-new"));
+        var values = Enumerable.Range(0, 50).Select(_ => RandomNumberGenerator.GetBytes(32)).ToArray();
+        using (var old = Keys(oldUri))
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                await Store.PutResourceAsync(RotationFixture.Name(i), await old.SealAsync(values[i], RotationFixture.Name(i), CancellationToken.None), BrokerStoreContractTime, CancellationToken.None);
+            }
+        }
+
+        await using var audit = new AuditLog(Store, TimeProvider.System, NullLogger<AuditLog>.Instance);
+        string newId;
+        using (var toNew = Keys(newUri, oldUri))
+        {
+            newId = toNew.Primary.KeyId;
+            var run = await MasterKeyRotation.RunAsync(Store, toNew, audit, "admin", null, CancellationToken.None, pageSize: 16);
+            Assert.Equal((values.Length, 0, 0), (run.Rewrapped, run.AlreadyCurrent, run.Vanished));
+        }
+
+        Assert.All(await RotationFixture.KeyIdsAsync(Store, values.Length), kv => Assert.Equal(newId, kv.Value));
+        using (var newOnly = Keys(newUri))
+        {
+            await RotationFixture.AssertAllOpenAsync(Store, newOnly, values);
+        }
+
+        // The old object alone no longer opens anything: the rows name the new key, and no key is tried in its place.
+        using var oldOnly = Keys(oldUri);
+        var row = (await Store.GetResourceAsync(RotationFixture.Name(0), CancellationToken.None))!;
+        await Assert.ThrowsAnyAsync<Exception>(async () => (await oldOnly.OpenAsync(row, RotationFixture.Name(0), CancellationToken.None)).Dispose());
+    }
+
+    [Fact]
     public async Task A_row_written_by_a_broker_during_the_rotation_wins_and_is_not_overwritten()
     {
         using var file = Keys("file");

@@ -44,6 +44,21 @@ public sealed class ConfigFileTests : IDisposable
         Assert.Equal(yaml.PolicyParameters, toml.PolicyParameters);
     }
 
+    [Fact]
+    public void Collateral_and_master_key_settings_apply_from_the_file()
+    {
+        var yaml = Apply("veil.yaml", """
+            snp-collateral-dir: /srv/amd
+            kds-url: https://kdsintf.amd.com
+            master-key: "pkcs11:token=veil;object=master-2?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin"
+            previous-master-keys: [file]
+            """);
+        Assert.Equal("/srv/amd", yaml.SnpCollateralDir);
+        Assert.Equal(new Uri("https://kdsintf.amd.com"), yaml.KdsUrl);
+        Assert.StartsWith("pkcs11:token=veil;object=master-2", yaml.MasterKey, StringComparison.Ordinal);
+        Assert.Equal(["file"], yaml.PreviousMasterKeys);
+    }
+
     [Theory]
     [InlineData("data-dir = \"/a\"\ndata-dir = \"/b\"\n", "veil.toml:2: not valid TOML", "already defined")]
     [InlineData("data-dir = \"/a\n", "veil.toml:1: not valid TOML", "string")]
