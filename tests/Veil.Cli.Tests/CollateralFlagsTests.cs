@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.RegularExpressions;
 using Veil.Tests.Shared;
 
@@ -11,6 +10,8 @@ namespace Veil.Cli.Tests;
 public sealed partial class CollateralFlagsTests
 {
     private static readonly string Ms = Vectors.Path("TEE-Attestation-Verification", "tests-test_data");
+
+    private const string GenoaVcekPath = "/vcek/v1/Genoa/b1e24a27bbc3a4d58090d8b89851dce3b8031544be249b9ac17132bb222b027622347ee4d0fe4f689efdfc47a68cefc686cbb448d01436506ee1e28010cab7c0?blSPL=10&teeSPL=00&snpSPL=23&ucodeSPL=84";
 
     private static readonly string[] Own = ["--report", "--quote", "--evidence", "--report-data", "--nonce", "--at", "--output", "--init-data", "--init-data-digest", "--help", "-h", "-?"];
 
@@ -39,13 +40,16 @@ public sealed partial class CollateralFlagsTests
     [InlineData("appraise", "--policy", "sample", "--snp")]
     public async Task Kds_url_fetches_the_vcek_from_a_kds_on_loopback_for_verify_and_appraise(params string[] verb)
     {
-        using var kds = new LoopbackKds(File.ReadAllBytes(Path.Combine(Ms, "genoa_vcek.pem")), File.ReadAllBytes(Path.Combine(Ms, "genoa_ask.pem")));
+        // The Genoa report's KDS paths, as SnpCollateralSourceTests pins them.
+        using var kds = new LoopbackHttpServer();
+        kds.Add(GenoaVcekPath, File.ReadAllBytes(Path.Combine(Ms, "genoa_vcek.pem")));
+        kds.Add("/vcek/v1/Genoa/cert_chain", File.ReadAllBytes(Path.Combine(Ms, "genoa_ask.pem")));
         var cache = Directory.CreateTempSubdirectory("veil-kds-cache").FullName;
         try
         {
-            var (exit, stdout, stderr) = await Task.Run(() => CliRunner.Run(
-                [.. verb, "--report", Path.Combine(Ms, "genoa_attestation_report.bin"), "--kds-url", kds.Url, "--collateral-dir", cache, "--at", "2026-03-01T00:00:00Z"]));
-            Assert.True(kds.Requests.Any(r => r.Contains("/vcek/v1/Genoa/", StringComparison.Ordinal)), string.Join(", ", kds.Requests) + stderr);
+            var (exit, stdout, _) = await Task.Run(() => CliRunner.Run(
+                [.. verb, "--report", Path.Combine(Ms, "genoa_attestation_report.bin"), "--kds-url", kds.BaseUri.ToString(), "--collateral-dir", cache, "--at", "2026-03-01T00:00:00Z"]));
+            Assert.Contains(GenoaVcekPath, kds.Requests);
             Assert.DoesNotContain("collateral.vcek", stdout, StringComparison.Ordinal);
             Assert.NotEmpty(Directory.EnumerateFiles(cache, "*", SearchOption.AllDirectories));
             if (verb[0] == "verify")
@@ -68,65 +72,4 @@ public sealed partial class CollateralFlagsTests
 
     [GeneratedRegex(@"^\s+(--[a-z0-9-]+)", RegexOptions.Multiline)]
     private static partial Regex FlagPattern();
-
-    /// <summary>AMD KDS's two paths (vcek/v1/{product}/{hwid}, vcek/v1/{product}/cert_chain) served from vector files.</summary>
-    private sealed class LoopbackKds : IDisposable
-    {
-        private readonly HttpListener _listener = new();
-        private readonly Task _loop;
-
-        public LoopbackKds(byte[] vcek, byte[] chain)
-        {
-            var port = FreePort();
-            Url = $"http://127.0.0.1:{port}/";
-            _listener.Prefixes.Add(Url);
-            _listener.Start();
-            _loop = Task.Run(async () =>
-            {
-                while (_listener.IsListening)
-                {
-                    HttpListenerContext ctx;
-                    try
-                    {
-                        ctx = await _listener.GetContextAsync();
-                    }
-                    catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-                    {
-                        return;
-                    }
-
-                    var path = ctx.Request.Url!.AbsolutePath;
-                    lock (Requests)
-                    {
-                        Requests.Add(path);
-                    }
-
-                    var body = path.EndsWith("/cert_chain", StringComparison.Ordinal) ? chain : vcek;
-                    ctx.Response.StatusCode = 200;
-                    await ctx.Response.OutputStream.WriteAsync(body);
-                    ctx.Response.Close();
-                }
-            });
-        }
-
-        public string Url { get; }
-
-        public List<string> Requests { get; } = [];
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            _listener.Close();
-            _loop.Wait(TimeSpan.FromSeconds(5));
-        }
-
-        private static int FreePort()
-        {
-            var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-            l.Start();
-            var port = ((IPEndPoint)l.LocalEndpoint).Port;
-            l.Stop();
-            return port;
-        }
-    }
 }

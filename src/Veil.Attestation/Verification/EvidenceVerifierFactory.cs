@@ -72,12 +72,9 @@ public sealed class EvidenceVerifierFactory
         (TeeNames.Snp, f => new SnpContractVerifier(new SnpVerifier(f.SnpSources(), f._options.Time))),
         (TeeNames.Tdx, f => new TdxContractVerifier(new TdxVerifier(f.TdxSource(), f._options.Time, f.TdxOptions()))),
         (TeeNames.Nvidia, f => new NvidiaContractVerifier(new NvidiaVerifier(f.NvidiaSources(), f._options.Time))),
-        (TeeNames.AzSnpVtpm, f => AzureVtpm(TeeNames.AzSnpVtpm, new AzSnpVtpmVerifier(f.SnpSources(), f._options.Time).VerifyAsync)),
-        (TeeNames.AzTdxVtpm, f => AzureVtpm(TeeNames.AzTdxVtpm, new AzTdxVtpmVerifier(f.TdxSource(), f._options.Time, f.TdxOptions()).VerifyAsync)),
+        (TeeNames.AzSnpVtpm, f => new AzureVtpmContractVerifier(TeeNames.AzSnpVtpm, new AzSnpVtpmVerifier(f.SnpSources(), f._options.Time).VerifyAsync)),
+        (TeeNames.AzTdxVtpm, f => new AzureVtpmContractVerifier(TeeNames.AzTdxVtpm, new AzTdxVtpmVerifier(f.TdxSource(), f._options.Time, f.TdxOptions()).VerifyAsync)),
     ];
-
-    private static AzureVtpmContractVerifier AzureVtpm(string tee, Func<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>?, ReadOnlyMemory<byte>?, CancellationToken, Task<VerificationResult>> verify) =>
-        new(tee, verify);
 
     private ISnpCollateralSource SnpSources()
     {

@@ -44,9 +44,7 @@ internal sealed class EvidenceVerifiers(EvidenceVerifierFactory factory)
             return new("TeeNotSupported", $"TEE not supported: '{tee}' has no verifier in this broker yet (supported: {string.Join(", ", supported)})");
         }
 
-        return factory.Unavailable(tee) is { } why
-            ? new("TeeNotSupported", $"TEE not supported: {why}; {Enable.GetValueOrDefault(tee, "see README.md, Run the key broker")}")
-            : null;
+        return Unavailable(tee);
     }
 
     /// <summary>Device evidence (additional_evidence): the verifier, or why this broker cannot verify that device.</summary>
@@ -62,8 +60,12 @@ internal sealed class EvidenceVerifiers(EvidenceVerifierFactory factory)
             return new("TeeNotSupported", $"TEE not supported: additional evidence for '{tee}' cannot be verified by this broker (supported: {TeeNames.Nvidia})");
         }
 
-        return factory.Unavailable(tee) is { } why ? new("TeeNotSupported", $"TEE not supported: {why}; {Enable.GetValueOrDefault(tee, "see README.md, Run the key broker")}") : null;
+        return Unavailable(tee);
     }
+
+    /// <summary>A verified TEE this broker's settings leave without what it needs, with the setting that enables it.</summary>
+    private TeeRefusal? Unavailable(string tee) =>
+        factory.Unavailable(tee) is { } why ? new("TeeNotSupported", $"TEE not supported: {why}; {Enable.GetValueOrDefault(tee, "see README.md, Run the key broker")}") : null;
 
     /// <summary>
     /// Every KBS evidence form is a JSON object; its own UTF-8 bytes go to the verifier without re-encoding the
