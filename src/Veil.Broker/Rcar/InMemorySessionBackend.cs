@@ -61,7 +61,7 @@ internal sealed class InMemorySessionBackend : ISessionBackend
     {
         lock (session)
         {
-            if (session.Token is not null || !session.NonceUsed || !_sessions.ContainsKey(session.Id))
+            if (session.HasToken || !session.NonceUsed || !_sessions.ContainsKey(session.Id))
             {
                 return Task.FromResult(false);
             }

@@ -19,7 +19,7 @@ internal sealed class PostgresSessionBackend(PostgresBrokerStore store) : ISessi
 {
     // Bounded: entries go when their session expires (swept) or on overflow, which only costs a second key import.
     private const int MaxLocalKeys = 65_536;
-    private readonly ConcurrentDictionary<string, (string Token, ECDiffieHellman Key, DateTimeOffset Expires)> _localKeys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (byte[] TokenDigest, ECDiffieHellman Key, DateTimeOffset Expires)> _localKeys = new(StringComparer.Ordinal);
 
     public int Count => -1;
 
@@ -48,7 +48,7 @@ internal sealed class PostgresSessionBackend(PostgresBrokerStore store) : ISessi
             NonceUsed = r.GetBoolean(3),
             Token = r.IsDBNull(4) ? null : r.GetString(4),
         };
-        if (session.Token is { } token && _localKeys.TryGetValue(id, out var local) && string.Equals(local.Token, token, StringComparison.Ordinal))
+        if (_localKeys.TryGetValue(id, out var local) && session.TokenDigest() is { } digest && CryptographicOperations.FixedTimeEquals(local.TokenDigest, digest))
         {
             session.TeeKey = local.Key;
         }
@@ -111,7 +111,7 @@ internal sealed class PostgresSessionBackend(PostgresBrokerStore store) : ISessi
             session.TeeKey = teeKey;
             if (teeKey is not null && _localKeys.Count < MaxLocalKeys)
             {
-                _localKeys[session.Id] = (token, teeKey, session.Expires);
+                _localKeys[session.Id] = (session.TokenDigest()!, teeKey, session.Expires);
             }
         }
 
