@@ -15,11 +15,12 @@ dotnet build bench/Veil.Bench.BrokerHandshake -c Release -nologo -v:q -o "$out/b
 
 data=$(mktemp -d /tmp/veil-bench-broker.XXXXXX)
 fifo="$data/stdin"; mkfifo "$fifo"
-# BROKER_ENV: runtime settings for the broker process. Default: DOTNET_TieredCompilation=0, which README recommends
+# BROKER_ENV: runtime settings for the broker process. Default: DOTNET_TieredCompilation=0 DOTNET_ReadyToRun=0 (the
+# second: compile framework code fully optimised instead of keeping its precompiled form), which README recommends
 # for a broker on one or two cores (on a busy single core .NET keeps postponing the optimising recompilation and a
 # loaded broker runs unoptimised code; measured 3.7 vs 4.7 ms CPU per handshake and p99 21 vs 53 ms).
 # BROKER_ENV=" " measures the runtime's defaults.
-read -r -a tiering_env <<<"${BROKER_ENV:-DOTNET_TieredCompilation=0}"
+read -r -a tiering_env <<<"${BROKER_ENV:-DOTNET_TieredCompilation=0 DOTNET_ReadyToRun=0}"
 env "${tiering_env[@]}" taskset -c "$broker_core" dotnet "$out/bin/BrokerHandshakeBench.dll" host "$data/broker" "$evidence" <"$fifo" >"$data/host.out" 2>&1 &
 host_pid=$!
 exec 9>"$fifo"   # holds the host's stdin open; closing it stops the host

@@ -15,7 +15,7 @@ out=bench/out/broker-replicas
 evidence=testdata/vectors/trustee/attestation-service/tests/e2e/evidence.json
 dotnet build bench/Veil.Bench.BrokerReplicas -c Release -nologo -v:q -o "$out/bin" >/dev/null
 bench="$out/bin/BrokerReplicasBench.dll"
-read -r -a tiering_env <<<"${BROKER_ENV:-DOTNET_TieredCompilation=0}"
+read -r -a tiering_env <<<"${BROKER_ENV:-DOTNET_TieredCompilation=0 DOTNET_ReadyToRun=0}"
 
 work=$(mktemp -d /tmp/veil-bench-replicas.XXXXXX)
 pgdir=$(mktemp -d /tmp/veil-bench-pg.XXXXXX)

@@ -60,6 +60,8 @@ public sealed class ManifestTests
         Assert.Equal(["broker", "serve", "--config", "/etc/veil/config/broker.yaml", "--data-dir", "/var/lib/veil/broker"], args.Take(6));
         Assert.Equal("DOTNET_TieredCompilation", At(broker, "spec", "template", "spec", "containers", 0, "env", 0, "name"));
         Assert.Equal("0", At(broker, "spec", "template", "spec", "containers", 0, "env", 0, "value"));
+        Assert.Equal("DOTNET_ReadyToRun", At(broker, "spec", "template", "spec", "containers", 0, "env", 1, "name"));
+        Assert.Equal("0", At(broker, "spec", "template", "spec", "containers", 0, "env", 1, "value"));
         var init = (List<object>)At(broker, "spec", "template", "spec", "initContainers", 0, "args");
         Assert.Equal(["broker", "init", "--data-dir", "/var/lib/veil/broker", "--if-missing"], init);
         Assert.Equal("veil-broker-data", At(broker, "spec", "template", "spec", "volumes", 0, "persistentVolumeClaim", "claimName"));
