@@ -4,12 +4,13 @@ namespace Veil.Broker.Hosting;
 
 /// <summary>
 /// Bounds glibc's malloc arenas for the broker process. OpenSSL allocates on every pool thread (the broker keeps 32
-/// ready), and glibc gives threads their own arena, up to 8 per core, each keeping the pages its frees leave
-/// fragmented. In the soak (bench/RESULTS.md, broker-soak) the arenas grew from 12 to 26 MiB in 80 s of attacks;
-/// with at most two arenas they grew by 3 MiB, at no measurable cost in latency. There is no .NET setting for this
-/// and the MALLOC_ARENA_MAX variable must be set before the process starts, which `veil broker serve` cannot rely on,
-/// so the broker calls mallopt(M_ARENA_MAX) itself, before its threads start allocating. Not glibc (musl, macOS):
-/// nothing to do.
+/// ready, and up to 60 ran in the soak), and glibc gives each new thread an arena of its own, up to 8 per core, each
+/// keeping the pages its frees leave fragmented: in the soak (bench/RESULTS.md, broker-soak) the arenas grew from 12
+/// to 26 MiB in 80 s of attacks, and by 3 MiB with MALLOC_ARENA_MAX=2 set before the process started. There is no
+/// .NET setting, and `veil broker serve` cannot rely on its environment, so the CLI calls mallopt(M_ARENA_MAX) as its
+/// first statement: glibc then reuses the arenas the runtime's own threads made before Main (about six) instead of
+/// adding more (long soak: 9 → 32 MiB, against 14 → 46 MiB when the call came only at broker start). An operator who
+/// wants the tighter form sets MALLOC_ARENA_MAX, which this leaves alone. Not glibc (musl, macOS): nothing to do.
 /// </summary>
 public static partial class NativeHeap
 {
