@@ -26,45 +26,53 @@ public static class EarToken
         TimeSpan lifetime,
         IReadOnlyDictionary<string, EarSubmodule> submodules)
     {
-        var submods = new JsonObject();
-        foreach (var (name, s) in submodules)
+        // Written straight to UTF-8: building a JsonObject payload deep-cloned every submodule's annotated evidence
+        // (a node has one parent) and serialized it once more as a string.
+        var payload = Messages.KbsJson.Serialize(w =>
         {
-            var vector = new JsonObject();
-            foreach (var (claim, value) in s.TrustVector)
+            w.WriteStartObject();
+            w.WriteString("eat_profile", Profile);
+            w.WriteNumber("iat", now.ToUnixTimeSeconds());
+            w.WriteNumber("exp", (now + lifetime).ToUnixTimeSeconds());
+            w.WriteString("iss", issuer);
+            w.WriteString("jti", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
+            w.WriteStartObject("ear.verifier-id");
+            w.WriteString("developer", "https://veil.invalid/veil");
+            w.WriteString("build", "veil-broker");
+            w.WriteEndObject();
+            w.WriteStartObject("submods");
+            foreach (var (name, s) in submodules)
             {
-                vector[claim] = value;
+                w.WriteStartObject(name);
+                w.WriteString("ear.status", s.Status);
+                w.WriteStartObject("ear.trustworthiness-vector");
+                foreach (var (claim, value) in s.TrustVector)
+                {
+                    w.WriteNumber(claim, value);
+                }
+
+                w.WriteEndObject();
+                w.WriteString("ear.appraisal-policy-id", s.PolicyId);
+                w.WritePropertyName("ear.veraison.annotated-evidence");
+                s.AnnotatedEvidence.WriteTo(w);
+                w.WritePropertyName("veil.explanations");
+                s.Explanations.WriteTo(w);
+                if (s.AnnotatedEvidence["veil.tee"] is { } tee)
+                {
+                    w.WritePropertyName("veil.tee");
+                    tee.WriteTo(w);
+                }
+
+                w.WriteEndObject();
             }
 
-            var sub = new JsonObject
-            {
-                ["ear.status"] = s.Status,
-                ["ear.trustworthiness-vector"] = vector,
-                ["ear.appraisal-policy-id"] = s.PolicyId,
-                ["ear.veraison.annotated-evidence"] = s.AnnotatedEvidence.DeepClone(),
-                ["veil.explanations"] = s.Explanations.DeepClone(),
-            };
-            if (s.AnnotatedEvidence["veil.tee"] is { } tee)
-            {
-                sub["veil.tee"] = tee.DeepClone();
-            }
-
-            submods[name] = sub;
-        }
-
-        var payload = new JsonObject
-        {
-            ["eat_profile"] = Profile,
-            ["iat"] = now.ToUnixTimeSeconds(),
-            ["exp"] = (now + lifetime).ToUnixTimeSeconds(),
-            ["iss"] = issuer,
-            ["jti"] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
-            ["ear.verifier-id"] = new JsonObject { ["developer"] = "https://veil.invalid/veil", ["build"] = "veil-broker" },
-            ["submods"] = submods,
-        };
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
 
         var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
         var key = new ECDsaSecurityKey(signingKey) { KeyId = keyId };
-        return handler.CreateToken(payload.ToJsonString(), new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256));
+        return handler.CreateToken(Encoding.UTF8.GetString(payload), new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256));
     }
 
     /// <summary>Verifies with a one-off <see cref="EarTokenVerifier"/>; build one and keep it when verifying often.</summary>

@@ -42,7 +42,7 @@ public sealed class EarTokenVerifier
             throw new SecurityTokenException("attestation token rejected: " + EarToken.Reason(result.Exception));
         }
 
-        var payload = JsonNode.Parse(Encoding.UTF8.GetString(Base64UrlText.Decode(jwt.EncodedPayload, "token.payload")))!.AsObject();
+        var payload = JsonNode.Parse(Base64UrlText.Decode(jwt.EncodedPayload, "token.payload"))!.AsObject();
         var exp = EarToken.ReadTime(payload, "exp");
         var iat = EarToken.ReadTime(payload, "iat");
         if (_time.GetUtcNow() >= exp)

@@ -31,6 +31,35 @@ public class EarTokenTests
     }
 
     [Fact]
+    public void Payload_has_the_ear_layout_with_each_submodule_copied_whole()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var annotated = new JsonObject { ["veil.tee"] = "snp", ["snp"] = new JsonObject { ["measurement"] = "ab+/<&>é", ["vmpl"] = 0 }, ["list"] = new JsonArray(1, "two", null, true) };
+        var explanations = new JsonArray(new JsonObject { ["rule"] = "r1", ["expected"] = 3, ["actual"] = 2 });
+        var token = EarToken.Issue(key, "k1", "veil", Now, TimeSpan.FromMinutes(5), new Dictionary<string, EarSubmodule>
+        {
+            ["cpu0"] = new(EarStatus.Warning, new Dictionary<string, int> { ["hardware"] = 32, ["executables"] = 2 }, "strict", annotated, explanations),
+            ["gpu0"] = new(EarStatus.Affirming, new Dictionary<string, int>(), "gpu", new JsonObject { ["nvidia"] = new JsonObject() }, []),
+        });
+
+        var payload = JsonNode.Parse(Base64UrlText.Decode(token.Split('.')[1], "p"))!.AsObject();
+        Assert.Equal(["eat_profile", "iat", "exp", "iss", "jti", "ear.verifier-id", "submods"], payload.Select(p => p.Key));
+        Assert.Equal(Now.ToUnixTimeSeconds(), payload["iat"]!.GetValue<long>());
+        Assert.Equal(Now.AddMinutes(5).ToUnixTimeSeconds(), payload["exp"]!.GetValue<long>());
+        Assert.Equal(32, payload["jti"]!.GetValue<string>().Length);
+        var cpu = payload["submods"]!["cpu0"]!.AsObject();
+        Assert.Equal(["ear.status", "ear.trustworthiness-vector", "ear.appraisal-policy-id", "ear.veraison.annotated-evidence", "veil.explanations", "veil.tee"], cpu.Select(p => p.Key));
+        Assert.Equal(EarStatus.Warning, cpu["ear.status"]!.GetValue<string>());
+        Assert.True(JsonNode.DeepEquals(annotated, cpu["ear.veraison.annotated-evidence"]), cpu.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(explanations, cpu["veil.explanations"]));
+        Assert.Equal("snp", cpu["veil.tee"]!.GetValue<string>());
+        Assert.Equal(32, cpu["ear.trustworthiness-vector"]!["hardware"]!.GetValue<int>());
+        var gpu = payload["submods"]!["gpu0"]!.AsObject();
+        Assert.False(gpu.ContainsKey("veil.tee"));
+        Assert.Empty(gpu["veil.explanations"]!.AsArray());
+    }
+
+    [Fact]
     public async Task Expired_token_is_rejected()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
