@@ -60,8 +60,8 @@ if [ "${FLOOR:-1}" != 0 ]; then
   exec 8>&-; wait "$floor_pid" 2>/dev/null || true
   # Side by side: this VM's speed drifts by up to 1.6x within minutes (openssl 1 200-1 970 verify/s), so bound 2
   # measured after the broker can be in another phase. Here the broker and bound 2 share the broker's core over the
-  # same seconds, each driven by its own load generator, and their CPU time per handshake is compared: the ratio holds
-  # to about 1 % between runs where the sequential one moved by 0.47-0.63.
+  # same seconds, each driven by its own load generator, and their CPU time per handshake is compared: 0.579 and 0.600
+  # in two runs five minutes apart where the sequential ratio gave 0.620 and 0.794 (bench/RESULTS.md, 2026-12-07).
   fifo3="$data/stdin3"; fifo4="$data/stdin4"; mkfifo "$fifo3" "$fifo4"
   rm -rf "$data/broker2"
   env "${tiering_env[@]}" taskset -c "$broker_core" dotnet "$out/bin/BrokerHandshakeBench.dll" host "$data/broker2" "$evidence" <"$fifo3" >"$data/side-veil.out" 2>&1 &
