@@ -49,6 +49,8 @@ public static class KbsJson
         finally
         {
             // Cleared, not only rewound: what a message held (a JWK, a token) does not stay in a buffer kept for later.
+            // The flush first hands over what a writer that threw had not committed yet, so that the clear covers it.
+            writer.Flush();
             buffer.Clear();
             if (buffer.Capacity <= MaxCachedBuffer)
             {
