@@ -92,6 +92,11 @@ public sealed class StoreLocation
             Timeout = DefaultConnectTimeoutSeconds,
             CommandTimeout = DefaultCommandTimeoutSeconds,
             ApplicationName = "veil-broker",
+            // The broker sets no session state (no SET, no temporary tables or prepared statements; its one advisory
+            // lock is released explicitly, LISTEN has a connection of its own outside the pool), so the reset Npgsql
+            // sends with the first command of every pooled connection is pure cost: measured 2 % of the broker's CPU
+            // per handshake, besides the server's own work. Open transactions are still rolled back on return.
+            NoResetOnClose = true,
         };
         if (userInfo.Length > 0)
         {

@@ -250,6 +250,9 @@ public sealed class PostgresStoreTests : BrokerStoreContract
             // What one replica writes, another reads: they share the database.
             await stores[0].PutResourceAsync("x/y/z", [4, 2], At, CancellationToken.None);
             Assert.Equal(new byte[] { 4, 2 }, await stores[5].GetResourceAsync("x/y/z", CancellationToken.None));
+            // The pool's connections go back without a reset (NoResetOnClose): the migration lock was released by the
+            // broker itself, not by a DISCARD ALL, so none of the six pools' idle connections still holds it.
+            Assert.Equal(0L, await fresh.ScalarAsync<long>($"SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = {PostgresMigrations.AdvisoryLockKey & 0xFFFFFFFF};"));
         }
         finally
         {

@@ -28,6 +28,7 @@ public sealed class StoreLocationTests
         var b = new NpgsqlConnectionStringBuilder(StoreLocation.Parse("postgres://h1:5432,h2:5433/veil", "x").PostgresConnectionString);
         Assert.Equal("h1:5432,h2:5433", b.Host);
         Assert.Equal((10, 30), (b.Timeout, b.CommandTimeout));
+        Assert.True(b.NoResetOnClose);
         Assert.Equal("postgresql://localhost:5432/veil", StoreLocation.Parse("postgresql:///veil?host=localhost", "x").Display);
         Assert.Same(StoreLocation.Sqlite, StoreLocation.Parse("sqlite", "x"));
         Assert.False(StoreLocation.Sqlite.IsPostgres);
