@@ -62,10 +62,32 @@ start_host pg2 "$load_core" "$pg_url" 7
 hs_two=$(measure "$url1,$url" "0-1")
 stop_host 6; stop_host 7
 
+# Side by side: the two stores' brokers on the broker's core over the same seconds, each with its own load generator
+# (with PostgreSQL on the other core), compared by CPU time per handshake: this VM's speed drifts by up to 1.6x
+# within minutes, which the sequential ratio above takes in whole.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+start_host side_sqlite "$broker_core" sqlite 5; url_s=$url; pid_s=${pids[-1]}
+start_host side_pg "$broker_core" "$pg_url" 6; url_p=$url; pid_p=${pids[-1]}
+side_load() {
+  taskset -c "$load_core" dotnet "$bench" load "$url_s" "$evidence" "$1" "$concurrency" >"$work/side_s.load" &
+  local w=$!
+  taskset -c "$load_core" dotnet "$bench" load "$url_p" "$evidence" "$1" "$concurrency" >"$work/side_p.load"
+  wait "$w"
+}
+side_load "${WARMUP_SECONDS:-8}"
+s0=$(ticks "$pid_s"); p0=$(ticks "$pid_p")
+side_load "$seconds"
+s1=$(ticks "$pid_s"); p1=$(ticks "$pid_p")
+stop_host 5; stop_host 6
+side=$(awk -v s0="$s0" -v s1="$s1" -v p0="$p0" -v p1="$p1" -v t="$(getconf CLK_TCK)" \
+  -v sn="$(sed -n 's/^handshakes=\([0-9]*\).*/\1/p' "$work/side_s.load")" -v pn="$(sed -n 's/^handshakes=\([0-9]*\).*/\1/p' "$work/side_p.load")" \
+  'BEGIN { cs = (s1 - s0) * 1000 / t / sn; cp = (p1 - p0) * 1000 / t / pn; printf "SQLite %.2f ms, PostgreSQL %.2f ms of broker CPU per handshake (%d and %d handshakes): SQLite ÷ PostgreSQL = %.3f", cs, cp, sn, pn, cs / cp }')
+
 p99=$(echo "$lat" | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p')
 echo "one broker on core $broker_core, $concurrency clients and PostgreSQL on core $load_core; runtime env: ${tiering_env[*]:-default}; load average $(cut -d' ' -f1 /proc/loadavg)"
 echo "handshakes/s on SQLite: $hs_sqlite"
 echo "handshakes/s on PostgreSQL: $hs_pg"
+echo "side by side on core $broker_core over the same $seconds s: $side"
 echo "PostgreSQL at half rate: $lat (goal p99 < 25 ms: $(awk -v p="$p99" 'BEGIN { print (p < 25) ? "met" : "missed" }'))"
 echo "replicas on PostgreSQL (load generator and PostgreSQL unpinned): 1 replica $hs_one/s, 2 replicas $hs_two/s, 2 ÷ 1 = $(awk -v a="$hs_two" -v b="$hs_one" 'BEGIN { printf "%.3f", a / b }')"
 awk -v p="$hs_pg" -v s="$hs_sqlite" 'BEGIN { printf "broker-replicas ratio=%.3f goal=0.80\n", p / s }'
