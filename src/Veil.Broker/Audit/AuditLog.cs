@@ -19,6 +19,12 @@ internal sealed partial class AuditLog : IAsyncDisposable
     public const string Denied = "denied";
     private const int MaxBatch = 256;
 
+    /// <summary>
+    /// Entries waiting for the writer at most: past it a request waits to enqueue (it would wait for the commit anyway),
+    /// so a stalled disk holds at most this many bounded rows (~4 MiB) in memory, not one per request in flight.
+    /// </summary>
+    internal const int QueueCapacity = 4096;
+
     private readonly IBrokerStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<AuditLog> _logger;
@@ -26,7 +32,7 @@ internal sealed partial class AuditLog : IAsyncDisposable
     private readonly RefusalAggregator _aggregator;
     private readonly ITimer _flushTimer;
     private readonly Channel<(AuditEntry Entry, TaskCompletionSource? Done)> _queue =
-        Channel.CreateUnbounded<(AuditEntry, TaskCompletionSource?)>(new UnboundedChannelOptions { SingleReader = true });
+        Channel.CreateBounded<(AuditEntry, TaskCompletionSource?)>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly Task _writer;
 
@@ -78,19 +84,32 @@ internal sealed partial class AuditLog : IAsyncDisposable
         await _writer.ConfigureAwait(false);
     }
 
+    /// <summary>Entries enqueued and not yet taken by the writer (tests).</summary>
+    internal int Queued => _queue.Reader.Count;
+
     private async Task WriteAsync(AuditEntry entry, CancellationToken ct)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_queue.Writer.TryWrite((entry, done)))
         {
-            throw new InvalidOperationException("audit log is closed");
+            try
+            {
+                await _queue.Writer.WriteAsync((entry, done), ct).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException)
+            {
+                throw new InvalidOperationException("audit log is closed");
+            }
         }
 
         Log(entry);
         await done.Task.WaitAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>Summary rows: written in the next batch, nobody waits for them.</summary>
+    /// <summary>
+    /// Summary rows: written in a coming batch, nobody waits for them. A full queue does not drop them: the few a window
+    /// produces (one per actor and action past the budget) are handed over as soon as there is room.
+    /// </summary>
     private void Enqueue(List<AuditEntry> entries)
     {
         foreach (var e in entries)
@@ -99,6 +118,24 @@ internal sealed partial class AuditLog : IAsyncDisposable
             {
                 Log(e);
             }
+            else
+            {
+                _ = EnqueueLaterAsync(e);
+            }
+        }
+    }
+
+    private async Task EnqueueLaterAsync(AuditEntry e)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync((e, null)).ConfigureAwait(false);
+            Log(e);
+        }
+        catch (ChannelClosedException)
+        {
+            // The broker stopped while the queue was still full: this one count goes with the process (everything that
+            // was queued is written before the writer ends).
         }
     }
 
