@@ -5,8 +5,8 @@ using YamlDotNet.Serialization;
 namespace Veil.Kubernetes.Tests;
 
 /// <summary>
-/// helm cannot run here, so the chart is checked statically: Chart.yaml and values.yaml parse, every .Values path a
-/// template uses exists in values.yaml, and the chart holds the same kinds as <c>veil k8s manifests</c>.
+/// The chart checked statically: Chart.yaml and values.yaml parse, every .Values path a template uses exists in
+/// values.yaml, and the chart holds the same kinds as <c>veil k8s manifests</c>; <see cref="ChartRenderTests"/> renders it.
 /// </summary>
 public sealed partial class ChartTests
 {
