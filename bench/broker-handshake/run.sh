@@ -30,12 +30,12 @@ url=$(sed -n 's/^url=//p' "$data/host.out")
 [ -n "$url" ] || { echo "broker did not start:" >&2; cat "$data/host.out" >&2; exit 1; }
 
 ossl=$(taskset -c "$broker_core" openssl speed -elapsed -seconds "$seconds" ecdsap384 2>/dev/null | awk '/nistp384/ {print $NF}' | tail -n 1)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$host_pid/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # PID -> user + system clock ticks so far
 # A broker is a long-running process: measure after a warm-up, not its first seconds of JIT compilation.
 taskset -c "$load_core" dotnet "$out/bin/BrokerHandshakeBench.dll" load "$url" "$evidence" "${WARMUP_SECONDS:-8}" "$concurrency" >/dev/null
-before=$(cpu_ticks)
+before=$(cpu_ticks "$host_pid")
 load=$(taskset -c "$load_core" dotnet "$out/bin/BrokerHandshakeBench.dll" load "$url" "$evidence" "$seconds" "$concurrency")
-after=$(cpu_ticks)
+after=$(cpu_ticks "$host_pid")
 hs=$(echo "$load" | sed -n 's/^handshakes_per_s=//p')
 count=$(echo "$load" | sed -n 's/^handshakes=\([0-9]*\).*/\1/p')
 cpu_ms=$(awk -v a="$after" -v b="$before" -v n="$count" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (a - b) * 1000 / t / n }')
@@ -72,7 +72,6 @@ if [ "${FLOOR:-1}" != 0 ]; then
   exec 6>"$fifo4"
   for _ in $(seq 1 300); do grep -q '^url=' "$data/side-veil.out" 2>/dev/null && grep -q '^url=' "$data/side-floor.out" 2>/dev/null && break; sleep 0.1; done
   veil_url=$(sed -n 's/^url=//p' "$data/side-veil.out"); floor2_url=$(sed -n 's/^url=//p' "$data/side-floor.out")
-  ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
   side_load() { # seconds -> "<veil handshakes> <bound 2 handshakes>"
     taskset -c "$load_core" dotnet "$out/bin/BrokerHandshakeBench.dll" load "$veil_url" "$evidence" "$1" "$concurrency" >"$data/side-veil.load" &
     local w=$!
@@ -81,9 +80,9 @@ if [ "${FLOOR:-1}" != 0 ]; then
     echo "$(sed -n 's/^handshakes=\([0-9]*\).*/\1/p' "$data/side-veil.load") $(sed -n 's/^handshakes=\([0-9]*\).*/\1/p' "$data/side-floor.load")"
   }
   side_load "${WARMUP_SECONDS:-8}" >/dev/null
-  v0=$(ticks "$side_veil"); f0=$(ticks "$side_floor")
+  v0=$(cpu_ticks "$side_veil"); f0=$(cpu_ticks "$side_floor")
   read -r side_veil_n side_floor_n <<<"$(side_load "$seconds")"
-  v1=$(ticks "$side_veil"); f1=$(ticks "$side_floor")
+  v1=$(cpu_ticks "$side_veil"); f1=$(cpu_ticks "$side_floor")
   exec 7>&- 6>&-; wait "$side_veil" "$side_floor" 2>/dev/null || true
   side=$(awk -v v0="$v0" -v v1="$v1" -v f0="$f0" -v f1="$f1" -v vn="$side_veil_n" -v fn="$side_floor_n" -v t="$(getconf CLK_TCK)" \
     'BEGIN { cv = (v1 - v0) * 1000 / t / vn; cf = (f1 - f0) * 1000 / t / fn; printf "Veil %.2f ms, bound 2 %.2f ms of CPU per handshake (%d and %d handshakes): Veil ÷ bound 2 = %.3f", cv, cf, vn, fn, cf / cv }')

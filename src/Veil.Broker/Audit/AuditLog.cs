@@ -90,16 +90,14 @@ internal sealed partial class AuditLog : IAsyncDisposable
     private async Task WriteAsync(AuditEntry entry, CancellationToken ct)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_queue.Writer.TryWrite((entry, done)))
+        try
         {
-            try
-            {
-                await _queue.Writer.WriteAsync((entry, done), ct).ConfigureAwait(false);
-            }
-            catch (ChannelClosedException)
-            {
-                throw new InvalidOperationException("audit log is closed");
-            }
+            // Completes at once while the queue has room; past the cap the request waits here.
+            await _queue.Writer.WriteAsync((entry, done), ct).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new InvalidOperationException("audit log is closed");
         }
 
         Log(entry);
