@@ -129,7 +129,7 @@ public sealed class DataDirectoryTests : IDisposable
         using var http = new HttpClient();
         foreach (var host in new[] { a, b })
         {
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(host.Addresses[0], "/readyz"))).StatusCode);
+            await Readiness.UntilReadyAsync(http, host.Addresses[0], TimeSpan.FromSeconds(30), "a replica on the shared store was not ready within 30 s");
             using var list = new HttpRequestMessage(HttpMethod.Get, new Uri(host.Addresses[0], "/veil/v0/resources"));
             list.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(list)).StatusCode);
