@@ -33,20 +33,38 @@ public class TestScriptTests
     }
 
     [Fact]
-    public void The_failure_report_names_each_failed_test_with_the_first_line_of_its_reason()
+    public void The_failure_report_names_each_failed_test_with_its_reason_and_the_test_lines_of_its_stack()
     {
         var dir = Directory.CreateTempSubdirectory("veil-trx-").FullName;
-        File.WriteAllText(Path.Combine(dir, "a.trx"), Trx(("Veil.X.Passes", "Passed", ""), ("Veil.X.Needs_swtpm", "Failed", "swtpm not found on PATH\n   at Veil.X.Start()")));
+        var stack = string.Join('\n',
+            "   at Xunit.Assert.Equal[T](T expected, T actual) in /_/src/xunit.assert/Asserts/EqualityAsserts.cs:line 123",
+            "   at Veil.Y.Tests.Broken() in /check/work/main/tests/Veil.Y.Tests/BrokenTests.cs:line 35",
+            "--- End of stack trace from previous location ---",
+            "   at Veil.Y.Tests.Broken() in /check/work/main/tests/Veil.Y.Tests/BrokenTests.cs:line 35",
+            "   at Veil.Y.Tests.Helper() in /check/work/main/tests/Veil.Y.Tests/Support/Helper.cs:line 7",
+            "   at Veil.Y.Service.Run() in /check/work/main/src/Veil.Y/Service.cs:line 9");
+        File.WriteAllText(Path.Combine(dir, "a.trx"), Trx(("Veil.X.Passes", "Passed", "", ""), ("Veil.X.Needs_swtpm", "Failed", "swtpm not found on PATH", "")));
         Directory.CreateDirectory(Path.Combine(dir, "sub"));
-        File.WriteAllText(Path.Combine(dir, "sub", "b.trx"), Trx(("Veil.Y.Broken", "Failed", "Assert.Equal() Failure: Values differ")));
+        File.WriteAllText(Path.Combine(dir, "sub", "b.trx"), Trx(
+            ("Veil.Y.Broken", "Failed", "Assert.Equal() Failure: Values differ\nExpected: OK\nActual:   ServiceUnavailable", stack),
+            ("Veil.Y.Long", "Failed", string.Join('\n', Enumerable.Range(1, 12).Select(i => "line " + i)), "")));
         var (exit, stdout, _) = ChildProcess.Run("/usr/bin/python3", [Path.Combine(Vectors.RepoRoot, "scripts", "test-report"), dir], dir);
         Assert.Equal(0, exit);
         Assert.Equal(
-            ["FAILED Veil.X.Needs_swtpm: swtpm not found on PATH", "FAILED Veil.Y.Broken: Assert.Equal() Failure: Values differ"],
+            [
+                "FAILED Veil.X.Needs_swtpm: swtpm not found on PATH",
+                "FAILED Veil.Y.Broken: Assert.Equal() Failure: Values differ",
+                "    Expected: OK",
+                "    Actual:   ServiceUnavailable",
+                "    at tests/Veil.Y.Tests/BrokenTests.cs:35",
+                "    at tests/Veil.Y.Tests/Support/Helper.cs:7",
+                "FAILED Veil.Y.Long: line 1",
+                .. Enumerable.Range(2, 7).Select(i => "    line " + i),
+            ],
             stdout.TrimEnd().Split('\n'));
 
         var (_, capped, _) = ChildProcess.Run("/usr/bin/python3", [Path.Combine(Vectors.RepoRoot, "scripts", "test-report"), dir, "1"], dir);
-        Assert.EndsWith($"... and 1 more failed tests (TRX files in {dir})", capped.TrimEnd(), StringComparison.Ordinal);
+        Assert.EndsWith($"... and 2 more failed tests (TRX files in {dir})", capped.TrimEnd(), StringComparison.Ordinal);
     }
 
     /// <summary>A PATH of the few coreutils the scripts need, the given real tools, and an apt-get that fails.</summary>
@@ -68,11 +86,13 @@ public class TestScriptTests
         return bin;
     }
 
-    private static string Trx(params (string Name, string Outcome, string Message)[] results) =>
+    private static string Trx(params (string Name, string Outcome, string Message, string Stack)[] results) =>
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<TestRun xmlns=\"http://microsoft.com/schemas/VisualStudio/TeamTest/2010\"><Results>" +
         string.Concat(results.Select(r =>
             $"<UnitTestResult testName=\"{r.Name}\" outcome=\"{r.Outcome}\">" +
-            (r.Message.Length > 0 ? $"<Output><ErrorInfo><Message>{System.Security.SecurityElement.Escape(r.Message)}</Message></ErrorInfo></Output>" : "") +
+            (r.Message.Length > 0
+                ? $"<Output><ErrorInfo><Message>{System.Security.SecurityElement.Escape(r.Message)}</Message><StackTrace>{System.Security.SecurityElement.Escape(r.Stack)}</StackTrace></ErrorInfo></Output>"
+                : "") +
             "</UnitTestResult>")) +
         "</Results></TestRun>";
 }
