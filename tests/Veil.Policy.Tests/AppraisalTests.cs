@@ -166,6 +166,37 @@ public class AppraisalTests
     }
 
     [Fact]
+    public void A_pattern_that_backtracks_exponentially_is_matched_in_linear_time_not_timed_out()
+    {
+        // The first branch is the classic ReDoS shape (a loop in a loop, then a character the claim never has): a
+        // backtracking engine tries 2^96 ways to split the 96 hex digits of the measurement before it gives up on it and
+        // tries the second branch, which matches. Appraisal must answer "matches" promptly, whatever the load.
+        const string Pattern = "^([0-9a-f]+)+[0-9a-f]!|^803f";
+        var p = Policy($"      - {{name: m, claim: snp.measurement, matches: '{Pattern}', trust: executables}}\n"
+            + $"      - {{name: n, claim: snp.measurement, matches: '^([0-9a-f]+)+[0-9a-f]!', trust: executables}}\n");
+        var timer = System.Diagnostics.Stopwatch.StartNew();
+        var r = Appraiser.Appraise(p, TestClaims.SnpWithGpus(0), TestClaims.Now);
+        timer.Stop();
+        var e = Assert.Single(r.Explanations); // only rule n, whose only branch cannot match
+        Assert.Equal("n", e.Rule);
+        Assert.DoesNotContain("timed out", e.ToString(), StringComparison.Ordinal);
+        Assert.True(timer.Elapsed < TimeSpan.FromSeconds(5), $"appraisal took {timer.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
+    [Theory]
+    [InlineData("'(a)\\1'", "uses backreference (")]
+    [InlineData("'^(?=Mil)'", "uses positive lookahead (?= pattern)")]
+    [InlineData("'(?>Mil)an'", "uses atomic subexpressions (?> pattern)")]
+    public void A_pattern_linear_time_matching_cannot_run_is_a_load_error_at_its_line(string pattern, string construct)
+    {
+        var e = Assert.Throws<PolicyLoadException>(() => Policy($"      - {{name: a, claim: snp.product, trust: hardware, matches: {pattern}}}\n"));
+        Assert.Contains("t.yaml:6", e.Message, StringComparison.Ordinal);
+        Assert.Contains("linear-time matching does not support", e.Message, StringComparison.Ordinal);
+        Assert.Contains(construct, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("NonBacktracking", e.Message, StringComparison.Ordinal); // the policy author's terms, not the engine's
+    }
+
+    [Fact]
     public void Reference_set_matches_current_values_and_explains_expired_ones()
     {
         var m = (string)TestClaims.Snp()["snp.measurement"];

@@ -284,12 +284,20 @@ public static class PolicyLoader
                 var pattern = values.Text(valueNode, claim);
                 try
                 {
-                    var regex = new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+                    // Linear-time matching (RE2's guarantee, the engine OPA policies are written for): no pattern can
+                    // make an appraisal slow, so no match timeout is needed. A wall-clock timeout was here before and
+                    // fired on trivial matches whenever the appraising thread was descheduled for 100 ms on a loaded
+                    // node, denying legitimate guests ("regex timed out"); fail-closed, but wrong.
+                    var regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, Regex.InfiniteMatchTimeout);
                     return new Condition(claim, op, pattern, [], regex, null, at);
                 }
                 catch (ArgumentException e)
                 {
                     throw doc.Error(valueNode, $"invalid regular expression: {e.Message}");
+                }
+                catch (NotSupportedException e)
+                {
+                    throw doc.Error(valueNode, $"regular expression uses {UnsupportedConstruct(e.Message)}, which linear-time matching does not support (nor backreferences, lookarounds, atomic groups or conditionals)");
                 }
 
             case RuleOperator.InSet:
@@ -369,5 +377,13 @@ public static class PolicyLoader
         }
 
         return d[b.Length];
+    }
+
+    /// <summary>The construct .NET names in its refusal ("… containing: 'backreference (\ number)'."), or its whole message.</summary>
+    private static string UnsupportedConstruct(string message)
+    {
+        const string Marker = "containing: ";
+        var at = message.IndexOf(Marker, StringComparison.Ordinal);
+        return at < 0 ? message : message[(at + Marker.Length)..].Trim().TrimEnd('.').Trim('\'');
     }
 }

@@ -76,7 +76,34 @@ internal sealed class TestBroker : IAsyncDisposable
             customize?.Invoke(builder);
         }, _ => null, CancellationToken.None);
         var adminToken = File.ReadAllText(Path.Combine(dataDir, BrokerKeys.AdminTokenFile)).Trim();
-        return new TestBroker(host, dataDir, adminToken);
+        var broker = new TestBroker(host, dataDir, adminToken);
+        await broker.UntilFollowingChangesAsync();
+        return broker;
+    }
+
+    /// <summary>
+    /// A broker on PostgreSQL subscribes to configuration changes in the background after its start (it says not ready
+    /// until then). Tests that write configuration behind a replica's back, or probe readiness, must not race that
+    /// subscription on a loaded machine, so a test broker counts as started once it follows changes.
+    /// </summary>
+    private async Task UntilFollowingChangesAsync()
+    {
+        if (_host.Services.GetService<Veil.Broker.Appraisal.PolicySync>() is not { } sync)
+        {
+            return;
+        }
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!sync.Listening)
+        {
+            if (waited.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                await DisposeAsync();
+                throw new TimeoutException("the test broker did not subscribe to configuration changes within 30 s of its start");
+            }
+
+            await Task.Delay(10);
+        }
     }
 
     public static IReadOnlyDictionary<string, string> StrictMinimumsOfTrusteeVector { get; } = new Dictionary<string, string>

@@ -17,7 +17,7 @@ namespace Veil.Attestation.Nvidia.Rim;
 /// the same environment are alternatives. Maps without an integer mkey (the environment's own SVN or digest, or
 /// NVIDIA's experimental OID-keyed draft-11 environments) are not measurement blocks and are left out.
 /// </summary>
-internal static class CorimDocument
+internal static partial class CorimDocument
 {
     public const ulong CorimTag = 500;
     public const ulong CorimMapTag = 501;
@@ -28,10 +28,11 @@ internal static class CorimDocument
     /// <summary>
     /// The version at the end of an id: five dot-separated hex pairs (firmware) or dotted decimals (driver), after
     /// '_' or '-' (<c>NV_GPU_CC_DRIVER_GB100_575.32</c>, <c>10de294110de2046-000005f1-97.00.F3.00.07</c>).
+    /// Fixed, with no loop inside a loop, so no catastrophic backtracking on an id: no timeout either (a wall-clock
+    /// timeout also fires when the thread is merely descheduled, failing a good RIM on a loaded node).
     /// </summary>
-    private static readonly Regex TrailingVersion = new(
-        "(?:^|[_-])((?:[0-9A-Fa-f]{2}\\.){4}[0-9A-Fa-f]{2}|[0-9]+(?:\\.[0-9]+){1,3})$",
-        RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+    [GeneratedRegex("(?:^|[_-])((?:[0-9A-Fa-f]{2}\\.){4}[0-9A-Fa-f]{2}|[0-9]+(?:\\.[0-9]+){1,3})$", RegexOptions.CultureInvariant)]
+    private static partial Regex TrailingVersion();
 
     /// <summary>CBOR starts with a tag (major type 6) or, bare, the four-element COSE array; XML never does.</summary>
     public static bool IsCbor(ReadOnlySpan<byte> bytes) => bytes.Length > 0 && (bytes[0] >> 5 == (int)CborType.Tag || bytes[0] == 0x84);
@@ -272,7 +273,7 @@ internal static class CorimDocument
 
         foreach (var candidate in comids.Select(c => c.TagId).Append(id))
         {
-            if (TrailingVersion.Match(candidate) is { Success: true } m)
+            if (TrailingVersion().Match(candidate) is { Success: true } m)
             {
                 return m.Groups[1].Value;
             }

@@ -27,7 +27,7 @@ public sealed record RimMeasurement(int Index, bool Active, IReadOnlyList<ReadOn
 /// (nvtrust verifier/rim/__init__.py; schema swidSchema2015.xsd), signed with an enveloped XML signature —
 /// or the same content as a CoRIM (<see cref="CorimDocument"/>), which <see cref="Parse"/> recognises by its first bytes.
 /// </summary>
-public sealed record RimDocument
+public sealed partial record RimDocument
 {
     public const string SwidNamespace = "http://standards.iso.org/iso/19770/-2/2015/schema.xsd";
     public const string Sha384Namespace = "http://www.w3.org/2001/04/xmlenc#sha384";
@@ -115,10 +115,12 @@ public sealed record RimDocument
     }
 
     /// <summary>Firmware versions are five dot-separated hex pairs (96.00.5E.00.01); driver versions are not.</summary>
-    public static RimKind KindOf(string version) =>
-        Regex.IsMatch(version, "^[0-9A-Fa-f]{2}(\\.[0-9A-Fa-f]{2}){4}$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1))
-            ? RimKind.Firmware
-            : RimKind.Driver;
+    public static RimKind KindOf(string version) => FirmwareVersion().IsMatch(version) ? RimKind.Firmware : RimKind.Driver;
+
+    // A fixed pattern with no loop inside a loop matches in linear time; no timeout (a wall-clock timeout also fires
+    // when the thread is merely descheduled, failing a good RIM on a loaded node).
+    [GeneratedRegex("^[0-9A-Fa-f]{2}(\\.[0-9A-Fa-f]{2}){4}$", RegexOptions.CultureInvariant)]
+    private static partial Regex FirmwareVersion();
 
     private static XmlDocument Load(byte[] bytes, string field)
     {
