@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Veil.Attestation.Snp;
+using Veil.Broker.Audit;
+using Veil.Broker.Storage;
 using Veil.Protocol.Jose;
 
 namespace Veil.Bench.BrokerHandshake;
@@ -19,11 +21,18 @@ namespace Veil.Bench.BrokerHandshake;
 /// broker caches the chain too), an ES256 token signed at /attest and verified at /resource, the tee key imported
 /// with its point check and a JWE (ECDH-ES+A256KW, A256GCM) to it. No store, no audit record, no policy, no claims:
 /// not a broker, a lower bound.
+/// Two optional parts tell how much of the gap is work the broker cannot skip: <c>--audit DIR</c> records the same
+/// two durable audit rows per handshake through the broker's own AuditLog and SQLite store, and <c>--decode</c>
+/// decodes the posted evidence (Trustee SNP JSON, its certificates and the report) as the broker's verifier must.
 /// </summary>
 internal static class FloorHost
 {
-    public static async Task<int> RunAsync(string evidencePath)
+    public static async Task<int> RunAsync(string evidencePath, string[] options)
     {
+        var auditDir = Array.IndexOf(options, "--audit") is var ai and >= 0 ? options[ai + 1] : null;
+        var decode = options.Contains("--decode");
+        var store = auditDir is null ? null : await SqliteBrokerStore.OpenAsync(auditDir, CancellationToken.None);
+        await using var audit = store is null ? null : new AuditLog(store, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditLog>.Instance);
         var evidenceJson = File.ReadAllBytes(evidencePath);
         var (reportBytes, certificates) = TrusteeSnpEvidence.Parse(evidenceJson);
         var report = SnpReport.Parse(reportBytes);
@@ -58,6 +67,18 @@ internal static class FloorHost
             using var body = new MemoryStream();
             await ctx.Request.Body.CopyToAsync(body);
             using var doc = JsonDocument.Parse(body.GetBuffer().AsMemory(0, (int)body.Length));
+            var digest = audit is null ? null : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length)));
+            if (decode)
+            {
+                var primary = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(doc.RootElement.GetProperty("tee-evidence").GetProperty("primary_evidence"));
+                var (decodedReport, decodedCertificates) = TrusteeSnpEvidence.Parse(primary);
+                _ = SnpReport.Parse(decodedReport);
+                foreach (var c in decodedCertificates)
+                {
+                    c.Dispose();
+                }
+            }
+
             var runtime = doc.RootElement.GetProperty("runtime-data");
             var teeKey = Jwk.Parse(runtime.GetProperty("tee-pubkey"), "tee-pubkey", checkPoint: false);
             var imported = teeKey.CreateEcdh(); // checks the point; kept for the JWE, as the broker does
@@ -80,11 +101,16 @@ internal static class FloorHost
             }));
             var signingInput = header + "." + payload;
             var token = signingInput + "." + Base64UrlText.Encode(tokenKey.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256));
+            if (audit is not null)
+            {
+                await audit.RecordAsync(AuditKind.Decision, "tee:snp", "attest", null, digest, AuditLog.Allowed, "evidence verified; appraised with floor: affirming", CancellationToken.None);
+            }
+
             sessions[id] = (session.Nonce, token, teeKey, imported);
             return Results.Json(new Dictionary<string, string> { ["token"] = token });
         });
 
-        app.MapGet("/kbs/v0/resource/{repo}/{type}/{tag}", (HttpContext ctx, string repo, string type, string tag) =>
+        app.MapGet("/kbs/v0/resource/{repo}/{type}/{tag}", async (HttpContext ctx, string repo, string type, string tag) =>
         {
             if (ctx.Request.Cookies["kbs-session-id"] is not { } id || !sessions.TryGetValue(id, out var session) || session.Token is null || session.TeeKey is null || session.Imported is null)
             {
@@ -101,6 +127,12 @@ internal static class FloorHost
             var jwe = Jwe.Encrypt(secret, session.TeeKey, session.Imported);
             sessions.TryRemove(id, out _);
             session.Imported.Dispose();
+            if (audit is not null)
+            {
+                await audit.RecordAsync(new AuditEntry(default, "tee:snp", "release", $"{repo}/{type}/{tag}", null, AuditLog.Allowed,
+                    "released under attestation policy 'floor'", AuditKind.Release, Repository: repo), CancellationToken.None);
+            }
+
             return Results.Bytes(jwe.ToUtf8(), "application/json");
         });
 

@@ -23,7 +23,7 @@ switch (mode)
     case "host":
         return await HostAsync(args[1], args[2]);
     case "floor-host":
-        return await FloorHost.RunAsync(args[1]);
+        return await FloorHost.RunAsync(args[1], args[2..]);
     case "crypto":
         return CryptoCeiling.Run(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
     case "load":
