@@ -41,18 +41,27 @@ start_host() {
   [ -n "$url" ] || { echo "broker $name did not start:" >&2; cat "$work/$name.out" >&2; exit 1; }
 }
 stop_host() { eval "exec $1>&-"; }
-measure() { # URLS CPUSET: warm-up, then closed-loop handshakes/s
-  local urls=$1 cpus=$2
+# cpu_snapshot CORE -> "busy total" clock ticks of that core so far (/proc/stat; idle and iowait are not busy).
+cpu_snapshot() { awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+measure() { # URLS CPUSET [NAME]: warm-up, then closed-loop handshakes/s; with NAME, each core's busy % to $work/NAME.busy
+  local urls=$1 cpus=$2 name=${3:-} b0 b1 a0 a1
   taskset -c "$cpus" dotnet "$bench" load "$urls" "$evidence" "${WARMUP_SECONDS:-8}" "$concurrency" >/dev/null
+  b0=$(cpu_snapshot "$broker_core"); a0=$(cpu_snapshot "$load_core")
   taskset -c "$cpus" dotnet "$bench" load "$urls" "$evidence" "$seconds" "$concurrency" | sed -n 's/^handshakes_per_s=//p'
+  b1=$(cpu_snapshot "$broker_core"); a1=$(cpu_snapshot "$load_core")
+  if [ -n "$name" ]; then
+    awk -v b0="$b0" -v b1="$b1" -v a0="$a0" -v a1="$a1" -v bc="$broker_core" -v lc="$load_core" 'BEGIN {
+      split(b0, x, " "); split(b1, y, " "); split(a0, u, " "); split(a1, v, " ");
+      printf "core %s (broker) %.0f %% busy, core %s (load generator%s) %.0f %% busy", bc, 100 * (y[1] - x[1]) / (y[2] - x[2]), lc, ENVIRON["PG_ON_LOAD_CORE"], 100 * (v[1] - u[1]) / (v[2] - u[2]) }' >"$work/$name.busy"
+  fi
 }
 
 start_host sqlite "$broker_core" sqlite 5
-hs_sqlite=$(measure "$url" "$load_core")
+hs_sqlite=$(measure "$url" "$load_core" sqlite)
 stop_host 5
 
 start_host pg1 "$broker_core" "$pg_url" 6
-hs_pg=$(measure "$url" "$load_core")
+hs_pg=$(PG_ON_LOAD_CORE=" and PostgreSQL" measure "$url" "$load_core" pg)
 half=$(awk -v h="$hs_pg" 'BEGIN { printf "%.1f", h / 2 }')
 lat=$(taskset -c "$load_core" dotnet "$bench" rate "$url" "$evidence" "$seconds" "$half")
 # Replicas: the same one alone, then with a second on the other core; load generator and PostgreSQL unpinned.
@@ -85,8 +94,8 @@ side=$(awk -v s0="$s0" -v s1="$s1" -v p0="$p0" -v p1="$p1" -v t="$(getconf CLK_T
 
 p99=$(echo "$lat" | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p')
 echo "one broker on core $broker_core, $concurrency clients and PostgreSQL on core $load_core; runtime env: ${tiering_env[*]:-default}; load average $(cut -d' ' -f1 /proc/loadavg)"
-echo "handshakes/s on SQLite: $hs_sqlite"
-echo "handshakes/s on PostgreSQL: $hs_pg"
+echo "handshakes/s on SQLite: $hs_sqlite ($(cat "$work/sqlite.busy"))"
+echo "handshakes/s on PostgreSQL: $hs_pg ($(cat "$work/pg.busy"))"
 echo "side by side on core $broker_core over the same $seconds s: $side"
 echo "PostgreSQL at half rate: $lat (goal p99 < 25 ms: $(awk -v p="$p99" 'BEGIN { print (p < 25) ? "met" : "missed" }'))"
 echo "replicas on PostgreSQL (load generator and PostgreSQL unpinned): 1 replica $hs_one/s, 2 replicas $hs_two/s, 2 ÷ 1 = $(awk -v a="$hs_two" -v b="$hs_one" 'BEGIN { printf "%.3f", a / b }')"
