@@ -297,7 +297,7 @@ public static class PolicyLoader
                 }
                 catch (NotSupportedException e)
                 {
-                    throw doc.Error(valueNode, $"regular expression uses {UnsupportedConstruct(e.Message)}, which linear-time matching does not support (nor backreferences, lookarounds, atomic groups or conditionals)");
+                    throw doc.Error(valueNode, NotLinear(e.Message));
                 }
 
             case RuleOperator.InSet:
@@ -379,11 +379,17 @@ public static class PolicyLoader
         return d[b.Length];
     }
 
-    /// <summary>The construct .NET names in its refusal ("… containing: 'backreference (\ number)'."), or its whole message.</summary>
-    private static string UnsupportedConstruct(string message)
+    /// <summary>
+    /// Why a pattern cannot be matched in linear time, in the policy author's terms: the construct .NET names in its
+    /// refusal ("… containing: 'backreference (\ number)'."), or a pattern whose automaton would be too large (a
+    /// counted repetition such as <c>(a{1000}){1000}</c>).
+    /// </summary>
+    private static string NotLinear(string message)
     {
         const string Marker = "containing: ";
         var at = message.IndexOf(Marker, StringComparison.Ordinal);
-        return at < 0 ? message : message[(at + Marker.Length)..].Trim().TrimEnd('.').Trim('\'');
+        return at >= 0
+            ? $"regular expression uses {message[(at + Marker.Length)..].Trim().TrimEnd('.').Trim('\'')}, which linear-time matching does not support (nor backreferences, lookarounds, atomic groups or conditionals)"
+            : "regular expression is too large for linear-time matching (its counted repetitions multiply out past the engine's limit of automaton nodes)";
     }
 }
