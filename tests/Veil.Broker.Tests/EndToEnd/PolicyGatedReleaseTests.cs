@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Veil.Broker.Tests.Support;
 using Veil.Protocol.Client;
 using Veil.Protocol.Messages;
@@ -110,6 +111,32 @@ public class PolicyGatedReleaseTests
         var why = denial.GetProperty("explanations").EnumerateArray().First();
         Assert.Equal(("sample-svn-supported", "sample.svn", "0"), (why.GetProperty("rule").GetString(), why.GetProperty("claim").GetString(), why.GetProperty("actual").GetString()));
         Assert.StartsWith("sample.yaml:", why.GetProperty("source").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_posted_policy_whose_pattern_cannot_match_in_linear_time_is_400_and_the_one_in_effect_stays()
+    {
+        await using var broker = await TestBroker.StartAsync(allowSample: true);
+        await broker.PutResourceAsync("default/model/key", Encoding.UTF8.GetBytes("k-" + Guid.NewGuid().ToString("N")));
+        using var admin = broker.NewAdminClient();
+        var policies = broker.Services.GetRequiredService<Veil.Broker.Appraisal.BrokerPolicies>();
+        var version = policies.Version;
+        foreach (var (pattern, why) in new[] { ("(1)\\1", "backreference"), ("(1{1000}){1000}", "too large for linear-time matching") })
+        {
+            var policy = GatedPolicy.Replace("inSet: approved-svns", $"matches: '{pattern}'", StringComparison.Ordinal);
+            using var content = new StringContent($$"""{"policy_id":"gated","policy":"{{B64Url(policy)}}"}""", Encoding.UTF8, "application/json");
+            using var r = await admin.PostAsync(new Uri("kbs/v0/attestation-policy", UriKind.Relative), content);
+            var body = await r.Content.ReadAsStringAsync();
+            Assert.True(r.StatusCode == HttpStatusCode.BadRequest, $"{pattern}: {(int)r.StatusCode} {body}");
+            using var problem = JsonDocument.Parse(body);
+            Assert.Equal("InvalidPolicy", problem.RootElement.GetProperty("title").GetString());
+            Assert.Contains(why, problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        // Nothing was stored or applied, and guests are served as before.
+        Assert.Equal(version, policies.Version);
+        using var key = TeeKey.CreateEc();
+        Assert.NotNull(await new KbsClient(broker.NewHttpClient()).GetWithSampleTeeAsync("default/model/key", key));
     }
 
     [Fact]
