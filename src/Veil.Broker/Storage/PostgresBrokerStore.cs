@@ -130,7 +130,7 @@ internal sealed class PostgresBrokerStore : IBrokerStore, IAsyncDisposable
             await using var conn = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
             return await work(conn, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (!ct.IsCancellationRequested && PostgresFaults.IsUnavailable(e))
+        catch (Exception e) when (!ct.IsCancellationRequested && (PostgresFaults.IsUnavailable(e) || PostgresFaults.IsRefusedWhileServing(e)))
         {
             // The idle connections in the pool went down with this one (server restarted, path cut): drop them, so
             // that requests after the recovery do not each discover a dead connection with a 503 of their own.

@@ -20,6 +20,15 @@ internal static class PostgresFaults
         _ => false,
     };
 
+    /// <summary>
+    /// Refusals of a broker that was admitted at its start: its password rotated or revoked (class 28), its database
+    /// dropped (3D000), its privileges revoked (42501). At the start they are configuration errors; once serving they
+    /// are an outage that an operator ends, so requests answer 503 and /readyz says not ready, never 500, and the
+    /// broker recovers by itself once the credentials work again.
+    /// </summary>
+    public static bool IsRefusedWhileServing(Exception e) =>
+        e is PostgresException pg && (pg.SqlState.StartsWith("28", StringComparison.Ordinal) || pg.SqlState is "3D000" or "42501");
+
     /// <summary>A one-line description: the failure kind and SQLSTATE, never the connection string.</summary>
     public static string Describe(Exception e) => e switch
     {

@@ -93,6 +93,52 @@ public sealed class StoreOutageTests
     }
 
     [Fact]
+    public async Task A_password_rotated_under_a_running_broker_answers_503_not_500_and_it_serves_again_once_the_password_works()
+    {
+        var db = await PostgresTestServer.CreateDatabaseAsync();
+        var role = "veil_r_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+        var (first, rotated) = ("pw-" + Guid.NewGuid().ToString("N"), "pw-" + Guid.NewGuid().ToString("N"));
+        SecretLedger.Add("store password (first)", first);
+        SecretLedger.Add("store password (rotated)", rotated);
+        await db.ExecAsync($"CREATE ROLE {role} LOGIN PASSWORD '{first}'; ALTER DATABASE {db.Name} OWNER TO {role};");
+        try
+        {
+            var at = db.Url.LastIndexOf('@');
+            var url = "postgresql://" + role + ":" + first + db.Url[at..];
+            await using var broker = await TestBroker.StartAsync(allowSample: true, configure: o => o with { Store = Veil.Broker.Storage.StoreLocation.Parse(url, "test") });
+            var secret = Encoding.UTF8.GetBytes("rotation-" + Guid.NewGuid().ToString("N"));
+            await broker.PutResourceAsync("default/model/key", secret);
+            using var key = TeeKey.CreateEc();
+            Assert.Equal(secret, await new KbsClient(broker.NewHttpClient()).GetWithSampleTeeAsync("default/model/key", key));
+
+            // The operator rotates the password in the database first; the broker's connections go (a restart, a
+            // failover), and every new one is refused with 28P01 until the broker is given the new password.
+            await db.ExecAsync($"ALTER ROLE {role} PASSWORD '{rotated}'; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}';");
+            using var http = broker.NewHttpClient();
+            foreach (var (what, path) in new[] { ("auth", "kbs/v0/auth"), ("auth again", "kbs/v0/auth"), ("readyz", "readyz") })
+            {
+                using var r = what == "readyz"
+                    ? await http.GetAsync(new Uri(path, UriKind.Relative))
+                    : await http.PostAsync(new Uri(path, UriKind.Relative), new StringContent("""{"version":"0.4.0","tee":"sample","extra-params":{}}"""));
+                var body = await r.Content.ReadAsStringAsync();
+                Assert.True(r.StatusCode == HttpStatusCode.ServiceUnavailable && r.Headers.RetryAfter?.Delta == TimeSpan.FromSeconds(1), $"{what}: {(int)r.StatusCode} {body}");
+                Assert.Contains(what == "readyz" ? "28P01" : "StoreUnavailable", body, StringComparison.Ordinal);
+                Assert.DoesNotContain(first, body, StringComparison.Ordinal);
+            }
+
+            // Rotated back (or the Secret caught up): the broker serves again by itself.
+            await db.ExecAsync($"ALTER ROLE {role} PASSWORD '{first}';");
+            await Readiness.UntilReadyAsync(http, broker.Url, TimeSpan.FromSeconds(30), "the broker did not become ready again once its password worked");
+            Assert.Equal(secret, await new KbsClient(broker.NewHttpClient()).GetWithSampleTeeAsync("default/model/key", key));
+        }
+        finally
+        {
+            await db.DisposeAsync(); // drops the database, and with it everything the role owned
+            await PostgresTestServer.ExecAdminAsync($"DROP ROLE IF EXISTS {role};");
+        }
+    }
+
+    [Fact]
     public async Task An_unreachable_store_or_a_wrong_password_stops_the_start_with_a_message_free_of_credentials()
     {
         await using var db = await PostgresTestServer.CreateDatabaseAsync();

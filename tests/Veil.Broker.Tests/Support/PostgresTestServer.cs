@@ -31,6 +31,15 @@ internal static class PostgresTestServer
         }
     }
 
+    /// <summary>One statement as the test cluster's administrator, outside any test database (roles are cluster-wide).</summary>
+    public static async Task ExecAdminAsync(string sql)
+    {
+        await using var conn = new NpgsqlConnection(StoreLocation.Parse(AdminUrl, UrlVariable).PostgresConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
     /// <summary>A fresh, empty database on the test cluster (dropped when disposed).</summary>
     public static async Task<PostgresTestDatabase> CreateDatabaseAsync()
     {
