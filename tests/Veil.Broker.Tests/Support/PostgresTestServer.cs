@@ -45,12 +45,7 @@ internal static class PostgresTestServer
     {
         var admin = StoreLocation.Parse(AdminUrl, UrlVariable);
         var name = "veil_t_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
-        await using (var conn = new NpgsqlConnection(admin.PostgresConnectionString))
-        {
-            await conn.OpenAsync();
-            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name};", conn);
-            await cmd.ExecuteNonQueryAsync();
-        }
+        await ExecAdminAsync($"CREATE DATABASE {name};");
 
         var url = AdminUrl[..AdminUrl.LastIndexOf('/')] + "/" + name;
         RegisterSecrets(url);
