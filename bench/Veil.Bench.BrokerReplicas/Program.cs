@@ -156,6 +156,7 @@ static async Task<int> RateAsync(Uri[] urls, string evidencePath, int seconds, d
     }
 
     pool.Add(first);
+    var before = await BrokerSideAsync(urls);
     var total = (int)(seconds * perSecond);
     var latencies = new double[total];
     var start = Stopwatch.GetTimestamp();
@@ -183,7 +184,38 @@ static async Task<int> RateAsync(Uri[] urls, string evidencePath, int seconds, d
     Array.Sort(latencies);
     double Pct(double p) => latencies[Math.Min(latencies.Length - 1, (int)Math.Ceiling(p * latencies.Length) - 1)];
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rate_per_s={perSecond:F1} handshakes={total} p50_ms={Pct(0.50):F2} p99_ms={Pct(0.99):F2}"));
+    var after = await BrokerSideAsync(urls);
+    string[] endpoints = ["auth", "attest", "resource"];
+    string Over(string le) => string.Join(",", endpoints.Select(e =>
+        string.Create(CultureInfo.InvariantCulture, $"{e}:{after.GetValueOrDefault((e, "+Inf")) - before.GetValueOrDefault((e, "+Inf")) - (after.GetValueOrDefault((e, le)) - before.GetValueOrDefault((e, le))):F0}")));
+    Console.WriteLine($"broker_side_over_10ms={Over("0.01")} broker_side_over_25ms={Over("0.025")}");
     return 0;
+}
+
+// The brokers' own request-duration histograms (veil_http_request_duration_seconds on /metrics, summed over the
+// replicas): tells the time a request spent in the broker from what the client adds (its own core's queueing).
+static async Task<Dictionary<(string Endpoint, string Le), double>> BrokerSideAsync(Uri[] urls)
+{
+    const string Prefix = "veil_http_request_duration_seconds_bucket{endpoint=\"";
+    var sums = new Dictionary<(string, string), double>();
+    using var http = new HttpClient();
+    foreach (var url in urls)
+    {
+        foreach (var line in (await http.GetStringAsync(new Uri(url, "metrics"))).Split('\n'))
+        {
+            if (!line.StartsWith(Prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var endpoint = line[Prefix.Length..line.IndexOf('"', Prefix.Length)];
+            var le = line[(line.IndexOf("le=\"", StringComparison.Ordinal) + 4)..line.LastIndexOf('"')];
+            var count = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            sums[(endpoint, le)] = sums.GetValueOrDefault((endpoint, le)) + count;
+        }
+    }
+
+    return sums;
 }
 
 static async Task<int> DrillAsync(string[] a)
