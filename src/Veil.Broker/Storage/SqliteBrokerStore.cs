@@ -88,11 +88,10 @@ internal sealed class SqliteBrokerStore : IBrokerStore
 
     public Task<long> ConfigVersionAsync(CancellationToken ct) => Task.FromResult(Interlocked.Read(ref _configVersion));
 
-    public async Task PingAsync(CancellationToken ct)
+    public Task PingAsync(CancellationToken ct) => RunAsync(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await ExecAsync(conn, "SELECT 1;", ct).ConfigureAwait(false);
-    }
+    }, ct);
 
     public async Task<PolicySnapshot> ReadPolicySnapshotAsync(CancellationToken ct)
     {
@@ -104,46 +103,41 @@ internal sealed class SqliteBrokerStore : IBrokerStore
             await ListReferenceValuesAsync(ct).ConfigureAwait(false));
     }
 
-    public async Task<int> SchemaVersionAsync(CancellationToken ct)
+    public Task<int> SchemaVersionAsync(CancellationToken ct) => RunAsync(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;";
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
-    }
+    }, ct);
 
-    public async Task PutResourceAsync(string name, byte[] sealedValue, DateTimeOffset at, CancellationToken ct)
+    public Task PutResourceAsync(string name, byte[] sealedValue, DateTimeOffset at, CancellationToken ct) => RunAsync(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "INSERT INTO resources(name, sealed_value, updated_at) VALUES ($n, $v, $t) ON CONFLICT(name) DO UPDATE SET sealed_value = excluded.sealed_value, updated_at = excluded.updated_at;";
         cmd.Parameters.AddWithValue("$n", name);
         cmd.Parameters.AddWithValue("$v", sealedValue);
         cmd.Parameters.AddWithValue("$t", at.ToString("O"));
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-    }
+    }, ct);
 
-    public async Task<byte[]?> GetResourceAsync(string name, CancellationToken ct)
+    public Task<byte[]?> GetResourceAsync(string name, CancellationToken ct) => RunAsync(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT sealed_value FROM resources WHERE name = $n;";
         cmd.Parameters.AddWithValue("$n", name);
         return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) as byte[];
-    }
+    }, ct);
 
-    public async Task<bool> DeleteResourceAsync(string name, CancellationToken ct)
+    public Task<bool> DeleteResourceAsync(string name, CancellationToken ct) => RunAsync(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "DELETE FROM resources WHERE name = $n;";
         cmd.Parameters.AddWithValue("$n", name);
         return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
-    }
+    }, ct);
 
-    public async Task<IReadOnlyList<ResourceInfo>> ListResourcesAsync(CancellationToken ct)
+    public Task<IReadOnlyList<ResourceInfo>> ListResourcesAsync(CancellationToken ct) => RunAsync<IReadOnlyList<ResourceInfo>>(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT name, updated_at FROM resources ORDER BY name;";
         var list = new List<ResourceInfo>();
@@ -154,11 +148,10 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         }
 
         return list;
-    }
+    }, ct);
 
-    public async Task<IReadOnlyList<(string Name, byte[] SealedValue)>> ListSealedResourcesAsync(string? after, int limit, CancellationToken ct)
+    public Task<IReadOnlyList<(string Name, byte[] SealedValue)>> ListSealedResourcesAsync(string? after, int limit, CancellationToken ct) => RunAsync<IReadOnlyList<(string Name, byte[] SealedValue)>>(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT name, sealed_value FROM resources WHERE name > $a ORDER BY name LIMIT $l;";
         cmd.Parameters.AddWithValue("$a", after ?? "");
@@ -171,24 +164,22 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         }
 
         return list;
-    }
+    }, ct);
 
-    public async Task<bool> ReplaceSealedValueAsync(string name, byte[] expected, byte[] replacement, CancellationToken ct)
+    public Task<bool> ReplaceSealedValueAsync(string name, byte[] expected, byte[] replacement, CancellationToken ct) => RunAsync(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "UPDATE resources SET sealed_value = $new WHERE name = $n AND sealed_value = $old;";
         cmd.Parameters.AddWithValue("$n", name);
         cmd.Parameters.AddWithValue("$old", expected);
         cmd.Parameters.AddWithValue("$new", replacement);
         return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
-    }
+    }, ct);
 
     public Task AppendAuditAsync(AuditEntry entry, CancellationToken ct) => AppendAuditBatchAsync([entry], ct);
 
-    public async Task AppendAuditBatchAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct)
+    public Task AppendAuditBatchAsync(IReadOnlyList<AuditEntry> entries, CancellationToken ct) => RunAsync(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.Transaction = tx;
@@ -211,13 +202,12 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         }
 
         await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
+    }, ct);
 
     public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken ct) => ListAuditAsync(limit, null, ct);
 
-    public async Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, IReadOnlyCollection<string>? repositories, CancellationToken ct)
+    public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, IReadOnlyCollection<string>? repositories, CancellationToken ct) => RunAsync<IReadOnlyList<AuditEntry>>(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         var where = "";
         if (repositories is not null)
@@ -245,11 +235,10 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         }
 
         return list;
-    }
+    }, ct);
 
-    public async Task<int> PruneAuditAsync(AuditPrune prune, CancellationToken ct)
+    public Task<int> PruneAuditAsync(AuditPrune prune, CancellationToken ct) => RunAsync(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.Transaction = tx;
@@ -263,7 +252,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         deleted += await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return deleted;
-    }
+    }, ct);
 
     internal static string KindName(AuditKind kind) => kind switch
     {
@@ -283,9 +272,8 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         _ => AuditKind.Decision,
     };
 
-    public async Task<long> PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct)
+    public Task<long> PutPolicyAsync(string kind, string id, string body, DateTimeOffset at, CancellationToken ct) => RunAsync(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "INSERT INTO policies(kind, id, body, updated_at) VALUES ($k, $i, $b, $t) ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at;";
         cmd.Parameters.AddWithValue("$k", kind);
@@ -294,11 +282,10 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         cmd.Parameters.AddWithValue("$t", at.ToString("O"));
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         return Interlocked.Increment(ref _configVersion);
-    }
+    }, ct);
 
-    public async Task<IReadOnlyList<string>> ListPolicyIdsAsync(string kind, CancellationToken ct)
+    public Task<IReadOnlyList<string>> ListPolicyIdsAsync(string kind, CancellationToken ct) => RunAsync<IReadOnlyList<string>>(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT id FROM policies WHERE kind = $k ORDER BY id;";
         cmd.Parameters.AddWithValue("$k", kind);
@@ -310,22 +297,20 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         }
 
         return list;
-    }
+    }, ct);
 
-    public async Task<long> PutReferenceValueAsync(string message, DateTimeOffset at, CancellationToken ct)
+    public Task<long> PutReferenceValueAsync(string message, DateTimeOffset at, CancellationToken ct) => RunAsync(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "INSERT INTO reference_values(message, added_at) VALUES ($m, $t);";
         cmd.Parameters.AddWithValue("$m", message);
         cmd.Parameters.AddWithValue("$t", at.ToString("O"));
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         return Interlocked.Increment(ref _configVersion);
-    }
+    }, ct);
 
-    public async Task<IReadOnlyList<(string Id, string Body)>> ListPoliciesAsync(string kind, CancellationToken ct)
+    public Task<IReadOnlyList<(string Id, string Body)>> ListPoliciesAsync(string kind, CancellationToken ct) => RunAsync<IReadOnlyList<(string Id, string Body)>>(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT id, body FROM policies WHERE kind = $k ORDER BY id;";
         cmd.Parameters.AddWithValue("$k", kind);
@@ -337,11 +322,10 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         }
 
         return list;
-    }
+    }, ct);
 
-    public async Task<IReadOnlyList<(string Message, DateTimeOffset AddedAt)>> ListReferenceValuesAsync(CancellationToken ct)
+    public Task<IReadOnlyList<(string Message, DateTimeOffset AddedAt)>> ListReferenceValuesAsync(CancellationToken ct) => RunAsync<IReadOnlyList<(string Message, DateTimeOffset AddedAt)>>(async conn =>
     {
-        await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT message, added_at FROM reference_values ORDER BY id;";
         var list = new List<(string, DateTimeOffset)>();
@@ -352,7 +336,7 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         }
 
         return list;
-    }
+    }, ct);
 
     private static async Task ExecAsync(SqliteConnection conn, string sql, CancellationToken ct)
     {
@@ -360,6 +344,31 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         cmd.CommandText = sql;
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Runs work on a pooled connection. A fault of the file or the disk under it (full, I/O error, unreadable, not a
+    /// database, locked past the timeout) becomes <see cref="StoreUnavailableException"/>: the request answers 503
+    /// and /readyz says not ready, as for PostgreSQL, instead of 500. Anything else is a bug and propagates.
+    /// </summary>
+    private async Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> work, CancellationToken ct)
+    {
+        try
+        {
+            await using var conn = await OpenConnectionAsync(ct).ConfigureAwait(false);
+            return await work(conn).ConfigureAwait(false);
+        }
+        catch (SqliteException e) when (SqliteFaults.IsUnavailable(e))
+        {
+            throw new StoreUnavailableException(SqliteFaults.Describe(e), e);
+        }
+    }
+
+    // Task<bool> only to share the path above (a Task-returning store method returns it as its Task).
+    private Task<bool> RunAsync(Func<SqliteConnection, Task> work, CancellationToken ct) => RunAsync(async c =>
+    {
+        await work(c).ConfigureAwait(false);
+        return true;
+    }, ct);
 
     private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct)
     {
