@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Veil.Broker.Storage;
 using Veil.Broker.Tests.Support;
@@ -52,14 +51,7 @@ public sealed class SqliteStoreFaultTests
         foreach (var (what, send) in attempts)
         {
             using var r = await send();
-            var body = await r.Content.ReadAsStringAsync();
-            var seen = $"{what}: {(int)r.StatusCode} Retry-After {r.Headers.RetryAfter} {body}";
-            Assert.True(r.StatusCode == HttpStatusCode.ServiceUnavailable, seen);
-            Assert.True(r.Headers.RetryAfter?.Delta == TimeSpan.FromSeconds(1), seen);
-            using var problem = JsonDocument.Parse(body);
-            Assert.True(problem.RootElement.GetProperty("title").GetString() == "StoreUnavailable", seen);
-            Assert.False(problem.RootElement.TryGetProperty("ciphertext", out _), seen);
-            Assert.DoesNotContain(broker.DataDir, body, StringComparison.Ordinal);
+            await StoreUnavailableAnswer.AssertAsync(r, what, broker.DataDir);
         }
 
         await Task.Delay(1100); // /readyz reuses an answer for a second

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using System.Text.Json;
 using Veil.Broker.Tests.Support;
 using Veil.Protocol.Client;
 using Veil.Protocol.Messages;
@@ -49,16 +48,7 @@ public sealed class StoreOutageTests
         foreach (var (what, send) in attempts)
         {
             using var r = await send();
-            var body = await r.Content.ReadAsStringAsync();
-            var seen = $"{what}: {(int)r.StatusCode} Retry-After {r.Headers.RetryAfter} {r.Content.Headers.ContentType} {body}";
-            Assert.True(r.StatusCode == HttpStatusCode.ServiceUnavailable, seen);
-            Assert.True(r.Headers.RetryAfter?.Delta == TimeSpan.FromSeconds(1), seen);
-            Assert.True(r.Content.Headers.ContentType?.MediaType == "application/problem+json", seen);
-            using var problem = JsonDocument.Parse(body);
-            Assert.True(problem.RootElement.GetProperty("title").GetString() == "StoreUnavailable", seen);
-            Assert.True(problem.RootElement.GetProperty("status").GetInt32() == 503, seen);
-            Assert.DoesNotContain(secret.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + " bytes", body, StringComparison.Ordinal);
-            Assert.False(problem.RootElement.TryGetProperty("ciphertext", out _));
+            await StoreUnavailableAnswer.AssertAsync(r, what, secret.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) + " bytes");
         }
 
         // Probed as a kubelet would (an answer is reused for up to a second): not ready while the store is away.
