@@ -200,6 +200,28 @@ public sealed class BrokerCommandTests : IDisposable
     }
 
     [Fact]
+    public void Serve_and_rotation_refuse_a_store_file_that_is_not_a_database()
+    {
+        Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);
+        var store = Path.Combine(DataDir, "broker.db");
+        // What a wrong volume, a truncated restore or a stray file leaves: not SQLite's header.
+        File.WriteAllText(store, new string('x', 4096));
+        var serve = CliRunner.Run("broker", "serve", "--data-dir", DataDir, "--urls", "http://127.0.0.1:0", "--policy", "sample");
+        Assert.Equal(2, serve.Exit);
+        Assert.Contains($"SQLite store {store}: SQLite store file is not a database (result code 26); restore it from a backup", serve.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", serve.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at ", serve.Err, StringComparison.Ordinal);
+
+        var newKey = Path.Combine(_dir, "new.key");
+        File.WriteAllText(newKey, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        File.SetUnixFileMode(newKey, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var rotate = CliRunner.Run("broker", "rotate-master-key", "--data-dir", DataDir, "--to", "file:" + newKey);
+        Assert.Equal(2, rotate.Exit);
+        Assert.Contains("is not a database", rotate.Err, StringComparison.Ordinal);
+        Assert.Equal(new string('x', 4096), File.ReadAllText(store));
+    }
+
+    [Fact]
     public void Master_key_file_readable_by_others_is_refused()
     {
         Assert.Equal(0, CliRunner.Run("broker", "init", "--data-dir", DataDir).Exit);

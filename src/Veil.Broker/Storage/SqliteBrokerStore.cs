@@ -20,9 +20,27 @@ internal sealed class SqliteBrokerStore : IBrokerStore
         _connectionString = connectionString;
     }
 
+    /// <summary>
+    /// Opens (creating or migrating) the store. A file or disk the broker cannot use at start (not a database, corrupt,
+    /// read-only, full, locked by another process) is a <see cref="BrokerConfigurationException"/> naming the file and
+    /// the fault, so the operator reads what to fix instead of an internal error; the broker does not start on it.
+    /// </summary>
     public static async Task<SqliteBrokerStore> OpenAsync(string dataDir, CancellationToken ct)
     {
         var path = Path.Combine(dataDir, FileName);
+        try
+        {
+            return await OpenCheckedAsync(path, ct).ConfigureAwait(false);
+        }
+        catch (SqliteException e) when (SqliteFaults.IsUnavailable(e))
+        {
+            // The operator's own path: this goes to the CLI and the start-up log, never to a client.
+            throw new BrokerConfigurationException($"SQLite store {path}: {SqliteFaults.Describe(e)} (result code {e.SqliteErrorCode}); {SqliteFaults.Remedy(e)}", e);
+        }
+    }
+
+    private static async Task<SqliteBrokerStore> OpenCheckedAsync(string path, CancellationToken ct)
+    {
         CreateOwnerOnly(path);
         var cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
         var store = new SqliteBrokerStore(cs);

@@ -27,6 +27,16 @@ internal static class SqliteFaults
         var code => $"SQLite error {code}",
     };
 
+    /// <summary>What an operator does about a fault found when the broker starts.</summary>
+    public static string Remedy(SqliteException e) => Primary(e) switch
+    {
+        Busy or Locked or Protocol => "another process (a second broker on this data directory?) holds it; stop that one first",
+        Corrupt or NotADb => "restore it from a backup, or move it away to start with an empty store",
+        ReadOnly or CantOpen => "check the file's and the directory's permissions and that the volume is mounted read-write",
+        Full => "free space on its volume",
+        _ => "check the file and the disk under it",
+    };
+
     // Extended result codes carry the primary code in their low byte.
     private static int Primary(SqliteException e) => e.SqliteErrorCode & 0xFF;
 }
