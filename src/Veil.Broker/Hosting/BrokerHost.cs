@@ -33,13 +33,15 @@ public sealed class BrokerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly IAsyncDisposable? _store;
+    private readonly DataDirectoryLock? _owner;
 
-    private BrokerHost(WebApplication app, IReadOnlyList<Uri> addresses, string startupLine, IAsyncDisposable? store)
+    private BrokerHost(WebApplication app, IReadOnlyList<Uri> addresses, string startupLine, IAsyncDisposable? store, DataDirectoryLock? owner)
     {
         StartupLine = startupLine;
         _app = app;
         Addresses = addresses;
         _store = store;
+        _owner = owner;
     }
 
     /// <summary>The bound addresses (with the real port when 0 was asked for).</summary>
@@ -64,6 +66,23 @@ public sealed class BrokerHost : IAsyncDisposable
     {
         var listen = ListenRules.Check(options);
         DataDirectory.Check(options.DataDir, create: options.Store.IsPostgres);
+        // PostgreSQL replicas share state through the database (and may share a data directory of keys); a SQLite
+        // broker owns its directory for as long as it serves.
+        var owner = options.Store.IsPostgres ? null : DataDirectoryLock.Acquire(options.DataDir);
+        try
+        {
+            return await StartOwnedAsync(options, listen, owner, customize, environment, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            owner?.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<BrokerHost> StartOwnedAsync(
+        BrokerOptions options, IReadOnlyList<ListenAddress> listen, DataDirectoryLock? owner, Action<WebApplicationBuilder>? customize, Func<string, string?> environment, CancellationToken ct)
+    {
 
         var masterKey = MasterKey.Load(options.DataDir, environment, options.Store.IsPostgres, options.MasterKey, options.PreviousMasterKeys);
         var keys = BrokerKeys.Load(options.DataDir, options.AdminPublicKeyPaths, environment, sharedStore: options.Store.IsPostgres);
@@ -239,7 +258,7 @@ public sealed class BrokerHost : IAsyncDisposable
         // The store is shown without its password (Display); one line, printed by the CLI, not logged a second time.
         var startupLine = $"veil broker listening on {string.Join(" ", addresses)} (store {options.Store.Display}; sample TEE {(options.AllowSample ? "ALLOWED" : "refused")}; " +
             $"attestation policy {options.Policy}; resource policy {policies.ResourcePolicy.File})";
-        return new BrokerHost(app, addresses, startupLine, postgres);
+        return new BrokerHost(app, addresses, startupLine, postgres, owner);
     }
 
     /// <summary>Per-connection read-ahead: see the Kestrel limits in <see cref="StartAsync(BrokerOptions, Action{WebApplicationBuilder}?, Func{string, string?}, CancellationToken)"/>.</summary>
@@ -310,6 +329,9 @@ public sealed class BrokerHost : IAsyncDisposable
         {
             await _store.DisposeAsync().ConfigureAwait(false);
         }
+
+        // Last: the directory is free only once nothing of this broker writes to it any more.
+        _owner?.Dispose();
     }
 
     private static string FirstStoreFault(Exception e)

@@ -1,0 +1,47 @@
+using System.Text;
+using Veil.Broker.Hosting;
+using Veil.Broker.Tests.Support;
+using Veil.Protocol.Client;
+
+namespace Veil.Broker.Tests.EndToEnd;
+
+/// <summary>
+/// A SQLite broker keeps its configuration version, sessions and nonces in memory. A second broker on the same data
+/// directory would not see a policy the first one replaced, so it is refused at start for as long as the first serves.
+/// A PostgreSQL store has no such limit (its replicas share state through the database), which the replica suites test.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class DataDirectoryOwnershipTests
+{
+    [Fact]
+    public async Task A_second_broker_on_the_same_SQLite_data_directory_is_refused_until_the_first_has_stopped()
+    {
+        var first = await TestBroker.StartAsync(allowSample: true);
+        var secret = Encoding.UTF8.GetBytes("owned-" + Guid.NewGuid().ToString("N"));
+        await first.PutResourceAsync("default/model/key", secret);
+
+        var refused = await Assert.ThrowsAsync<BrokerConfigurationException>(() => TestBroker.StartAsync(allowSample: true, dataDir: first.DataDir));
+        Assert.Contains($"--data-dir {first.DataDir} is in use by another broker", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("PostgreSQL", refused.Message, StringComparison.Ordinal);
+        var lockFile = Path.Combine(first.DataDir, DataDirectoryLock.FileName);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(lockFile));
+        Assert.Equal(0, new FileInfo(lockFile).Length);
+
+        // The refused start left the first broker serving.
+        using (var http = first.NewHttpClient())
+        {
+            using var key = TeeKey.CreateEc();
+            var guest = new KbsClient(http);
+            await Handshake.SampleAsync(guest, key);
+            Assert.Equal(secret, key.Decrypt(await guest.GetResourceAsync("default/model/key")));
+        }
+
+        await first.DisposeAsync();
+        await using var second = await TestBroker.StartAsync(allowSample: true, dataDir: first.DataDir);
+        using var http2 = second.NewHttpClient();
+        using var key2 = TeeKey.CreateEc();
+        var guest2 = new KbsClient(http2);
+        await Handshake.SampleAsync(guest2, key2);
+        Assert.Equal(secret, key2.Decrypt(await guest2.GetResourceAsync("default/model/key")));
+    }
+}
