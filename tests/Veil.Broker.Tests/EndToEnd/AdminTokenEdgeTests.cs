@@ -65,7 +65,9 @@ public sealed class AdminTokenEdgeTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, (await ListAsync(broker, ed[6])).Status);
         Assert.Equal(HttpStatusCode.OK, (await ListAsync(broker, Es($"\"exp\":{hour}"))).Status);
 
-        // With an audience configured, tokens must name it.
+        // With an audience configured, tokens must name it. The same data directory (its admin key signs the ES256
+        // tokens) serves one SQLite broker at a time.
+        await broker.DisposeAsync();
         await using var strict = await TestBroker.StartAsync(dataDir: broker.DataDir, configure: o => o with { AdminPublicKeyPaths = [pem], AdminAudience = "veil-broker" });
         var (missing, why) = await ListAsync(strict, ed[6]);
         Assert.Equal((HttpStatusCode.Unauthorized, "admin token has no audience ('aud'); this broker requires 'veil-broker'"), (missing, why));

@@ -16,7 +16,7 @@ public sealed class DataDirectoryOwnershipTests
     [Fact]
     public async Task A_second_broker_on_the_same_SQLite_data_directory_is_refused_until_the_first_has_stopped()
     {
-        var first = await TestBroker.StartAsync(allowSample: true);
+        await using var first = await TestBroker.StartAsync(allowSample: true);
         var secret = Encoding.UTF8.GetBytes("owned-" + Guid.NewGuid().ToString("N"));
         await first.PutResourceAsync("default/model/key", secret);
 

@@ -84,6 +84,12 @@ internal static class RotationFixture
         var found = new List<string>();
         foreach (var file in dirs.Where(Directory.Exists).SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories)))
         {
+            // A running SQLite broker holds its lock file exclusively (it stays empty: DataDirectoryOwnershipTests).
+            if (Path.GetFileName(file) == Veil.Broker.Hosting.DataDirectoryLock.FileName && new FileInfo(file).Length == 0)
+            {
+                continue;
+            }
+
             byte[] bytes;
             using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
             {

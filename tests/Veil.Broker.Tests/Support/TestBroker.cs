@@ -14,6 +14,8 @@ internal sealed class TestBroker : IAsyncDisposable
     private readonly BrokerHost _host;
     private readonly List<System.Net.CookieContainer> _cookieJars = [];
 
+    private int _disposed;
+
     private TestBroker(BrokerHost host, string dataDir, string adminToken)
     {
         _host = host;
@@ -152,8 +154,14 @@ internal sealed class TestBroker : IAsyncDisposable
         r.EnsureSuccessStatusCode();
     }
 
+    /// <summary>Stops the broker once; later calls do nothing (a test that restarts on the same data directory stops it early).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         lock (_cookieJars)
         {
             foreach (var jar in _cookieJars)
