@@ -10,7 +10,7 @@ namespace Veil.Tests.Shared;
 /// </summary>
 internal sealed class LoopbackHttpServer : IDisposable
 {
-    private readonly HttpListener listener = new();
+    private readonly HttpListener listener;
     private readonly ConcurrentDictionary<string, byte[]> routes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, string>> headers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Func<(int Status, byte[] Body)>> responders = new(StringComparer.Ordinal);
@@ -18,15 +18,33 @@ internal sealed class LoopbackHttpServer : IDisposable
 
     public LoopbackHttpServer()
     {
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        // HttpListener takes no port 0, so a free port is probed first; between the probe and Start another test of
+        // the run can be given the same port by the kernel ("Address already in use", seen in a full run). Another
+        // port is then tried.
+        for (var attempt = 1; ; attempt++)
         {
-            probe.Start();
-            Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
+            using (var probe = new TcpListener(IPAddress.Loopback, 0))
+            {
+                probe.Start();
+                Port = ((IPEndPoint)probe.LocalEndpoint).Port;
+                probe.Stop();
+            }
+
+            // A listener whose Start failed is closed for good: each attempt gets a new one.
+            var candidate = new HttpListener();
+            candidate.Prefixes.Add($"http://127.0.0.1:{Port}/");
+            try
+            {
+                candidate.Start();
+                listener = candidate;
+                break;
+            }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+                candidate.Close();
+            }
         }
 
-        listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        listener.Start();
         loop = Task.Run(ServeAsync);
     }
 
