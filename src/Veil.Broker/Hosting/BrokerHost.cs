@@ -83,7 +83,6 @@ public sealed class BrokerHost : IAsyncDisposable
     private static async Task<BrokerHost> StartOwnedAsync(
         BrokerOptions options, IReadOnlyList<ListenAddress> listen, DataDirectoryLock? owner, Action<WebApplicationBuilder>? customize, Func<string, string?> environment, CancellationToken ct)
     {
-
         var masterKey = MasterKey.Load(options.DataDir, environment, options.Store.IsPostgres, options.MasterKey, options.PreviousMasterKeys);
         var keys = BrokerKeys.Load(options.DataDir, options.AdminPublicKeyPaths, environment, sharedStore: options.Store.IsPostgres);
         var roleBindings = RoleBindings.Parse(options.AdminRoles, "admin-roles");
