@@ -30,7 +30,7 @@ internal static class SqliteFaults
     /// <summary>What an operator does about a fault found when the broker starts.</summary>
     public static string Remedy(SqliteException e) => Primary(e) switch
     {
-        Busy or Locked or Protocol => "another process (a second broker on this data directory?) holds it; stop that one first",
+        Busy or Locked or Protocol => "another process holds it locked (a running rotate-master-key, or a tool with the file open); let it finish or stop it first",
         Corrupt or NotADb => "restore it from a backup, or move it away to start with an empty store",
         ReadOnly or CantOpen => "check the file's and the directory's permissions and that the volume is mounted read-write",
         Full => "free space on its volume",
